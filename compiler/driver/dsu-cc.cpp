@@ -1,0 +1,378 @@
+// dsu-cc: a drop-in C compiler that makes functions updateable.
+//
+//   DSU_REAL_CC   the real compiler, possibly several words (default clang-19)
+//   DSU_CONFIG    policy file (docs/policy.md); default: instrument everything
+//                 that can be, minus the built-in exclusions
+//   DSU_STRICT=1  a failed rewrite is an error instead of a warning
+//   DSU_KEEP_TEMPS=1  keep <object>.dsu.i (preprocessed) and
+//                 <object>.dsu.rw.i (rewritten) next to the object
+//
+// "Compile one C file to an object" is instrumented: the real compiler
+// preprocesses (so the dependency file names the original source and
+// headers), the unit is rewritten in process, and the real compiler compiles
+// the rewritten unit; a manifest <object>.dsu.json is written beside the
+// object. Every other invocation is exec'd unchanged.
+
+#include "Argv.h"
+#include "Indirection.h"
+#include "Manifest.h"
+#include "Policy.h"
+
+#include <clang/AST/ASTConsumer.h>
+#include <clang/AST/ASTContext.h>
+#include <clang/Basic/Diagnostic.h>
+#include <clang/Frontend/CompilerInstance.h>
+#include <clang/Frontend/FrontendAction.h>
+#include <clang/Tooling/Tooling.h>
+#include <fmt/format.h>
+#include <llvm/Support/FileSystem.h>
+#include <llvm/Support/MemoryBuffer.h>
+#include <llvm/Support/Path.h>
+#include <llvm/Support/Program.h>
+#include <llvm/Support/SHA256.h>
+#include <llvm/ADT/StringExtras.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <unistd.h>
+
+#ifndef DSU_DEFAULT_CLANG
+#define DSU_DEFAULT_CLANG "/usr/lib/llvm-19/bin/clang"
+#endif
+
+namespace {
+
+std::vector<std::string> realCompiler() {
+  const char *env = std::getenv("DSU_REAL_CC");
+  std::vector<std::string> words = dsu::splitCommandWords(env && *env ? env : "clang-19");
+  if (words.empty())
+    words.push_back("clang-19");
+  return words;
+}
+
+bool envFlag(const char *name) {
+  const char *v = std::getenv(name);
+  return v && *v && std::strcmp(v, "0") != 0;
+}
+
+[[noreturn]] void execReal(const std::vector<std::string> &cc, const std::vector<std::string> &args) {
+  std::vector<char *> argv;
+  for (const std::string &s : cc)
+    argv.push_back(const_cast<char *>(s.c_str()));
+  for (const std::string &s : args)
+    argv.push_back(const_cast<char *>(s.c_str()));
+  argv.push_back(nullptr);
+  execvp(argv[0], argv.data());
+  fmt::print(stderr, "dsu-cc: error: cannot run '{}': {}\n", cc[0], std::strerror(errno));
+  std::exit(127);
+}
+
+// Runs the real compiler; stderr goes to `errFile` when given. Returns the
+// exit status (127 when it cannot be started).
+int runReal(const std::vector<std::string> &cc, const std::vector<std::string> &args,
+            const std::string &errFile = "") {
+  std::string program = cc[0];
+  if (program.find('/') == std::string::npos) {
+    auto found = llvm::sys::findProgramByName(program);
+    if (!found) {
+      fmt::print(stderr, "dsu-cc: error: cannot find '{}' in PATH\n", program);
+      return 127;
+    }
+    program = *found;
+  }
+  std::vector<llvm::StringRef> argv;
+  for (const std::string &s : cc)
+    argv.push_back(s);
+  for (const std::string &s : args)
+    argv.push_back(s);
+  std::optional<llvm::StringRef> redirects[3] = {std::nullopt, std::nullopt, std::nullopt};
+  if (!errFile.empty())
+    redirects[2] = llvm::StringRef(errFile);
+  std::string err;
+  int rc = llvm::sys::ExecuteAndWait(program, argv, std::nullopt, redirects, 0, 0, &err);
+  if (rc < 0) {
+    fmt::print(stderr, "dsu-cc: error: running '{}': {}\n", program, err);
+    return 127;
+  }
+  return rc;
+}
+
+std::string slurp(const std::string &path) {
+  auto buf = llvm::MemoryBuffer::getFile(path);
+  return buf ? (*buf)->getBuffer().str() : std::string();
+}
+
+void replay(const std::string &errFile) {
+  std::string text = slurp(errFile);
+  if (!text.empty())
+    fwrite(text.data(), 1, text.size(), stderr);
+}
+
+std::string firstErrorLine(const std::string &text) {
+  size_t pos = text.find("error:");
+  if (pos == std::string::npos)
+    return text.substr(0, text.find('\n'));
+  size_t begin = text.rfind('\n', pos);
+  begin = begin == std::string::npos ? 0 : begin + 1;
+  return text.substr(begin, text.find('\n', pos) - begin);
+}
+
+std::string sha256Hex(llvm::StringRef data) {
+  auto digest = llvm::SHA256::hash(llvm::arrayRefFromStringRef(data));
+  std::string out;
+  for (uint8_t b : digest)
+    out += fmt::format("{:02x}", b);
+  return out;
+}
+
+// Collects the first error of the in-process parse.
+class ErrorCollector : public clang::DiagnosticConsumer {
+public:
+  std::string first;
+  void HandleDiagnostic(clang::DiagnosticsEngine::Level level, const clang::Diagnostic &info) override {
+    DiagnosticConsumer::HandleDiagnostic(level, info);
+    if (level < clang::DiagnosticsEngine::Error || !first.empty())
+      return;
+    llvm::SmallString<256> msg;
+    info.FormatDiagnostic(msg);
+    std::string where;
+    if (info.hasSourceManager() && info.getLocation().isValid()) {
+      clang::PresumedLoc p = info.getSourceManager().getPresumedLoc(info.getLocation());
+      if (p.isValid())
+        where = fmt::format("{}:{}:{}: ", p.getFilename(), p.getLine(), p.getColumn());
+    }
+    first = where + "error: " + std::string(msg);
+  }
+};
+
+class RewriteAction : public clang::ASTFrontendAction {
+public:
+  RewriteAction(const dsu::RewriteOptions &opts, dsu::RewriteResult &out, bool &ran)
+      : opts_(opts), out_(out), ran_(ran) {}
+
+  std::unique_ptr<clang::ASTConsumer> CreateASTConsumer(clang::CompilerInstance &ci,
+                                                        llvm::StringRef) override {
+    struct Consumer : clang::ASTConsumer {
+      RewriteAction &self;
+      clang::CompilerInstance &ci;
+      Consumer(RewriteAction &s, clang::CompilerInstance &c) : self(s), ci(c) {}
+      void HandleTranslationUnit(clang::ASTContext &ctx) override {
+        if (ci.getDiagnostics().hasErrorOccurred())
+          return;
+        self.out_ = dsu::rewriteTranslationUnit(ctx, self.opts_);
+        self.ran_ = true;
+      }
+    };
+    return std::make_unique<Consumer>(*this, ci);
+  }
+
+private:
+  const dsu::RewriteOptions &opts_;
+  dsu::RewriteResult &out_;
+  bool &ran_;
+};
+
+// Parses the preprocessed unit with the compile's own flags and rewrites it.
+bool rewriteUnit(const dsu::CompileJob &job, const std::string &preprocessed,
+                 const dsu::RewriteOptions &opts, dsu::RewriteResult &result, std::string &error) {
+  std::vector<std::string> cmd = {DSU_DEFAULT_CLANG};
+  cmd.insert(cmd.end(), job.parseArgs.begin(), job.parseArgs.end());
+  for (const char *a : {"-fsyntax-only", "-w", "-Wno-error", "-x", "cpp-output"})
+    cmd.push_back(a);
+  cmd.push_back(preprocessed);
+  bool ran = false;
+  ErrorCollector errors;
+  auto files = llvm::makeIntrusiveRefCnt<clang::FileManager>(clang::FileSystemOptions());
+  clang::tooling::ToolInvocation inv(cmd, std::make_unique<RewriteAction>(opts, result, ran),
+                                     files.get());
+  inv.setDiagnosticConsumer(&errors);
+  bool ok = inv.run();
+  if (!ok || !ran) {
+    error = errors.first.empty() ? "the preprocessed unit does not parse" : errors.first;
+    return false;
+  }
+  return true;
+}
+
+struct Temps {
+  std::vector<std::string> paths;
+  bool keep = false;
+  ~Temps() {
+    if (!keep)
+      for (const std::string &p : paths)
+        llvm::sys::fs::remove(p);
+  }
+  std::string make(const std::string &object, const char *suffix) {
+    std::string p;
+    if (keep) {
+      p = object + suffix;
+    } else {
+      llvm::SmallString<256> path;
+      if (llvm::sys::fs::createTemporaryFile("dsu", llvm::StringRef(suffix).drop_front(), path))
+        p = object + suffix;
+      else
+        p = std::string(path);
+    }
+    paths.push_back(p);
+    return p;
+  }
+};
+
+std::string currentDir() {
+  llvm::SmallString<256> cwd;
+  if (llvm::sys::fs::current_path(cwd))
+    return "";
+  return std::string(cwd);
+}
+
+void writeManifest(const dsu::CompileJob &job, const dsu::ManifestInfo &info,
+                   const dsu::RewriteResult &r) {
+  std::string err;
+  if (!dsu::writeJsonFile(job.object + ".dsu.json", dsu::manifestJson(info, r), err))
+    fmt::print(stderr, "dsu-cc: warning: {}\n", err);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  const std::vector<std::string> cc = realCompiler();
+  dsu::CompileJob job = dsu::classifyCommandLine(args, DSU_DEFAULT_CLANG);
+  if (!job.instrument)
+    execReal(cc, args);
+
+  dsu::Policy policy;
+  if (const char *cfg = std::getenv("DSU_CONFIG"); cfg && *cfg) {
+    std::string err;
+    if (!policy.parseFile(cfg, err)) {
+      fmt::print(stderr, "{}\n", err);
+      return 1;
+    }
+  }
+  const bool strict = envFlag("DSU_STRICT");
+  const std::string cwd = currentDir();
+
+  dsu::ManifestInfo info;
+  info.source = job.source;
+  info.object = job.object;
+  info.cwd = cwd;
+  info.kernel = job.kernel;
+
+  dsu::RewriteOptions opts;
+  opts.policy = &policy;
+  opts.kernel = job.kernel;
+  opts.tuName = dsu::Policy::normalizePath(job.source, cwd);
+
+  Temps temps;
+  temps.keep = envFlag("DSU_KEEP_TEMPS");
+  const std::string preprocessed = temps.make(job.object, ".dsu.i");
+  const std::string stderrFile = temps.make(job.object, ".dsu.err");
+
+  dsu::PolicyDecision fileDecision = policy.file(job.source, cwd);
+  if (!fileDecision.instrument) {
+    // Left out: compile exactly as asked, then list its functions with the
+    // reason (best effort: nothing here may change the build's outcome).
+    int rc = runReal(cc, args);
+    if (rc != 0)
+      return rc;
+    std::vector<std::string> pre = job.preprocessArgs;
+    // The real compile already wrote the dependency file.
+    pre.erase(std::remove_if(pre.begin(), pre.end(),
+                             [](const std::string &s) {
+                               return s.rfind("-Wp,-M", 0) == 0 || s == "-MD" || s == "-MMD";
+                             }),
+              pre.end());
+    pre.insert(pre.end(), {"-o", preprocessed});
+    if (runReal(cc, pre, stderrFile) == 0) {
+      opts.fileExcluded = true;
+      opts.fileReason = fileDecision.rule == "built-in" ? dsu::Reason::NeverIndirectable
+                                                        : dsu::Reason::PolicyFile;
+      opts.fileDetail = fileDecision.reason;
+      dsu::RewriteResult r;
+      std::string err;
+      info.status = "excluded";
+      info.statusDetail = fileDecision.reason;
+      if (rewriteUnit(job, preprocessed, opts, r, err))
+        writeManifest(job, info, r);
+    }
+    return 0;
+  }
+
+  // 1. Preprocess with the real compiler and the original flags.
+  std::vector<std::string> pre = job.preprocessArgs;
+  pre.insert(pre.end(), {"-o", preprocessed});
+  if (runReal(cc, pre, stderrFile) != 0) {
+    // The source itself is broken: let the real compiler say so, as usual.
+    execReal(cc, args);
+  }
+  replay(stderrFile);
+  std::string unit = slurp(preprocessed);
+  info.unitHash = sha256Hex(unit);
+
+  auto fallback = [&](const std::string &why, const dsu::RewriteResult *analysed) -> int {
+    if (strict) {
+      fmt::print(stderr, "dsu-cc: error: {}: {}\n", job.source, why);
+      return 1;
+    }
+    fmt::print(stderr, "dsu-cc: warning: {}: {}; compiled without DSU instrumentation\n",
+               job.source, why);
+    int rc = runReal(cc, args);
+    if (rc != 0)
+      return rc;
+    dsu::RewriteResult r;
+    if (analysed)
+      r = *analysed;
+    for (dsu::FunctionRecord &f : r.functions)
+      if (f.updateable) {
+        f.updateable = false;
+        f.reason = dsu::Reason::RewriteFailed;
+        f.detail = why;
+        f.callsRewritten = 0;
+      }
+    r.callsRewritten = 0;
+    info.status = "fallback";
+    info.statusDetail = why;
+    writeManifest(job, info, r);
+    return 0;
+  };
+
+  // 2. Rewrite.
+  dsu::RewriteResult result;
+  std::string err;
+  if (!rewriteUnit(job, preprocessed, opts, result, err))
+    return fallback("cannot parse the preprocessed unit: " + err, nullptr);
+
+  if (!result.changed) {
+    // Nothing to indirect: the object is exactly what the real compiler makes.
+    int rc = runReal(cc, args);
+    if (rc == 0) {
+      info.status = "unchanged";
+      writeManifest(job, info, result);
+    }
+    return rc;
+  }
+
+  // 3. Compile the rewritten unit.
+  const std::string rewritten = temps.make(job.object, ".dsu.rw.i");
+  {
+    std::ofstream out(rewritten);
+    out << result.text;
+    if (!out)
+      return fallback("cannot write " + rewritten, &result);
+  }
+  std::vector<std::string> comp = job.compileArgs;
+  comp.insert(comp.end(), {"-x", "cpp-output", rewritten});
+  if (runReal(cc, comp, stderrFile) != 0) {
+    std::string text = slurp(stderrFile);
+    if (strict)
+      fwrite(text.data(), 1, text.size(), stderr);
+    return fallback("the rewritten unit does not compile: " + firstErrorLine(text), &result);
+  }
+  replay(stderrFile);
+  info.status = "instrumented";
+  writeManifest(job, info, result);
+  return 0;
+}

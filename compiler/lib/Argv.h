@@ -1,0 +1,33 @@
+// Classifies a compiler command line (parsed with clang's Driver option table)
+// and derives the command lines dsu-cc needs: preprocess, parse, compile.
+// Anything that is not "compile one C file to an object" passes through.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace dsu {
+
+struct CompileJob {
+  bool instrument = false;
+  std::string passthroughWhy; // when !instrument: which rule sent it through
+
+  std::string source;
+  std::string object;
+  bool kernel = false; // -D__KERNEL__ seen
+  // Arguments (without argv[0]) for: the real compiler's -E run (the output
+  // path is appended by the caller after "-o"), the in-process parse of the
+  // preprocessed unit (the file is appended after "-x cpp-output"), and the
+  // real compiler's compile of the rewritten unit (likewise).
+  std::vector<std::string> preprocessArgs;
+  std::vector<std::string> parseArgs;
+  std::vector<std::string> compileArgs;
+};
+
+// `args` excludes argv[0]. `clangPath` names the clang whose driver decides.
+CompileJob classifyCommandLine(const std::vector<std::string> &args, const std::string &clangPath);
+
+// Splits DSU_REAL_CC ("ccache clang-19") into words: whitespace separates,
+// single and double quotes group, backslash escapes.
+std::vector<std::string> splitCommandWords(const std::string &s);
+
+} // namespace dsu

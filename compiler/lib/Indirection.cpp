@@ -1,0 +1,516 @@
+#include "Indirection.h"
+
+#include "Policy.h"
+
+#include <clang/AST/ASTContext.h>
+#include <clang/AST/Attr.h>
+#include <clang/AST/Decl.h>
+#include <clang/AST/RecursiveASTVisitor.h>
+#include <clang/Basic/SourceManager.h>
+#include <clang/Lex/Lexer.h>
+#include <clang/Rewrite/Core/Rewriter.h>
+#include <clang/Tooling/Transformer/SourceCode.h>
+#include <fmt/format.h>
+#include <llvm/ADT/DenseMap.h>
+#include <llvm/ADT/SmallPtrSet.h>
+#include <llvm/ADT/StringExtras.h>
+#include <llvm/Support/SHA256.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+using namespace clang;
+
+namespace dsu {
+
+const char *abiHeaderText() {
+  static const char text[] =
+#include "AbiHeaderText.inc"
+      ;
+  return text;
+}
+
+namespace {
+
+std::string hexHash(llvm::StringRef data) {
+  auto digest = llvm::SHA256::hash(llvm::arrayRefFromStringRef(data));
+  std::string out;
+  for (size_t i = 0; i < 16; ++i)
+    out += fmt::format("{:02x}", digest[i]);
+  return out;
+}
+
+bool endsWith(llvm::StringRef s, llvm::StringRef suffix) { return s.ends_with(suffix); }
+
+// A definition's file is "source" when it is a .c file: kernel units include
+// other .c files (kernel/sched/build_policy.c), and those functions belong
+// to the unit as much as its own.
+bool isSourceFile(llvm::StringRef file) { return endsWith(file, ".c") || endsWith(file, ".i"); }
+
+struct Candidate {
+  FunctionDecl *def = nullptr;
+  FunctionRecord record;
+  bool editable = false;
+  unsigned insertOffset = 0; // calls before this offset keep going to the stub
+};
+
+// Collects what is needed from function bodies: direct callees, call sites,
+// __func__ uses.
+class BodyScanner : public RecursiveASTVisitor<BodyScanner> {
+public:
+  std::vector<const CallExpr *> calls;
+  std::vector<const PredefinedExpr *> predefined;
+  bool VisitCallExpr(CallExpr *ce) {
+    calls.push_back(ce);
+    return true;
+  }
+  bool VisitPredefinedExpr(PredefinedExpr *pe) {
+    predefined.push_back(pe);
+    return true;
+  }
+};
+
+const FunctionDecl *directCallee(const CallExpr *ce, const DeclRefExpr **refOut) {
+  const Expr *callee = ce->getCallee()->IgnoreParenImpCasts();
+  const auto *ref = dyn_cast<DeclRefExpr>(callee);
+  if (!ref)
+    return nullptr;
+  const auto *fd = dyn_cast<FunctionDecl>(ref->getDecl());
+  if (fd && refOut)
+    *refOut = ref;
+  return fd;
+}
+
+class IndirectionRewriter {
+public:
+  IndirectionRewriter(ASTContext &ctx, const RewriteOptions &opts)
+      : ctx_(ctx), sm_(ctx.getSourceManager()), lo_(ctx.getLangOpts()), opts_(opts) {
+    rw_.setSourceMgr(sm_, lo_);
+    mainFile_ = sm_.getMainFileID();
+    buffer_ = sm_.getBufferData(mainFile_);
+  }
+
+  RewriteResult run();
+
+private:
+  bool inMainFile(SourceLocation loc) const {
+    return loc.isValid() && loc.isFileID() && sm_.getFileID(loc) == mainFile_;
+  }
+  unsigned offset(SourceLocation loc) const { return sm_.getFileOffset(loc); }
+  std::string presumedFile(SourceLocation loc) const {
+    PresumedLoc p = sm_.getPresumedLoc(sm_.getExpansionLoc(loc));
+    return p.isValid() ? p.getFilename() : "";
+  }
+  unsigned presumedLine(SourceLocation loc) const {
+    PresumedLoc p = sm_.getPresumedLoc(sm_.getExpansionLoc(loc));
+    return p.isValid() ? p.getLine() : 0;
+  }
+
+  void collectAliasTargets();
+  Reason classify(FunctionDecl *fd, std::string &detail);
+  std::string normalizedTokens(SourceLocation begin, SourceLocation end) const;
+  void describe(Candidate &c);
+  bool planInsertion(Candidate &c);
+  SourceLocation endOfDeclStatement(const Decl *d) const;
+  void editDefinition(Candidate &c);
+  void editCalls();
+  std::string prelude() const;
+
+  ASTContext &ctx_;
+  SourceManager &sm_;
+  const LangOptions &lo_;
+  const RewriteOptions &opts_;
+  Rewriter rw_;
+  FileID mainFile_;
+  llvm::StringRef buffer_;
+  std::set<std::string> aliasTargets_;
+  std::vector<Candidate> candidates_;
+  llvm::DenseMap<const FunctionDecl *, size_t> updateable_; // canonical decl -> candidate
+  unsigned callsRewritten_ = 0;
+};
+
+void IndirectionRewriter::collectAliasTargets() {
+  for (Decl *d : ctx_.getTranslationUnitDecl()->decls())
+    if (auto *a = d->getAttr<AliasAttr>())
+      aliasTargets_.insert(a->getAliasee().str());
+}
+
+Reason IndirectionRewriter::classify(FunctionDecl *fd, std::string &detail) {
+  const std::string file = presumedFile(fd->getLocation());
+  if (!isSourceFile(file)) {
+    detail = fd->isInlined() ? "inline" : "";
+    return Reason::HeaderFunction;
+  }
+  if (opts_.fileExcluded) {
+    detail = opts_.fileDetail;
+    return opts_.fileReason;
+  }
+  if (fd->hasAttr<AliasAttr>())
+    return Reason::Alias;
+  if (aliasTargets_.count(fd->getName().str()))
+    return Reason::AliasTarget;
+  if (fd->isVariadic())
+    return Reason::Variadic;
+  if (fd->hasAttr<NakedAttr>())
+    return Reason::Naked;
+  if (fd->hasAttr<AlwaysInlineAttr>())
+    return Reason::AlwaysInline;
+  if (auto *s = fd->getAttr<SectionAttr>()) {
+    llvm::StringRef name = s->getName();
+    detail = name.str();
+    if (name.starts_with(".init."))
+      return Reason::InitSection;
+    if (name.starts_with(".exit."))
+      return Reason::ExitSection;
+    if (name == ".noinstr.text")
+      return Reason::Noinstr;
+    return Reason::ExplicitSection;
+  }
+  if (fd->hasAttr<WeakAttr>() || fd->hasAttr<WeakRefAttr>() || fd->isWeak())
+    return Reason::Weak;
+  if (fd->hasAttr<ConstructorAttr>() || fd->hasAttr<DestructorAttr>())
+    return Reason::Constructor;
+  if (fd->hasAttr<AsmLabelAttr>())
+    return Reason::AsmLabel;
+  if (fd->isMultiVersion() || fd->hasAttr<TargetAttr>() || fd->hasAttr<TargetClonesAttr>() ||
+      fd->hasAttr<IFuncAttr>())
+    return Reason::Multiversion;
+  if (fd->isInlined() && fd->getStorageClass() != SC_Static &&
+      !fd->isInlineDefinitionExternallyVisible())
+    return Reason::ExternInline;
+  if (!fd->hasWrittenPrototype() && fd->getNumParams() > 0)
+    return Reason::KnrDefinition;
+  for (const ParmVarDecl *p : fd->parameters())
+    if (p->getName().empty())
+      return Reason::UnnamedParameter;
+  if (opts_.policy) {
+    PolicyDecision d = opts_.policy->function(fd->getName());
+    if (!d.instrument) {
+      detail = d.reason;
+      return Reason::PolicyFunction;
+    }
+  }
+  // Everything the rewrite touches must be plain text of the unit.
+  const Stmt *body = fd->getBody();
+  auto *cs = dyn_cast_or_null<CompoundStmt>(body);
+  if (!cs || !inMainFile(fd->getLocation()) || !inMainFile(fd->getBeginLoc()) ||
+      !inMainFile(cs->getLBracLoc()) || !inMainFile(cs->getRBracLoc())) {
+    detail = "definition or its name comes from a macro";
+    return Reason::Uneditable;
+  }
+  // The stub repeats the head on one line; a directive inside it (a line
+  // marker of a long blank stretch) cannot be folded onto one line.
+  llvm::StringRef head =
+      buffer_.slice(offset(fd->getBeginLoc()), offset(cs->getLBracLoc()));
+  if (head.contains("\n#")) {
+    detail = "preprocessor directive inside the function head";
+    return Reason::Uneditable;
+  }
+  return Reason::None;
+}
+
+// Body tokens joined by single spaces, without line markers: equal for bodies
+// that differ only in layout and comments.
+std::string IndirectionRewriter::normalizedTokens(SourceLocation begin, SourceLocation end) const {
+  if (!inMainFile(begin) || !inMainFile(end))
+    return {};
+  unsigned b = offset(begin), e = offset(end);
+  Lexer lex(sm_.getLocForStartOfFile(mainFile_), lo_, buffer_.begin(), buffer_.begin() + b,
+            buffer_.end());
+  std::string out;
+  Token tok;
+  bool skippingDirective = false;
+  while (!lex.LexFromRawLexer(tok)) {
+    unsigned off = offset(tok.getLocation());
+    if (off > e)
+      break;
+    if (tok.isAtStartOfLine())
+      skippingDirective = tok.is(tok::hash);
+    if (!skippingDirective) {
+      out += Lexer::getSpelling(tok, sm_, lo_);
+      out += ' ';
+    }
+    if (off == e)
+      break;
+  }
+  return out;
+}
+
+void IndirectionRewriter::describe(Candidate &c) {
+  FunctionDecl *fd = c.def;
+  FunctionRecord &r = c.record;
+  r.name = fd->getName().str();
+  r.file = presumedFile(fd->getLocation());
+  r.line = presumedLine(fd->getLocation());
+  r.external = fd->isExternallyVisible();
+  std::string proto = fmt::format("{} {} {}", r.external ? "extern" : "static",
+                                  fd->getType().getCanonicalType().getAsString(), r.name);
+  r.protoHash = hexHash(proto);
+  if (auto *cs = dyn_cast_or_null<CompoundStmt>(fd->getBody()))
+    r.bodyHash = hexHash(normalizedTokens(cs->getLBracLoc(), cs->getRBracLoc()));
+  BodyScanner scan;
+  scan.TraverseStmt(fd->getBody());
+  std::set<std::string> callees;
+  for (const CallExpr *ce : scan.calls)
+    if (const FunctionDecl *callee = directCallee(ce, nullptr))
+      callees.insert(callee->getName().str());
+  r.calls.assign(callees.begin(), callees.end());
+}
+
+// The location just past the ';' ending the declaration statement that
+// contains `d` (a group like `int a, f(void);` ends at its ';').
+SourceLocation IndirectionRewriter::endOfDeclStatement(const Decl *d) const {
+  SourceLocation end = d->getEndLoc();
+  if (!inMainFile(end))
+    return {};
+  unsigned start = offset(end);
+  Lexer lex(sm_.getLocForStartOfFile(mainFile_), lo_, buffer_.begin(), buffer_.begin() + start,
+            buffer_.end());
+  Token tok;
+  int depth = 0;
+  while (!lex.LexFromRawLexer(tok)) {
+    if (tok.isOneOf(tok::l_paren, tok::l_brace, tok::l_square))
+      ++depth;
+    else if (tok.isOneOf(tok::r_paren, tok::r_brace, tok::r_square))
+      --depth;
+    else if (tok.is(tok::semi) && depth <= 0)
+      return tok.getEndLoc();
+    else if (tok.is(tok::eof))
+      break;
+  }
+  return {};
+}
+
+// Decides where the forward declarations of body and pointer go: right after
+// the first file-scope declaration of f in editable text, or just before the
+// definition.
+bool IndirectionRewriter::planInsertion(Candidate &c) {
+  FunctionDecl *def = c.def;
+  unsigned defOffset = offset(def->getBeginLoc());
+  std::vector<const FunctionDecl *> decls;
+  for (const FunctionDecl *d : def->redecls())
+    if (d != def && inMainFile(d->getLocation()) && offset(d->getLocation()) < defOffset)
+      decls.push_back(d);
+  std::sort(decls.begin(), decls.end(), [&](const FunctionDecl *a, const FunctionDecl *b) {
+    return offset(a->getLocation()) < offset(b->getLocation());
+  });
+  for (const FunctionDecl *d : decls) {
+    if (d->isImplicit() || !d->getLexicalDeclContext()->isFileContext())
+      continue;
+    SourceLocation after = endOfDeclStatement(d);
+    if (after.isInvalid() || offset(after) > defOffset)
+      continue;
+    c.insertOffset = offset(after);
+    return true;
+  }
+  c.insertOffset = defOffset;
+  return true;
+}
+
+void IndirectionRewriter::editDefinition(Candidate &c) {
+  FunctionDecl *fd = c.def;
+  auto *cs = cast<CompoundStmt>(fd->getBody());
+  const std::string name = fd->getName().str();
+  const std::string body = "__dsu_v0_" + name;
+  const std::string ptr = "__dsu_fp_" + name;
+  const bool internal = !fd->isExternallyVisible();
+
+  // The head as written, folded onto one line.
+  std::string head =
+      buffer_.slice(offset(fd->getBeginLoc()), offset(cs->getLBracLoc())).str();
+  std::replace(head.begin(), head.end(), '\n', ' ');
+  while (!head.empty() && (head.back() == ' ' || head.back() == '\t'))
+    head.pop_back();
+
+  // Forward declarations: the body with f's type, and the pointer.
+  std::string fwd = fmt::format(" static __typeof__({0}) {1}; {2}__typeof__({0}) *{3} = {1}; ",
+                                name, body, internal ? "static " : "", ptr);
+  SourceLocation insertAt = sm_.getComposedLoc(mainFile_, c.insertOffset);
+  if (c.insertOffset == offset(fd->getBeginLoc()))
+    rw_.InsertTextBefore(insertAt, head + ";" + fwd);
+  else
+    rw_.InsertTextAfter(insertAt, fwd);
+
+  // The definition becomes the version-0 body with internal linkage.
+  if (fd->getStorageClass() == SC_None) {
+    // After the forward declarations inserted at the same place.
+    rw_.InsertTextAfter(fd->getBeginLoc(), "static ");
+  } else if (fd->getStorageClass() == SC_Extern) {
+    // Replace the written 'extern' keyword.
+    unsigned b = offset(fd->getBeginLoc()), e = offset(fd->getLocation());
+    Lexer lex(sm_.getLocForStartOfFile(mainFile_), lo_, buffer_.begin(), buffer_.begin() + b,
+              buffer_.end());
+    Token tok;
+    while (!lex.LexFromRawLexer(tok) && offset(tok.getLocation()) < e) {
+      if (tok.is(tok::raw_identifier) && tok.getRawIdentifier() == "extern") {
+        rw_.ReplaceText(tok.getLocation(), tok.getLength(), "static");
+        break;
+      }
+    }
+  }
+  rw_.ReplaceText(fd->getLocation(), name.size(), body);
+
+  // __func__ in the moved body must still name f.
+  BodyScanner scan;
+  scan.TraverseStmt(cs);
+  for (const PredefinedExpr *pe : scan.predefined) {
+    if (!inMainFile(pe->getLocation()))
+      continue;
+    Token tok;
+    if (Lexer::getRawToken(pe->getLocation(), tok, sm_, lo_))
+      continue;
+    rw_.ReplaceText(pe->getLocation(), tok.getLength(), fmt::format("(\"{}\")", name));
+  }
+
+  // Stub and descriptor, on the line of the closing brace.
+  std::string args;
+  for (const ParmVarDecl *p : fd->parameters()) {
+    if (!args.empty())
+      args += ", ";
+    args += p->getName().str();
+  }
+  const bool isVoid = fd->getReturnType()->isVoidType();
+  std::string call = fmt::format("{}({})", ptr, args);
+  std::string stubBody = isVoid ? call + ";" : "return " + call + ";";
+  if (fd->isNoReturn())
+    stubBody += " __builtin_unreachable();";
+  std::string section = opts_.kernel ? "" : ", __section__(\"__dsu_funcs\")";
+  std::string stub = fmt::format(
+      " {} {{ {} }} static struct __dsu_func_desc __dsu_desc_{} "
+      "__attribute__((__used__, __aligned__(8){})) = {{ DSU_ABI_VERSION, 0, \"{}\", "
+      "__dsu_tu_name, (void **)&{}, (void *){}, (void *){} }};",
+      head, stubBody, name, section, name, ptr, body, name);
+  rw_.InsertTextAfterToken(cs->getRBracLoc(), stub);
+}
+
+void IndirectionRewriter::editCalls() {
+  for (Candidate &c : candidates_) {
+    // Calls in code that must not make indirect calls (noinstr, naked,
+    // special sections) or that is not this unit's text stay as they are.
+    switch (c.record.reason) {
+    case Reason::Noinstr:
+    case Reason::Naked:
+    case Reason::ExplicitSection:
+    case Reason::AlwaysInline:
+    case Reason::HeaderFunction:
+    case Reason::ExternInline:
+    case Reason::Uneditable:
+    case Reason::PolicyFile:
+    case Reason::NeverIndirectable:
+      continue;
+    default:
+      break;
+    }
+    BodyScanner scan;
+    scan.TraverseStmt(c.def->getBody());
+    for (const CallExpr *ce : scan.calls) {
+      const DeclRefExpr *ref = nullptr;
+      const FunctionDecl *callee = directCallee(ce, &ref);
+      if (!callee)
+        continue;
+      auto it = updateable_.find(callee->getCanonicalDecl());
+      if (it == updateable_.end())
+        continue;
+      const Candidate &target = candidates_[it->second];
+      auto range = tooling::getFileRangeForEdit(
+          CharSourceRange::getTokenRange(ref->getLocation(), ref->getLocation()), sm_, lo_,
+          /*IncludeMacroExpansion=*/false);
+      if (!range || sm_.getFileID(range->getBegin()) != mainFile_)
+        continue;
+      // Before the pointer is declared the call goes to the stub, which is
+      // just as correct.
+      if (offset(range->getBegin()) < target.insertOffset)
+        continue;
+      rw_.ReplaceText(*range, "__dsu_fp_" + callee->getName().str());
+      ++c.record.callsRewritten;
+      ++callsRewritten_;
+    }
+  }
+}
+
+std::string IndirectionRewriter::prelude() const {
+  PresumedLoc start = sm_.getPresumedLoc(sm_.getLocForStartOfFile(mainFile_));
+  std::string mainName = start.isValid() ? start.getFilename() : opts_.tuName;
+  std::string tu;
+  for (char ch : opts_.tuName) {
+    if (ch == '"' || ch == '\\')
+      tu += '\\';
+    tu += ch;
+  }
+  return fmt::format("# 1 \"<dsu-abi>\"\n{}\nstatic const char __dsu_tu_name[] "
+                     "__attribute__((__unused__)) = \"{}\";\n# 1 \"{}\"\n",
+                     abiHeaderText(), tu, mainName);
+}
+
+RewriteResult IndirectionRewriter::run() {
+  collectAliasTargets();
+  for (Decl *d : ctx_.getTranslationUnitDecl()->decls()) {
+    auto *fd = dyn_cast<FunctionDecl>(d);
+    if (!fd || !fd->doesThisDeclarationHaveABody())
+      continue;
+    Candidate c;
+    c.def = fd;
+    c.record.reason = classify(fd, c.record.detail);
+    // Header functions are listed only when this unit emits them.
+    if (c.record.reason == Reason::HeaderFunction && !fd->isUsed() && !fd->isReferenced())
+      continue;
+    describe(c);
+    c.record.updateable = c.record.reason == Reason::None;
+    candidates_.push_back(std::move(c));
+  }
+  for (size_t i = 0; i < candidates_.size(); ++i) {
+    Candidate &c = candidates_[i];
+    if (!c.record.updateable)
+      continue;
+    planInsertion(c);
+    updateable_[c.def->getCanonicalDecl()] = i;
+  }
+
+  RewriteResult result;
+  for (Candidate &c : candidates_)
+    if (c.record.updateable)
+      editDefinition(c);
+  editCalls();
+  if (!updateable_.empty()) {
+    if (opts_.emitPrelude)
+      rw_.InsertTextBefore(sm_.getLocForStartOfFile(mainFile_), prelude());
+    const auto *rb = rw_.getRewriteBufferFor(mainFile_);
+    result.text = rb ? std::string(rb->begin(), rb->end()) : buffer_.str();
+    result.changed = true;
+  }
+
+  // Types defined in this unit's own source.
+  for (Decl *d : ctx_.getTranslationUnitDecl()->decls()) {
+    auto *rd = dyn_cast<RecordDecl>(d);
+    if (!rd || !rd->isThisDeclarationADefinition())
+      continue;
+    std::string file = presumedFile(rd->getLocation());
+    if (!isSourceFile(file))
+      continue;
+    TypeRecord t;
+    if (rd->getIdentifier())
+      t.name = fmt::format("{} {}", rd->isUnion() ? "union" : "struct", rd->getName().str());
+    else if (auto *td = rd->getTypedefNameForAnonDecl())
+      t.name = td->getName().str();
+    else
+      continue;
+    t.file = file;
+    t.line = presumedLine(rd->getLocation());
+    result.types.push_back(std::move(t));
+  }
+
+  for (Candidate &c : candidates_)
+    result.functions.push_back(std::move(c.record));
+  result.callsRewritten = callsRewritten_;
+  return result;
+}
+
+} // namespace
+
+RewriteResult rewriteTranslationUnit(ASTContext &ctx, const RewriteOptions &opts) {
+  IndirectionRewriter r(ctx, opts);
+  return r.run();
+}
+
+} // namespace dsu

@@ -1,0 +1,80 @@
+// Function indirection: the source-to-source rewrite at the heart of dsu-cc.
+//
+// Given a parsed translation unit, decides for every function defined in it
+// whether it can be made updateable, and for those that can:
+//   - renames the definition to __dsu_v0_<f> (internal linkage),
+//   - declares __dsu_fp_<f> (same linkage as f) initialised to that body,
+//     right after f's first file-scope declaration,
+//   - appends a stub <f> with the original head that calls through the
+//     pointer, and a struct __dsu_func_desc describing all of it,
+//   - makes every direct call to <f> in instrumented code go through the
+//     pointer.
+// Calls to functions defined in other units reach the other unit's stub,
+// which jumps through that unit's pointer.
+//
+// All inserted text stays on existing lines so that line markers of a
+// preprocessed unit keep diagnostics pointing at the original files.
+#pragma once
+
+#include "Reasons.h"
+
+#include <string>
+#include <vector>
+
+namespace clang {
+class ASTContext;
+}
+
+namespace dsu {
+
+class Policy;
+
+struct FunctionRecord {
+  std::string name;
+  std::string file; // presumed (original) file of the definition
+  unsigned line = 0;
+  bool external = false; // external linkage
+  bool updateable = false;
+  Reason reason = Reason::None;
+  std::string detail;    // reason detail (section name, policy rule, ...)
+  std::string bodyHash;  // hash of the normalized body tokens
+  std::string protoHash; // hash of the normalized type and linkage
+  std::vector<std::string> calls; // direct callees, sorted, unique
+  unsigned callsRewritten = 0;    // call sites in this function now through a pointer
+};
+
+struct TypeRecord {
+  std::string name;
+  std::string file;
+  unsigned line = 0;
+  bool updateable = false;
+  Reason reason = Reason::TypeWrappingUnsupported;
+  std::string detail;
+};
+
+struct RewriteOptions {
+  const Policy *policy = nullptr; // function/type rules; may be null
+  bool kernel = false;            // emitting code for the Linux kernel
+  std::string tuName;             // recorded in descriptors
+  // Set when the whole file is left out: functions are listed, nothing edited.
+  bool fileExcluded = false;
+  Reason fileReason = Reason::PolicyFile;
+  std::string fileDetail;
+  // Embed the ABI header text (off only for tests that inspect bare edits).
+  bool emitPrelude = true;
+};
+
+struct RewriteResult {
+  bool changed = false;
+  std::string text; // the rewritten main file (valid only if changed)
+  std::vector<FunctionRecord> functions;
+  std::vector<TypeRecord> types;
+  unsigned callsRewritten = 0;
+};
+
+RewriteResult rewriteTranslationUnit(clang::ASTContext &ctx, const RewriteOptions &opts);
+
+// The embedded text of runtime/include/dsu/abi.h.
+const char *abiHeaderText();
+
+} // namespace dsu

@@ -1,0 +1,89 @@
+#include "Manifest.h"
+
+#include <cstdio>
+#include <fmt/format.h>
+#include <fstream>
+#include <unistd.h>
+
+namespace dsu {
+
+nlohmann::json manifestJson(const ManifestInfo &info, const RewriteResult &r) {
+  using nlohmann::json;
+  json funcs = json::array();
+  unsigned updateable = 0;
+  for (const FunctionRecord &f : r.functions) {
+    json j = {{"name", f.name},
+              {"file", f.file},
+              {"line", f.line},
+              {"linkage", f.external ? "external" : "internal"},
+              {"updateable", f.updateable}};
+    if (f.updateable) {
+      ++updateable;
+      j["symbols"] = {{"stub", f.name},
+                      {"body", "__dsu_v0_" + f.name},
+                      {"pointer", "__dsu_fp_" + f.name},
+                      {"descriptor", "__dsu_desc_" + f.name}};
+    } else {
+      j["reason"] = std::string(reasonId(f.reason));
+      j["reason_text"] = f.detail.empty() ? std::string(reasonText(f.reason))
+                                          : fmt::format("{} ({})", reasonText(f.reason), f.detail);
+    }
+    if (!f.bodyHash.empty())
+      j["body_hash"] = f.bodyHash;
+    if (!f.protoHash.empty())
+      j["proto_hash"] = f.protoHash;
+    j["calls"] = f.calls;
+    j["calls_through_pointer"] = f.callsRewritten;
+    funcs.push_back(std::move(j));
+  }
+  json types = json::array();
+  for (const TypeRecord &t : r.types) {
+    json j = {{"name", t.name}, {"file", t.file}, {"line", t.line}, {"updateable", t.updateable}};
+    if (!t.updateable) {
+      j["reason"] = std::string(reasonId(t.reason));
+      j["reason_text"] = std::string(reasonText(t.reason));
+    }
+    types.push_back(std::move(j));
+  }
+  json m = {{"schema", kManifestSchema},
+            {"source", info.source},
+            {"object", info.object},
+            {"cwd", info.cwd},
+            {"mode", info.kernel ? "kernel" : "user"},
+            {"status", info.status},
+            {"functions", std::move(funcs)},
+            {"types", std::move(types)},
+            {"summary",
+             {{"functions", r.functions.size()},
+              {"updateable", updateable},
+              {"calls_through_pointer", r.callsRewritten}}}};
+  if (!info.statusDetail.empty())
+    m["status_detail"] = info.statusDetail;
+  if (!info.unitHash.empty())
+    m["unit_hash"] = info.unitHash;
+  return m;
+}
+
+bool writeJsonFile(const std::string &path, const nlohmann::json &j, std::string &error) {
+  std::string tmp = fmt::format("{}.tmp.{}", path, getpid());
+  {
+    std::ofstream out(tmp);
+    if (!out) {
+      error = fmt::format("{}: cannot write manifest", path);
+      return false;
+    }
+    out << j.dump(1) << '\n';
+    if (!out) {
+      error = fmt::format("{}: cannot write manifest", path);
+      return false;
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    error = fmt::format("{}: cannot rename manifest into place", path);
+    return false;
+  }
+  return true;
+}
+
+} // namespace dsu

@@ -1,0 +1,26 @@
+// The per-object manifest `<object>.dsu.json` (schema: docs/manifest.md).
+#pragma once
+#include "Indirection.h"
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace dsu {
+
+inline constexpr const char *kManifestSchema = "dsu-manifest/1";
+
+struct ManifestInfo {
+  std::string source;  // as given on the command line
+  std::string object;  // -o
+  std::string cwd;     // directory the compiler ran in
+  std::string status;  // instrumented | unchanged | excluded | fallback
+  std::string statusDetail;
+  bool kernel = false;
+  std::string unitHash; // hash of the preprocessed unit (identifies the base)
+};
+
+nlohmann::json manifestJson(const ManifestInfo &info, const RewriteResult &r);
+// Writes atomically (temp file + rename); false with `error` on failure.
+bool writeJsonFile(const std::string &path, const nlohmann::json &j, std::string &error);
+
+} // namespace dsu

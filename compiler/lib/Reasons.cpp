@@ -1,0 +1,67 @@
+#include "Reasons.h"
+
+namespace dsu {
+
+std::string_view reasonId(Reason r) {
+  switch (r) {
+  case Reason::None: return "";
+  case Reason::Variadic: return "variadic";
+  case Reason::InitSection: return "init";
+  case Reason::ExitSection: return "exit";
+  case Reason::Noinstr: return "noinstr";
+  case Reason::ExplicitSection: return "section";
+  case Reason::Naked: return "naked";
+  case Reason::AlwaysInline: return "always_inline";
+  case Reason::HeaderFunction: return "header";
+  case Reason::ExternInline: return "extern_inline";
+  case Reason::Alias: return "alias";
+  case Reason::AliasTarget: return "alias_target";
+  case Reason::Weak: return "weak";
+  case Reason::Constructor: return "constructor";
+  case Reason::AsmLabel: return "asm_label";
+  case Reason::KnrDefinition: return "knr";
+  case Reason::UnnamedParameter: return "unnamed_parameter";
+  case Reason::Multiversion: return "multiversion";
+  case Reason::NotAtFileScope: return "not_file_scope";
+  case Reason::NeverIndirectable: return "never_indirectable";
+  case Reason::PolicyFile: return "policy_file";
+  case Reason::PolicyFunction: return "policy_function";
+  case Reason::Uneditable: return "uneditable";
+  case Reason::RewriteFailed: return "rewrite_failed";
+  case Reason::TypeWrappingUnsupported: return "type_wrapping_unsupported";
+  }
+  return "unknown";
+}
+
+std::string_view reasonText(Reason r) {
+  switch (r) {
+  case Reason::None: return "";
+  case Reason::Variadic: return "variadic: a stub cannot forward a variable argument list";
+  case Reason::InitSection: return "__init: lives in .init.text, freed after boot";
+  case Reason::ExitSection: return "__exit: lives in .exit.text, discarded or freed";
+  case Reason::Noinstr: return "noinstr: no instrumentation or indirect calls allowed";
+  case Reason::ExplicitSection: return "explicit section: its placement is part of its meaning";
+  case Reason::Naked: return "naked: no prologue, the body cannot move behind a stub";
+  case Reason::AlwaysInline: return "always_inline: never exists out of line";
+  case Reason::HeaderFunction: return "defined in a header: every including unit has its own copy";
+  case Reason::ExternInline: return "extern inline: no out-of-line definition in this unit";
+  case Reason::Alias: return "alias of another symbol";
+  case Reason::AliasTarget: return "target of an alias, which would bypass the stub";
+  case Reason::Weak: return "weak definition: may be replaced at link time";
+  case Reason::Constructor: return "constructor/destructor: a stub would run it twice";
+  case Reason::AsmLabel: return "asm label: the symbol name differs from the C name";
+  case Reason::KnrDefinition: return "K&R-style definition: no prototype to forward with";
+  case Reason::UnnamedParameter: return "unnamed parameter: cannot be forwarded by the stub";
+  case Reason::Multiversion: return "multiversioned (ifunc/target/target_clones)";
+  case Reason::NotAtFileScope: return "no file-scope declaration to attach the pointer to";
+  case Reason::NeverIndirectable: return "code that can never be indirected";
+  case Reason::PolicyFile: return "file left out by policy";
+  case Reason::PolicyFunction: return "function left out by policy";
+  case Reason::Uneditable: return "definition is not editable source text (macro-generated name)";
+  case Reason::RewriteFailed: return "rewriting the translation unit failed; compiled unmodified";
+  case Reason::TypeWrappingUnsupported: return "type wrapping is not implemented yet";
+  }
+  return "unknown";
+}
+
+} // namespace dsu

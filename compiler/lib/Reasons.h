@@ -1,0 +1,40 @@
+// Why a function or type is not updateable. Each reason has a stable id (used
+// in manifests, dsu-check and tests) and a human-readable explanation.
+#pragma once
+#include <string>
+#include <string_view>
+
+namespace dsu {
+
+enum class Reason {
+  None,               // updateable
+  Variadic,           // a stub cannot forward a variable argument list
+  InitSection,        // __init: freed after boot; tables pointing at it trip modpost
+  ExitSection,        // __exit: discarded or freed
+  Noinstr,            // noinstr: no indirect calls/instrumentation allowed there
+  ExplicitSection,    // any other __section(...): placement is part of its meaning
+  Naked,              // no prologue: the body cannot be moved behind a stub
+  AlwaysInline,       // always_inline: never exists out of line
+  HeaderFunction,     // defined in a header: a copy in every including unit
+  ExternInline,       // gnu/C99 extern inline: no out-of-line definition here
+  Alias,              // an alias of another symbol
+  AliasTarget,        // the target of an alias: the alias would bypass the stub
+  Weak,               // weak definition: may be overridden at link time
+  Constructor,        // constructor/destructor: the stub would run it twice
+  AsmLabel,           // asm("name"): symbol name differs from the C name
+  KnrDefinition,      // K&R-style definition: no prototype to forward with
+  UnnamedParameter,   // a parameter without a name cannot be forwarded
+  Multiversion,       // ifunc / target / target_clones multiversioning
+  NotAtFileScope,     // no file-scope declaration to hang the pointer on
+  NeverIndirectable,  // built-in: vdso, boot, real-mode, EFI stub, purgatory, early startup
+  PolicyFile,         // DSU_CONFIG (or the built-in policy) leaves the file out
+  PolicyFunction,     // DSU_CONFIG leaves the function out
+  Uneditable,         // the definition's name is not in editable source text
+  RewriteFailed,      // rewriting the unit failed; compiled unmodified
+  TypeWrappingUnsupported, // types: wrapping is not implemented yet
+};
+
+std::string_view reasonId(Reason r);
+std::string_view reasonText(Reason r);
+
+} // namespace dsu
