@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Builds Linux 6.12 (tinyconfig + config.fragment) with clang-19, either
+# through dsu-cc (MODE=dsu) or plainly (MODE=plain), cached under BUILD_DIR:
+#   test/kernel/kbuild.sh BUILD_DIR [dsu|plain] [DSU_CC]
+# Reruns are incremental; a changed dsu-cc, policy or fragment rebuilds.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=$(realpath -m "$1")
+mode=${2:-dsu}
+dsucc=${3:-$build/compiler/dsu-cc}
+tarball=/usr/src/linux-source-6.12.tar.xz
+root=$build/kernel/$mode
+tree=$root/linux
+log=$root/build.log
+
+"$here/deps.sh"
+
+mkdir -p "$root"
+if [ ! -f "$tree/.dsu-extracted" ]; then
+  rm -rf "$tree" "$root/linux-source-6.12"
+  echo "kbuild: extracting $tarball into $tree"
+  tar -C "$root" -xf "$tarball"
+  mv "$root/linux-source-6.12" "$tree"
+  touch "$tree/.dsu-extracted"
+fi
+cd "$tree"
+
+make_args=(LLVM=-19)
+if [ "$mode" = dsu ]; then
+  make_args+=("CC=$dsucc")
+  export DSU_CONFIG="$here/policy.cfg"
+fi
+
+# Rebuild from scratch when anything that shapes the objects changed: kbuild
+# only compares command lines, and the dsu-cc path does not change.
+stamp=$( { sha256sum "$here/config.fragment"; [ "$mode" = dsu ] && sha256sum "$dsucc" "$DSU_CONFIG"; } | sha256sum | cut -c1-16)
+if [ "$(cat .dsu-stamp 2>/dev/null)" != "$stamp" ]; then
+  echo "kbuild: configuring ($mode)"
+  make "${make_args[@]}" mrproper >/dev/null
+  make "${make_args[@]}" tinyconfig >/dev/null
+  scripts/kconfig/merge_config.sh -m .config "$here/config.fragment" >/dev/null
+  make "${make_args[@]}" olddefconfig >/dev/null
+  # Every requested option must have survived olddefconfig.
+  missing=0
+  while IFS= read -r line; do
+    case "$line" in CONFIG_*=*) grep -qx "$line" .config || { echo "kbuild: $line not in .config"; missing=1; } ;; esac
+  done < "$here/config.fragment"
+  [ $missing = 0 ] || exit 1
+  echo "$stamp" > .dsu-stamp
+fi
+
+echo "kbuild: make ${make_args[*]} -j$(nproc) bzImage (log: $log)"
+start=$(date +%s)
+if ! make "${make_args[@]}" -j"$(nproc)" bzImage > "$log" 2>&1; then
+  grep -E "error|Error" "$log" | head -30
+  echo "kbuild: FAILED, see $log"
+  exit 1
+fi
+echo "kbuild: $mode kernel built in $(( $(date +%s) - start )) s: $tree/arch/x86/boot/bzImage"
