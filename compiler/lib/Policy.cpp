@@ -122,18 +122,21 @@ std::string Policy::normalizePath(std::string_view path, std::string_view cwd) {
     if (p.compare(0, c.size(), c) == 0)
       p = p.substr(c.size());
   }
-  while (p.compare(0, 2, "./") == 0)
-    p = p.substr(2);
-  // Collapse "/./" and "//".
+  // Drop empty and "." components.
   std::string out;
-  for (size_t i = 0; i < p.size(); ++i) {
-    if (p[i] == '/' && !out.empty() && out.back() == '/')
-      continue;
-    if (p.compare(i, 3, "/./") == 0) {
-      ++i;
-      continue;
+  size_t i = 0;
+  const bool absolute = !p.empty() && p[0] == '/';
+  while (i <= p.size()) {
+    size_t j = p.find('/', i);
+    if (j == std::string::npos)
+      j = p.size();
+    std::string comp = p.substr(i, j - i);
+    if (!comp.empty() && comp != ".") {
+      if (!out.empty() || absolute)
+        out += '/';
+      out += comp;
     }
-    out += p[i];
+    i = j + 1;
   }
   return out;
 }

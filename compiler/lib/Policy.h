@@ -37,6 +37,7 @@ public:
   // taken relative to `cwd`.
   PolicyDecision file(std::string_view path, std::string_view cwd = "") const;
   PolicyDecision function(std::string_view name) const;
+  // Types are matched by tag or typedef name, without "struct"/"union".
   PolicyDecision type(std::string_view name) const;
 
   // Path relative to cwd when it lies below it, without "./" prefixes.
