@@ -13,6 +13,7 @@
 // the rewritten unit; a manifest <object>.dsu.json is written beside the
 // object. Every other invocation is exec'd unchanged.
 
+#include "Alignment.h"
 #include "Argv.h"
 #include "Indirection.h"
 #include "Manifest.h"
@@ -23,6 +24,7 @@
 #include <clang/Basic/Diagnostic.h>
 #include <clang/Frontend/CompilerInstance.h>
 #include <clang/Frontend/FrontendAction.h>
+#include <clang/Frontend/TextDiagnosticPrinter.h>
 #include <clang/Tooling/Tooling.h>
 #include <fmt/format.h>
 #include <llvm/Support/FileSystem.h>
@@ -36,7 +38,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <optional>
+#include <regex>
+#include <set>
 #include <unistd.h>
 
 #ifndef DSU_DEFAULT_CLANG
@@ -89,8 +94,11 @@ int runReal(const std::vector<std::string> &cc, const std::vector<std::string> &
   for (const std::string &s : args)
     argv.push_back(s);
   std::optional<llvm::StringRef> redirects[3] = {std::nullopt, std::nullopt, std::nullopt};
-  if (!errFile.empty())
+  if (!errFile.empty()) {
+    // The redirect does not truncate: start from an empty file.
+    llvm::sys::fs::remove(errFile);
     redirects[2] = llvm::StringRef(errFile);
+  }
   std::string err;
   int rc = llvm::sys::ExecuteAndWait(program, argv, std::nullopt, redirects, 0, 0, &err);
   if (rc < 0) {
@@ -128,30 +136,26 @@ std::string sha256Hex(llvm::StringRef data) {
   return out;
 }
 
-// Collects the first error of the in-process parse.
-class ErrorCollector : public clang::DiagnosticConsumer {
-public:
-  std::string first;
-  void HandleDiagnostic(clang::DiagnosticsEngine::Level level, const clang::Diagnostic &info) override {
-    DiagnosticConsumer::HandleDiagnostic(level, info);
-    if (level < clang::DiagnosticsEngine::Error || !first.empty())
-      return;
-    llvm::SmallString<256> msg;
-    info.FormatDiagnostic(msg);
-    std::string where;
-    if (info.hasSourceManager() && info.getLocation().isValid()) {
-      clang::PresumedLoc p = info.getSourceManager().getPresumedLoc(info.getLocation());
-      if (p.isValid())
-        where = fmt::format("{}:{}:{}: ", p.getFilename(), p.getLine(), p.getColumn());
-    }
-    first = where + "error: " + std::string(msg);
-  }
-};
-
+// Parses the original source in process, with the compile's own flags:
+// diagnostics are buffered (printed by the caller only if the parse
+// succeeds, so a broken source reports through the real compiler as usual),
+// the token stream is recorded, aligned with the real compiler's -E text,
+// and the unit rewritten.
 class RewriteAction : public clang::ASTFrontendAction {
 public:
-  RewriteAction(const dsu::RewriteOptions &opts, dsu::RewriteResult &out, bool &ran)
-      : opts_(opts), out_(out), ran_(ran) {}
+  RewriteAction(const dsu::RewriteOptions &opts, llvm::StringRef preprocessed,
+                dsu::RewriteResult &out, std::string &diagnostics, std::string &error)
+      : opts_(opts), preprocessed_(preprocessed), out_(out), diagStream_(diagnostics),
+        error_(error) {}
+
+  bool BeginSourceFileAction(clang::CompilerInstance &ci) override {
+    auto *printer = new clang::TextDiagnosticPrinter(diagStream_, &ci.getDiagnosticOpts());
+    ci.getDiagnostics().setClient(printer, /*ShouldOwnClient=*/true);
+    printer->BeginSourceFile(ci.getLangOpts(), &ci.getPreprocessor());
+    ci.getPreprocessor().setTokenWatcher(
+        [this](const clang::Token &tok) { recorder_(tok); });
+    return true;
+  }
 
   std::unique_ptr<clang::ASTConsumer> CreateASTConsumer(clang::CompilerInstance &ci,
                                                         llvm::StringRef) override {
@@ -162,39 +166,86 @@ public:
       void HandleTranslationUnit(clang::ASTContext &ctx) override {
         if (ci.getDiagnostics().hasErrorOccurred())
           return;
-        self.out_ = dsu::rewriteTranslationUnit(ctx, self.opts_);
+        dsu::TokenMap map;
+        if (!dsu::alignPreprocessed(ctx.getSourceManager(), ctx.getLangOpts(), self.preprocessed_,
+                                    self.recorder_, map, self.error_)) {
+          self.error_ = "cannot align the parse with the preprocessed unit: " + self.error_;
+          return;
+        }
+        dsu::RewriteOptions opts = self.opts_;
+        opts.preprocessed = &map;
+        self.out_ = dsu::rewriteTranslationUnit(ctx, opts);
         self.ran_ = true;
       }
     };
     return std::make_unique<Consumer>(*this, ci);
   }
 
+  bool ran() const { return ran_; }
+
 private:
   const dsu::RewriteOptions &opts_;
+  llvm::StringRef preprocessed_;
   dsu::RewriteResult &out_;
-  bool &ran_;
+  llvm::raw_string_ostream diagStream_;
+  std::string &error_;
+  dsu::TokenRecorder recorder_;
+  bool ran_ = false;
 };
 
-// Parses the preprocessed unit with the compile's own flags and rewrites it.
-bool rewriteUnit(const dsu::CompileJob &job, const std::string &preprocessed,
-                 const dsu::RewriteOptions &opts, dsu::RewriteResult &result, std::string &error) {
+enum class ParseOutcome { Rewritten, SourceErrors, Failed };
+
+ParseOutcome rewriteUnit(const dsu::CompileJob &job, llvm::StringRef preprocessed,
+                         const dsu::RewriteOptions &opts, dsu::RewriteResult &result,
+                         std::string &diagnostics, std::string &error) {
   std::vector<std::string> cmd = {DSU_DEFAULT_CLANG};
   cmd.insert(cmd.end(), job.parseArgs.begin(), job.parseArgs.end());
-  for (const char *a : {"-fsyntax-only", "-w", "-Wno-error", "-x", "cpp-output"})
-    cmd.push_back(a);
-  cmd.push_back(preprocessed);
-  bool ran = false;
-  ErrorCollector errors;
+  cmd.push_back("-fsyntax-only");
+  cmd.push_back(job.source);
   auto files = llvm::makeIntrusiveRefCnt<clang::FileManager>(clang::FileSystemOptions());
-  clang::tooling::ToolInvocation inv(cmd, std::make_unique<RewriteAction>(opts, result, ran),
-                                     files.get());
-  inv.setDiagnosticConsumer(&errors);
+  auto action = std::make_unique<RewriteAction>(opts, preprocessed, result, diagnostics, error);
+  RewriteAction *act = action.get();
+  clang::IgnoringDiagConsumer driverDiags; // the -E run already vetted the command line
+  clang::tooling::ToolInvocation inv(cmd, std::move(action), files.get());
+  inv.setDiagnosticConsumer(&driverDiags);
   bool ok = inv.run();
-  if (!ok || !ran) {
-    error = errors.first.empty() ? "the preprocessed unit does not parse" : errors.first;
-    return false;
+  if (act->ran())
+    return ParseOutcome::Rewritten;
+  if (!error.empty())
+    return ParseOutcome::Failed;
+  if (!ok || diagnostics.find("error:") != std::string::npos)
+    return ParseOutcome::SourceErrors;
+  error = "the in-process parse did not complete";
+  return ParseOutcome::Failed;
+}
+
+// Finds the updateable functions an error of the rewritten unit's compile
+// lies in and adds them, and the local functions they call, to `exclude`.
+// False when no error lies in an updateable function.
+bool excludeFailingFunctions(const std::string &stderrText, const dsu::RewriteResult &r,
+                             std::map<std::string, std::string> &exclude) {
+  static const std::regex errorLine(R"((?:^|\n)([^:\n]+):(\d+):\d+: error: ([^\n]*))");
+  std::set<std::string> updateable;
+  for (const dsu::FunctionRecord &f : r.functions)
+    if (f.updateable)
+      updateable.insert(f.name);
+  bool added = false;
+  for (auto it = std::sregex_iterator(stderrText.begin(), stderrText.end(), errorLine);
+       it != std::sregex_iterator(); ++it) {
+    const std::string file = (*it)[1], message = (*it)[3];
+    const unsigned line = std::stoul((*it)[2]);
+    for (const dsu::FunctionRecord &f : r.functions) {
+      if (!f.updateable || f.file != file || line < f.line || line > f.endLine)
+        continue;
+      std::string why = fmt::format("its rewritten body does not compile: {}", message);
+      added |= exclude.emplace(f.name, why).second;
+      for (const std::string &callee : f.calls)
+        if (updateable.count(callee))
+          added |= exclude.emplace(callee, fmt::format("called by {}(), whose rewritten body does "
+                                                       "not compile", f.name)).second;
+    }
   }
-  return true;
+  return added;
 }
 
 struct Temps {
@@ -292,10 +343,10 @@ int main(int argc, char **argv) {
                                                         : dsu::Reason::PolicyFile;
       opts.fileDetail = fileDecision.reason;
       dsu::RewriteResult r;
-      std::string err;
+      std::string diags, err;
       info.status = "excluded";
       info.statusDetail = fileDecision.reason;
-      if (rewriteUnit(job, preprocessed, opts, r, err))
+      if (rewriteUnit(job, slurp(preprocessed), opts, r, diags, err) == ParseOutcome::Rewritten)
         writeManifest(job, info, r);
     }
     return 0;
@@ -308,7 +359,7 @@ int main(int argc, char **argv) {
     // The source itself is broken: let the real compiler say so, as usual.
     execReal(cc, args);
   }
-  replay(stderrFile);
+  // (Its warnings, #warning included, come again from the in-process parse.)
   std::string unit = slurp(preprocessed);
   info.unitHash = sha256Hex(unit);
 
@@ -339,15 +390,28 @@ int main(int argc, char **argv) {
     return 0;
   };
 
-  // 2. Rewrite.
+  // 2. Parse the original source, align, rewrite.
   dsu::RewriteResult result;
-  std::string err;
-  if (!rewriteUnit(job, preprocessed, opts, result, err))
-    return fallback("cannot parse the preprocessed unit: " + err, nullptr);
+  std::string diagnostics, err;
+  switch (rewriteUnit(job, unit, opts, result, diagnostics, err)) {
+  case ParseOutcome::SourceErrors:
+    // The compiler's own errors, exactly as without dsu-cc.
+    execReal(cc, args);
+  case ParseOutcome::Failed:
+    fwrite(diagnostics.data(), 1, diagnostics.size(), stderr);
+    return fallback(err, nullptr);
+  case ParseOutcome::Rewritten:
+    // The compiler's own warnings, with their macro context.
+    fwrite(diagnostics.data(), 1, diagnostics.size(), stderr);
+    break;
+  }
 
   if (!result.changed) {
-    // Nothing to indirect: the object is exactly what the real compiler makes.
-    int rc = runReal(cc, args);
+    // Nothing to indirect: the object is exactly what the real compiler
+    // makes (its warnings were printed above).
+    int rc = runReal(cc, args, stderrFile);
+    if (rc != 0)
+      replay(stderrFile);
     if (rc == 0) {
       info.status = "unchanged";
       writeManifest(job, info, result);
@@ -355,18 +419,41 @@ int main(int argc, char **argv) {
     return rc;
   }
 
-  // 3. Compile the rewritten unit.
+  // 3. Compile the rewritten unit. If that fails inside updateable functions
+  //    (a compile-time assertion that only folded away while they could be
+  //    inlined), leave those functions and their local callees alone and try
+  //    again; anything else falls back to the original compile.
   const std::string rewritten = temps.make(job.object, ".dsu.rw.i");
-  {
-    std::ofstream out(rewritten);
-    out << result.text;
-    if (!out)
-      return fallback("cannot write " + rewritten, &result);
-  }
-  std::vector<std::string> comp = job.compileArgs;
-  comp.insert(comp.end(), {"-x", "cpp-output", rewritten});
-  if (runReal(cc, comp, stderrFile) != 0) {
+  for (int attempt = 0;; ++attempt) {
+    {
+      std::ofstream out(rewritten);
+      out << result.text;
+      if (!out)
+        return fallback("cannot write " + rewritten, &result);
+    }
+    std::vector<std::string> comp = job.compileArgs;
+    comp.insert(comp.end(), {"-x", "cpp-output", rewritten});
+    if (runReal(cc, comp, stderrFile) == 0)
+      break;
     std::string text = slurp(stderrFile);
+    bool excludedMore = attempt < 3 && excludeFailingFunctions(text, result, opts.needsInlining);
+    if (excludedMore) {
+      dsu::RewriteResult again;
+      std::string ignored;
+      if (rewriteUnit(job, unit, opts, again, ignored, err) == ParseOutcome::Rewritten) {
+        result = std::move(again);
+        if (result.changed)
+          continue;
+        int rc = runReal(cc, args, stderrFile);
+        if (rc == 0) {
+          info.status = "unchanged";
+          writeManifest(job, info, result);
+        } else {
+          replay(stderrFile);
+        }
+        return rc;
+      }
+    }
     if (strict)
       fwrite(text.data(), 1, text.size(), stderr);
     return fallback("the rewritten unit does not compile: " + firstErrorLine(text), &result);

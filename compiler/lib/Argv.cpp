@@ -64,6 +64,12 @@ bool requestsDeps(const llvm::opt::InputArgList &args) {
   return false;
 }
 
+// -Wp,-MD,file / -Wp,-MMD,file (kbuild's dependency request).
+bool isDependencyWp(const Arg *a) {
+  return a->getOption().matches(options::OPT_Wp_COMMA) && a->getNumValues() > 0 &&
+         llvm::StringRef(a->getValue(0)).starts_with("-M");
+}
+
 std::vector<std::string> render(const llvm::opt::InputArgList &args, const Arg *a) {
   llvm::opt::ArgStringList out;
   a->render(args, out);
@@ -175,14 +181,17 @@ CompileJob classifyCommandLine(const std::vector<std::string> &argsIn, const std
     if (!o.matches(options::OPT_c) && !o.matches(options::OPT_o))
       for (auto &s : render(args, a))
         job.preprocessArgs.push_back(s);
-    // Parse and compile of the preprocessed unit: no preprocessor options.
+    // In-process parse of the original source: everything but -c/-o, the
+    // input (appended last) and dependency output (the -E run writes it).
+    if (!isInput && !o.matches(options::OPT_c) && !o.matches(options::OPT_o) &&
+        !o.matches(options::OPT_M_Group) && !isDependencyWp(a))
+      for (auto &s : render(args, a))
+        job.parseArgs.push_back(s);
+    // Compile of the rewritten preprocessed unit: no preprocessor options.
     if (isInput || isX || isPreprocessorOnly(a))
       continue;
     for (auto &s : render(args, a))
       job.compileArgs.push_back(s);
-    if (!o.matches(options::OPT_c) && !o.matches(options::OPT_o))
-      for (auto &s : render(args, a))
-        job.parseArgs.push_back(s);
   }
   if (deps && !depTarget) {
     job.preprocessArgs.push_back("-MT");

@@ -16,8 +16,9 @@ struct CompileJob {
   bool kernel = false; // -D__KERNEL__ seen
   // Arguments (without argv[0]) for: the real compiler's -E run (the output
   // path is appended by the caller after "-o"), the in-process parse of the
-  // preprocessed unit (the file is appended after "-x cpp-output"), and the
-  // real compiler's compile of the rewritten unit (likewise).
+  // original source (the source is appended by the caller), and the real
+  // compiler's compile of the rewritten preprocessed unit (the file is
+  // appended after "-x cpp-output").
   std::vector<std::string> preprocessArgs;
   std::vector<std::string> parseArgs;
   std::vector<std::string> compileArgs;

@@ -1,5 +1,6 @@
 #include "Indirection.h"
 
+#include "Alignment.h"
 #include "Policy.h"
 
 #include <clang/AST/ASTContext.h>
@@ -71,6 +72,97 @@ public:
   }
 };
 
+// Finds calls to functions declared with __attribute__((error/warning))
+// (BUILD_BUG and friends) that are live in a body as written: not under a
+// condition that is a constant false. Such a call compiles only if the
+// optimizer removes it, which for a function moved behind a pointer happens
+// only when the function is not emitted at all or when the conditions
+// guarding the call fold after inlining.
+class AssertionScanner {
+public:
+  // `reaching`: functions of the unit that themselves reach an assertion
+  // unconditionally; a live call to one counts like the assertion itself.
+  AssertionScanner(ASTContext &ctx, const std::set<const FunctionDecl *> &reaching)
+      : ctx_(ctx), reaching_(reaching) {}
+  struct Hit {
+    std::vector<const Expr *> guards; // non-constant conditions on the path
+  };
+  std::vector<Hit> hits;
+
+  void scan(const Stmt *s) {
+    if (!s)
+      return;
+    if (const auto *is = dyn_cast<IfStmt>(s)) {
+      bool v;
+      scan(is->getCond());
+      if (constant(is->getCond(), v)) {
+        scan(v ? is->getThen() : is->getElse());
+        return;
+      }
+      guards_.push_back(is->getCond());
+      scan(is->getThen());
+      scan(is->getElse());
+      guards_.pop_back();
+      return;
+    }
+    if (const auto *co = dyn_cast<ConditionalOperator>(s)) {
+      bool v;
+      scan(co->getCond());
+      if (constant(co->getCond(), v)) {
+        scan(v ? co->getTrueExpr() : co->getFalseExpr());
+        return;
+      }
+      guards_.push_back(co->getCond());
+      scan(co->getTrueExpr());
+      scan(co->getFalseExpr());
+      guards_.pop_back();
+      return;
+    }
+    if (const auto *bo = dyn_cast<BinaryOperator>(s); bo && bo->isLogicalOp()) {
+      bool v;
+      scan(bo->getLHS());
+      if (constant(bo->getLHS(), v)) {
+        if (v == (bo->getOpcode() == BO_LAnd))
+          scan(bo->getRHS());
+        return;
+      }
+      guards_.push_back(bo->getLHS());
+      scan(bo->getRHS());
+      guards_.pop_back();
+      return;
+    }
+    if (const auto *ce = dyn_cast<CallExpr>(s))
+      if (const FunctionDecl *fd = ce->getDirectCallee();
+          fd && (fd->hasAttr<ErrorAttr>() || reaching_.count(fd->getCanonicalDecl())))
+        hits.push_back({guards_});
+    for (const Stmt *child : s->children())
+      scan(child);
+  }
+
+private:
+  bool constant(const Expr *e, bool &value) {
+    if (!e || e->isValueDependent())
+      return false;
+    return e->EvaluateAsBooleanCondition(value, ctx_);
+  }
+  ASTContext &ctx_;
+  const std::set<const FunctionDecl *> &reaching_;
+  std::vector<const Expr *> guards_;
+};
+
+// Functions defined in this unit that are called inside `e`.
+void collectLocalCallees(const Expr *e, std::set<const FunctionDecl *> &out) {
+  if (!e)
+    return;
+  if (const auto *ce = dyn_cast<CallExpr>(e))
+    if (const FunctionDecl *fd = ce->getDirectCallee())
+      if (const FunctionDecl *def = fd->getDefinition())
+        out.insert(def->getCanonicalDecl());
+  for (const Stmt *child : e->children())
+    if (const auto *ce = dyn_cast_or_null<Expr>(child))
+      collectLocalCallees(ce, out);
+}
+
 const FunctionDecl *directCallee(const CallExpr *ce, const DeclRefExpr **refOut) {
   const Expr *callee = ce->getCallee()->IgnoreParenImpCasts();
   const auto *ref = dyn_cast<DeclRefExpr>(callee);
@@ -88,16 +180,26 @@ public:
       : ctx_(ctx), sm_(ctx.getSourceManager()), lo_(ctx.getLangOpts()), opts_(opts) {
     rw_.setSourceMgr(sm_, lo_);
     mainFile_ = sm_.getMainFileID();
-    buffer_ = sm_.getBufferData(mainFile_);
+    editFile_ = opts.preprocessed ? opts.preprocessed->file : mainFile_;
+    buffer_ = sm_.getBufferData(editFile_);
   }
 
   RewriteResult run();
 
 private:
-  bool inMainFile(SourceLocation loc) const {
-    return loc.isValid() && loc.isFileID() && sm_.getFileID(loc) == mainFile_;
+  // Where the token at AST location `loc` is in the text being edited;
+  // invalid when it is not there as such (a macro body in the plugin's
+  // unpreprocessed input).
+  SourceLocation edit(SourceLocation loc) const {
+    if (loc.isInvalid())
+      return {};
+    if (opts_.preprocessed)
+      return opts_.preprocessed->lookup(sm_, loc);
+    return loc.isFileID() && sm_.getFileID(loc) == mainFile_ ? loc : SourceLocation();
   }
-  unsigned offset(SourceLocation loc) const { return sm_.getFileOffset(loc); }
+  bool editable(SourceLocation loc) const { return edit(loc).isValid(); }
+  // Offset of an edit-text location.
+  unsigned offset(SourceLocation editLoc) const { return sm_.getFileOffset(editLoc); }
   std::string presumedFile(SourceLocation loc) const {
     PresumedLoc p = sm_.getPresumedLoc(sm_.getExpansionLoc(loc));
     return p.isValid() ? p.getFilename() : "";
@@ -108,6 +210,7 @@ private:
   }
 
   void collectAliasTargets();
+  void findAssertionDependencies();
   Reason classify(FunctionDecl *fd, std::string &detail);
   std::string normalizedTokens(SourceLocation begin, SourceLocation end) const;
   void describe(Candidate &c);
@@ -123,17 +226,60 @@ private:
   const RewriteOptions &opts_;
   Rewriter rw_;
   FileID mainFile_;
+  FileID editFile_; // holds buffer_, the text edited
   llvm::StringRef buffer_;
   std::set<std::string> aliasTargets_;
+  // Functions that must stay inlinable, with why.
+  std::map<const FunctionDecl *, std::string> needsInlining_;
   std::vector<Candidate> candidates_;
   llvm::DenseMap<const FunctionDecl *, size_t> updateable_; // canonical decl -> candidate
   unsigned callsRewritten_ = 0;
+  std::set<unsigned> editedCalls_;
 };
 
 void IndirectionRewriter::collectAliasTargets() {
   for (Decl *d : ctx_.getTranslationUnitDecl()->decls())
     if (auto *a = d->getAttr<AliasAttr>())
       aliasTargets_.insert(a->getAliasee().str());
+}
+
+void IndirectionRewriter::findAssertionDependencies() {
+  std::vector<FunctionDecl *> defs;
+  for (Decl *d : ctx_.getTranslationUnitDecl()->decls())
+    if (auto *fd = dyn_cast<FunctionDecl>(d); fd && fd->doesThisDeclarationHaveABody())
+      defs.push_back(fd);
+  for (FunctionDecl *fd : defs)
+    if (auto it = opts_.needsInlining.find(fd->getName().str()); it != opts_.needsInlining.end())
+      needsInlining_[fd->getCanonicalDecl()] = it->second;
+  // Functions reaching an assertion unconditionally, to a fixed point: a
+  // live call to such a function reaches it too.
+  std::set<const FunctionDecl *> reaching;
+  for (bool grew = true; grew;) {
+    grew = false;
+    for (FunctionDecl *fd : defs) {
+      if (reaching.count(fd->getCanonicalDecl()))
+        continue;
+      AssertionScanner scan(ctx_, reaching);
+      scan.scan(fd->getBody());
+      for (const AssertionScanner::Hit &hit : scan.hits) {
+        std::set<const FunctionDecl *> deciders;
+        for (const Expr *g : hit.guards)
+          collectLocalCallees(g, deciders);
+        deciders.erase(fd->getCanonicalDecl());
+        if (deciders.empty() && hit.guards.empty()) {
+          grew |= reaching.insert(fd->getCanonicalDecl()).second;
+          needsInlining_.emplace(fd->getCanonicalDecl(), "reaches a compile-time assertion");
+        } else if (deciders.empty()) {
+          needsInlining_.emplace(fd->getCanonicalDecl(),
+                                 "reaches a compile-time assertion unless its conditions fold");
+        }
+        // The guard folds only if the functions deciding it are inlined.
+        for (const FunctionDecl *decider : deciders)
+          needsInlining_.emplace(decider, fmt::format("decides whether {}() reaches a compile-time "
+                                                      "assertion", fd->getName().str()));
+      }
+    }
+  }
 }
 
 Reason IndirectionRewriter::classify(FunctionDecl *fd, std::string &detail) {
@@ -184,6 +330,10 @@ Reason IndirectionRewriter::classify(FunctionDecl *fd, std::string &detail) {
   for (const ParmVarDecl *p : fd->parameters())
     if (p->getName().empty())
       return Reason::UnnamedParameter;
+  if (auto it = needsInlining_.find(fd->getCanonicalDecl()); it != needsInlining_.end()) {
+    detail = it->second;
+    return Reason::NeedsInlining;
+  }
   if (opts_.policy) {
     PolicyDecision d = opts_.policy->function(fd->getName());
     if (!d.instrument) {
@@ -194,15 +344,15 @@ Reason IndirectionRewriter::classify(FunctionDecl *fd, std::string &detail) {
   // Everything the rewrite touches must be plain text of the unit.
   const Stmt *body = fd->getBody();
   auto *cs = dyn_cast_or_null<CompoundStmt>(body);
-  if (!cs || !inMainFile(fd->getLocation()) || !inMainFile(fd->getBeginLoc()) ||
-      !inMainFile(cs->getLBracLoc()) || !inMainFile(cs->getRBracLoc())) {
+  if (!cs || !editable(fd->getLocation()) || !editable(fd->getBeginLoc()) ||
+      !editable(cs->getLBracLoc()) || !editable(cs->getRBracLoc())) {
     detail = "definition or its name comes from a macro";
     return Reason::Uneditable;
   }
   // The stub repeats the head on one line; a directive inside it (a line
   // marker of a long blank stretch) cannot be folded onto one line.
-  llvm::StringRef head =
-      buffer_.slice(offset(fd->getBeginLoc()), offset(cs->getLBracLoc()));
+  llvm::StringRef head = buffer_.slice(offset(edit(fd->getBeginLoc())),
+                                       offset(edit(cs->getLBracLoc())));
   if (head.contains("\n#")) {
     detail = "preprocessor directive inside the function head";
     return Reason::Uneditable;
@@ -212,11 +362,12 @@ Reason IndirectionRewriter::classify(FunctionDecl *fd, std::string &detail) {
 
 // Body tokens joined by single spaces, without line markers: equal for bodies
 // that differ only in layout and comments.
-std::string IndirectionRewriter::normalizedTokens(SourceLocation begin, SourceLocation end) const {
-  if (!inMainFile(begin) || !inMainFile(end))
+std::string IndirectionRewriter::normalizedTokens(SourceLocation astBegin, SourceLocation astEnd) const {
+  SourceLocation begin = edit(astBegin), end = edit(astEnd);
+  if (begin.isInvalid() || end.isInvalid())
     return {};
   unsigned b = offset(begin), e = offset(end);
-  Lexer lex(sm_.getLocForStartOfFile(mainFile_), lo_, buffer_.begin(), buffer_.begin() + b,
+  Lexer lex(sm_.getLocForStartOfFile(editFile_), lo_, buffer_.begin(), buffer_.begin() + b,
             buffer_.end());
   std::string out;
   Token tok;
@@ -243,6 +394,7 @@ void IndirectionRewriter::describe(Candidate &c) {
   r.name = fd->getName().str();
   r.file = presumedFile(fd->getLocation());
   r.line = presumedLine(fd->getLocation());
+  r.endLine = presumedLine(fd->getEndLoc());
   r.external = fd->isExternallyVisible();
   std::string proto = fmt::format("{} {} {}", r.external ? "extern" : "static",
                                   fd->getType().getCanonicalType().getAsString(), r.name);
@@ -261,11 +413,11 @@ void IndirectionRewriter::describe(Candidate &c) {
 // The location just past the ';' ending the declaration statement that
 // contains `d` (a group like `int a, f(void);` ends at its ';').
 SourceLocation IndirectionRewriter::endOfDeclStatement(const Decl *d) const {
-  SourceLocation end = d->getEndLoc();
-  if (!inMainFile(end))
+  SourceLocation end = edit(d->getEndLoc());
+  if (end.isInvalid())
     return {};
   unsigned start = offset(end);
-  Lexer lex(sm_.getLocForStartOfFile(mainFile_), lo_, buffer_.begin(), buffer_.begin() + start,
+  Lexer lex(sm_.getLocForStartOfFile(editFile_), lo_, buffer_.begin(), buffer_.begin() + start,
             buffer_.end());
   Token tok;
   int depth = 0;
@@ -287,13 +439,13 @@ SourceLocation IndirectionRewriter::endOfDeclStatement(const Decl *d) const {
 // definition.
 bool IndirectionRewriter::planInsertion(Candidate &c) {
   FunctionDecl *def = c.def;
-  unsigned defOffset = offset(def->getBeginLoc());
+  unsigned defOffset = offset(edit(def->getBeginLoc()));
   std::vector<const FunctionDecl *> decls;
   for (const FunctionDecl *d : def->redecls())
-    if (d != def && inMainFile(d->getLocation()) && offset(d->getLocation()) < defOffset)
+    if (d != def && editable(d->getLocation()) && offset(edit(d->getLocation())) < defOffset)
       decls.push_back(d);
   std::sort(decls.begin(), decls.end(), [&](const FunctionDecl *a, const FunctionDecl *b) {
-    return offset(a->getLocation()) < offset(b->getLocation());
+    return offset(edit(a->getLocation())) < offset(edit(b->getLocation()));
   });
   for (const FunctionDecl *d : decls) {
     if (d->isImplicit() || !d->getLexicalDeclContext()->isFileContext())
@@ -317,8 +469,8 @@ void IndirectionRewriter::editDefinition(Candidate &c) {
   const bool internal = !fd->isExternallyVisible();
 
   // The head as written, folded onto one line.
-  std::string head =
-      buffer_.slice(offset(fd->getBeginLoc()), offset(cs->getLBracLoc())).str();
+  const SourceLocation begin = edit(fd->getBeginLoc()), nameLoc = edit(fd->getLocation());
+  std::string head = buffer_.slice(offset(begin), offset(edit(cs->getLBracLoc()))).str();
   std::replace(head.begin(), head.end(), '\n', ' ');
   while (!head.empty() && (head.back() == ' ' || head.back() == '\t'))
     head.pop_back();
@@ -326,8 +478,8 @@ void IndirectionRewriter::editDefinition(Candidate &c) {
   // Forward declarations: the body with f's type, and the pointer.
   std::string fwd = fmt::format(" static __typeof__({0}) {1}; {2}__typeof__({0}) *{3} = {1}; ",
                                 name, body, internal ? "static " : "", ptr);
-  SourceLocation insertAt = sm_.getComposedLoc(mainFile_, c.insertOffset);
-  if (c.insertOffset == offset(fd->getBeginLoc()))
+  SourceLocation insertAt = sm_.getComposedLoc(editFile_, c.insertOffset);
+  if (c.insertOffset == offset(begin))
     rw_.InsertTextBefore(insertAt, head + ";" + fwd);
   else
     rw_.InsertTextAfter(insertAt, fwd);
@@ -335,11 +487,11 @@ void IndirectionRewriter::editDefinition(Candidate &c) {
   // The definition becomes the version-0 body with internal linkage.
   if (fd->getStorageClass() == SC_None) {
     // After the forward declarations inserted at the same place.
-    rw_.InsertTextAfter(fd->getBeginLoc(), "static ");
+    rw_.InsertTextAfter(begin, "static ");
   } else if (fd->getStorageClass() == SC_Extern) {
     // Replace the written 'extern' keyword.
-    unsigned b = offset(fd->getBeginLoc()), e = offset(fd->getLocation());
-    Lexer lex(sm_.getLocForStartOfFile(mainFile_), lo_, buffer_.begin(), buffer_.begin() + b,
+    unsigned b = offset(begin), e = offset(nameLoc);
+    Lexer lex(sm_.getLocForStartOfFile(editFile_), lo_, buffer_.begin(), buffer_.begin() + b,
               buffer_.end());
     Token tok;
     while (!lex.LexFromRawLexer(tok) && offset(tok.getLocation()) < e) {
@@ -349,18 +501,17 @@ void IndirectionRewriter::editDefinition(Candidate &c) {
       }
     }
   }
-  rw_.ReplaceText(fd->getLocation(), name.size(), body);
+  rw_.ReplaceText(nameLoc, name.size(), body);
 
   // __func__ in the moved body must still name f.
   BodyScanner scan;
   scan.TraverseStmt(cs);
   for (const PredefinedExpr *pe : scan.predefined) {
-    if (!inMainFile(pe->getLocation()))
-      continue;
+    SourceLocation at = edit(pe->getLocation());
     Token tok;
-    if (Lexer::getRawToken(pe->getLocation(), tok, sm_, lo_))
+    if (at.isInvalid() || Lexer::getRawToken(at, tok, sm_, lo_))
       continue;
-    rw_.ReplaceText(pe->getLocation(), tok.getLength(), fmt::format("(\"{}\")", name));
+    rw_.ReplaceText(at, tok.getLength(), fmt::format("(\"{}\")", name));
   }
 
   // Stub and descriptor, on the line of the closing brace.
@@ -381,7 +532,7 @@ void IndirectionRewriter::editDefinition(Candidate &c) {
       "__attribute__((__used__, __aligned__(8){})) = {{ DSU_ABI_VERSION, 0, \"{}\", "
       "__dsu_tu_name, (void **)&{}, (void *){}, (void *){} }};",
       head, stubBody, name, section, name, ptr, body, name);
-  rw_.InsertTextAfterToken(cs->getRBracLoc(), stub);
+  rw_.InsertTextAfterToken(edit(cs->getRBracLoc()), stub);
 }
 
 void IndirectionRewriter::editCalls() {
@@ -396,6 +547,7 @@ void IndirectionRewriter::editCalls() {
     case Reason::HeaderFunction:
     case Reason::ExternInline:
     case Reason::Uneditable:
+    case Reason::NeedsInlining:
     case Reason::PolicyFile:
     case Reason::NeverIndirectable:
       continue;
@@ -413,11 +565,24 @@ void IndirectionRewriter::editCalls() {
       if (it == updateable_.end())
         continue;
       const Candidate &target = candidates_[it->second];
-      auto range = tooling::getFileRangeForEdit(
-          CharSourceRange::getTokenRange(ref->getLocation(), ref->getLocation()), sm_, lo_,
-          /*IncludeMacroExpansion=*/false);
-      if (!range || sm_.getFileID(range->getBegin()) != mainFile_)
+      std::optional<CharSourceRange> range;
+      if (opts_.preprocessed) {
+        if (SourceLocation at = edit(ref->getLocation()); at.isValid())
+          range = CharSourceRange::getTokenRange(at, at);
+      } else {
+        // Unpreprocessed input: macro arguments are editable where spelled.
+        range = tooling::getFileRangeForEdit(
+            CharSourceRange::getTokenRange(ref->getLocation(), ref->getLocation()), sm_, lo_,
+            /*IncludeMacroExpansion=*/false);
+      }
+      if (!range || sm_.getFileID(range->getBegin()) != editFile_)
         continue;
+      // A macro argument used twice is one spelling: edit it once.
+      if (!editedCalls_.insert(offset(range->getBegin())).second) {
+        ++c.record.callsRewritten;
+        ++callsRewritten_;
+        continue;
+      }
       // Before the pointer is declared the call goes to the stub, which is
       // just as correct.
       if (offset(range->getBegin()) < target.insertOffset)
@@ -445,6 +610,7 @@ std::string IndirectionRewriter::prelude() const {
 
 RewriteResult IndirectionRewriter::run() {
   collectAliasTargets();
+  findAssertionDependencies();
   for (Decl *d : ctx_.getTranslationUnitDecl()->decls()) {
     auto *fd = dyn_cast<FunctionDecl>(d);
     if (!fd || !fd->doesThisDeclarationHaveABody())
@@ -474,8 +640,8 @@ RewriteResult IndirectionRewriter::run() {
   editCalls();
   if (!updateable_.empty()) {
     if (opts_.emitPrelude)
-      rw_.InsertTextBefore(sm_.getLocForStartOfFile(mainFile_), prelude());
-    const auto *rb = rw_.getRewriteBufferFor(mainFile_);
+      rw_.InsertTextBefore(sm_.getLocForStartOfFile(editFile_), prelude());
+    const auto *rb = rw_.getRewriteBufferFor(editFile_);
     result.text = rb ? std::string(rb->begin(), rb->end()) : buffer_.str();
     result.changed = true;
   }

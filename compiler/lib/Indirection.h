@@ -18,6 +18,7 @@
 
 #include "Reasons.h"
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -28,11 +29,13 @@ class ASTContext;
 namespace dsu {
 
 class Policy;
+struct TokenMap;
 
 struct FunctionRecord {
   std::string name;
   std::string file; // presumed (original) file of the definition
   unsigned line = 0;
+  unsigned endLine = 0;  // presumed line of the closing brace
   bool external = false; // external linkage
   bool updateable = false;
   Reason reason = Reason::None;
@@ -62,6 +65,12 @@ struct RewriteOptions {
   std::string fileDetail;
   // Embed the ABI header text (off only for tests that inspect bare edits).
   bool emitPrelude = true;
+  // When set, the text to edit is the real compiler's -E output, aligned
+  // with the AST's tokens (dsu-cc); otherwise it is the main file (plugin).
+  const TokenMap *preprocessed = nullptr;
+  // Functions to leave alone (with the reason's detail), found when an
+  // earlier attempt's rewritten unit did not compile.
+  std::map<std::string, std::string> needsInlining;
 };
 
 struct RewriteResult {

@@ -26,6 +26,7 @@ std::string_view reasonId(Reason r) {
   case Reason::NeverIndirectable: return "never_indirectable";
   case Reason::PolicyFile: return "policy_file";
   case Reason::PolicyFunction: return "policy_function";
+  case Reason::NeedsInlining: return "needs_inlining";
   case Reason::Uneditable: return "uneditable";
   case Reason::RewriteFailed: return "rewrite_failed";
   case Reason::TypeWrappingUnsupported: return "type_wrapping_unsupported";
@@ -57,6 +58,7 @@ std::string_view reasonText(Reason r) {
   case Reason::NeverIndirectable: return "code that can never be indirected";
   case Reason::PolicyFile: return "file left out by policy";
   case Reason::PolicyFunction: return "function left out by policy";
+  case Reason::NeedsInlining: return "compiles only when inlined or unused (a BUILD_BUG-style compile-time assertion folds away)";
   case Reason::Uneditable: return "definition is not editable source text (macro-generated name)";
   case Reason::RewriteFailed: return "rewriting the translation unit failed; compiled unmodified";
   case Reason::TypeWrappingUnsupported: return "type wrapping is not implemented yet";

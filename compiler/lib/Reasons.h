@@ -29,6 +29,7 @@ enum class Reason {
   NeverIndirectable,  // built-in: vdso, boot, real-mode, EFI stub, purgatory, early startup
   PolicyFile,         // DSU_CONFIG (or the built-in policy) leaves the file out
   PolicyFunction,     // DSU_CONFIG leaves the function out
+  NeedsInlining,      // a compile-time assertion (BUILD_BUG) folds away only when inlined
   Uneditable,         // the definition's name is not in editable source text
   RewriteFailed,      // rewriting the unit failed; compiled unmodified
   TypeWrappingUnsupported, // types: wrapping is not implemented yet
