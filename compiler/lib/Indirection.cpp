@@ -163,6 +163,27 @@ void collectLocalCallees(const Expr *e, std::set<const FunctionDecl *> &out) {
       collectLocalCallees(ce, out);
 }
 
+// An empty body, or a single `return <constant>;`.
+bool hasConstantBody(const FunctionDecl *fd) {
+  const auto *cs = dyn_cast_or_null<CompoundStmt>(fd->getBody());
+  if (!cs)
+    return false;
+  if (cs->body_empty())
+    return true;
+  if (cs->size() != 1)
+    return false;
+  const auto *ret = dyn_cast<ReturnStmt>(cs->body_front());
+  if (!ret)
+    return false;
+  const Expr *value = ret->getRetValue();
+  if (!value)
+    return true;
+  if (value->isValueDependent())
+    return false;
+  Expr::EvalResult result;
+  return value->EvaluateAsRValue(result, fd->getASTContext());
+}
+
 const FunctionDecl *directCallee(const CallExpr *ce, const DeclRefExpr **refOut) {
   const Expr *callee = ce->getCallee()->IgnoreParenImpCasts();
   const auto *ref = dyn_cast<DeclRefExpr>(callee);
@@ -217,6 +238,7 @@ private:
   bool planInsertion(Candidate &c);
   SourceLocation endOfDeclStatement(const Decl *d) const;
   void editDefinition(Candidate &c);
+  unsigned headStart(const FunctionDecl *fd, unsigned begin) const;
   void editCalls();
   std::string prelude() const;
 
@@ -325,6 +347,17 @@ Reason IndirectionRewriter::classify(FunctionDecl *fd, std::string &detail) {
   if (fd->isInlined() && fd->getStorageClass() != SC_Static &&
       !fd->isInlineDefinitionExternallyVisible())
     return Reason::ExternInline;
+  if (fd->hasAttr<AnyX86NoCfCheckAttr>() ||
+      fd->getType()->castAs<FunctionType>()->getExtInfo().getNoCfCheck())
+    return Reason::NoCfCheck;
+  // The kernel's config stubs (`static inline bool foo_enabled(void) { return
+  // false; }`, empty hooks) exist to fold away, taking with them calls to
+  // functions and references to symbols that this configuration does not
+  // build; behind a pointer they would stay and fail to compile or link.
+  if (fd->isInlineSpecified())
+    return Reason::Inline;
+  if (hasConstantBody(fd))
+    return Reason::ConstantBody;
   if (!fd->hasWrittenPrototype() && fd->getNumParams() > 0)
     return Reason::KnrDefinition;
   for (const ParmVarDecl *p : fd->parameters())
@@ -470,7 +503,8 @@ void IndirectionRewriter::editDefinition(Candidate &c) {
 
   // The head as written, folded onto one line.
   const SourceLocation begin = edit(fd->getBeginLoc()), nameLoc = edit(fd->getLocation());
-  std::string head = buffer_.slice(offset(begin), offset(edit(cs->getLBracLoc()))).str();
+  std::string head =
+      buffer_.slice(headStart(fd, offset(begin)), offset(edit(cs->getLBracLoc()))).str();
   std::replace(head.begin(), head.end(), '\n', ' ');
   while (!head.empty() && (head.back() == ' ' || head.back() == '\t'))
     head.pop_back();
@@ -525,7 +559,7 @@ void IndirectionRewriter::editDefinition(Candidate &c) {
   std::string call = fmt::format("{}({})", ptr, args);
   std::string stubBody = isVoid ? call + ";" : "return " + call + ";";
   if (fd->isNoReturn())
-    stubBody += " __builtin_unreachable();";
+    stubBody += " __builtin_trap();";
   std::string section = opts_.kernel ? "" : ", __section__(\"__dsu_funcs\")";
   std::string stub = fmt::format(
       " {} {{ {} }} static struct __dsu_func_desc __dsu_desc_{} "
@@ -533,6 +567,33 @@ void IndirectionRewriter::editDefinition(Candidate &c) {
       "__dsu_tu_name, (void **)&{}, (void *){}, (void *){} }};",
       head, stubBody, name, section, name, ptr, body, name);
   rw_.InsertTextAfterToken(edit(cs->getRBracLoc()), stub);
+}
+
+// The declaration's source range starts after leading GNU attributes
+// (`__attribute__((__cold__)) int f(...)`); the stub must repeat them.
+unsigned IndirectionRewriter::headStart(const FunctionDecl *fd, unsigned begin) const {
+  unsigned earliest = begin;
+  for (const Attr *a : fd->attrs()) {
+    if (a->isInherited() || a->isImplicit())
+      continue;
+    SourceLocation at = edit(a->getLocation());
+    if (at.isValid() && offset(at) < earliest)
+      earliest = offset(at);
+  }
+  if (earliest == begin)
+    return begin;
+  // Find the `__attribute__` keyword that opens the earliest attribute.
+  unsigned from = earliest > 512 ? earliest - 512 : 0;
+  Lexer lex(sm_.getLocForStartOfFile(editFile_), lo_, buffer_.begin(), buffer_.begin() + from,
+            buffer_.end());
+  Token tok;
+  unsigned keyword = begin;
+  while (!lex.LexFromRawLexer(tok) && offset(tok.getLocation()) < earliest) {
+    if (tok.is(tok::raw_identifier) &&
+        (tok.getRawIdentifier() == "__attribute__" || tok.getRawIdentifier() == "__attribute"))
+      keyword = offset(tok.getLocation());
+  }
+  return keyword < earliest ? keyword : begin;
 }
 
 void IndirectionRewriter::editCalls() {
@@ -563,6 +624,11 @@ void IndirectionRewriter::editCalls() {
         continue;
       auto it = updateable_.find(callee->getCanonicalDecl());
       if (it == updateable_.end())
+        continue;
+      // Calls to noreturn functions go to the stub, which ends in a trap:
+      // an indirect call cannot tell objtool and the unwinder that it does
+      // not return.
+      if (callee->isNoReturn())
         continue;
       const Candidate &target = candidates_[it->second];
       std::optional<CharSourceRange> range;

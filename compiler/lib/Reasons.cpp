@@ -26,6 +26,9 @@ std::string_view reasonId(Reason r) {
   case Reason::NeverIndirectable: return "never_indirectable";
   case Reason::PolicyFile: return "policy_file";
   case Reason::PolicyFunction: return "policy_function";
+  case Reason::Inline: return "inline";
+  case Reason::ConstantBody: return "constant_body";
+  case Reason::NoCfCheck: return "nocf_check";
   case Reason::NeedsInlining: return "needs_inlining";
   case Reason::Uneditable: return "uneditable";
   case Reason::RewriteFailed: return "rewrite_failed";
@@ -58,6 +61,9 @@ std::string_view reasonText(Reason r) {
   case Reason::NeverIndirectable: return "code that can never be indirected";
   case Reason::PolicyFile: return "file left out by policy";
   case Reason::PolicyFunction: return "function left out by policy";
+  case Reason::Inline: return "declared inline: callers may rely on inlining to fold code away (changes reach it through new versions of its callers)";
+  case Reason::ConstantBody: return "empty or constant body: callers rely on it folding away (config stubs)";
+  case Reason::NoCfCheck: return "nocf_check (__noendbr): must never be the target of an indirect call";
   case Reason::NeedsInlining: return "compiles only when inlined or unused (a BUILD_BUG-style compile-time assertion folds away)";
   case Reason::Uneditable: return "definition is not editable source text (macro-generated name)";
   case Reason::RewriteFailed: return "rewriting the translation unit failed; compiled unmodified";

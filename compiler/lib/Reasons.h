@@ -29,6 +29,9 @@ enum class Reason {
   NeverIndirectable,  // built-in: vdso, boot, real-mode, EFI stub, purgatory, early startup
   PolicyFile,         // DSU_CONFIG (or the built-in policy) leaves the file out
   PolicyFunction,     // DSU_CONFIG leaves the function out
+  Inline,             // declared inline: callers may rely on it being inlined
+  ConstantBody,       // empty or constant body: callers rely on it folding away
+  NoCfCheck,          // nocf_check (__noendbr): must never be called indirectly
   NeedsInlining,      // a compile-time assertion (BUILD_BUG) folds away only when inlined
   Uneditable,         // the definition's name is not in editable source text
   RewriteFailed,      // rewriting the unit failed; compiled unmodified

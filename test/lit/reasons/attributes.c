@@ -57,7 +57,7 @@ int an_alias(void) __attribute__((alias("target_of_alias")));
 extern inline __attribute__((gnu_inline)) int gnu_ext(int x) { return x; }
 // CHECK: F gnu_ext: not updateable: extern_inline
 
-static inline int local_inline(int x) { return x - 1; }
-int use_local(int x) { return local_inline(x); }
-// CHECK: F local_inline: updateable
+static int local(int x) { return x - 1; }
+int use_local(int x) { return local(x); }
+// CHECK: F local: updateable
 // CHECK: F use_local: updateable calls_through_pointer=1

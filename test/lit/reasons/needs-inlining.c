@@ -8,11 +8,12 @@
 #define BUILD_BUG() do { extern void __assert_fail_build(void) __attribute__((error("BUILD_BUG failed"))); __assert_fail_build(); } while (0)
 #define BUILD_BUG_ON(c) do { extern void __assert_fail_on(void) __attribute__((error("BUILD_BUG_ON failed"))); if (c) __assert_fail_on(); } while (0)
 
-static int huge_enabled(void) { return 0; }
+extern int huge_flag;
+static int huge_enabled(int x) { return x & 0; }
 static int stub_when_disabled(int x) { BUILD_BUG(); return x; }
 int getattr(int x) {
   BUILD_BUG_ON(sizeof(int) != 4);   // constant: folds in any body
-  if (huge_enabled())
+  if (huge_enabled(x))
     return stub_when_disabled(x);
   return x;
 }

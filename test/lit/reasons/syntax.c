@@ -9,11 +9,12 @@ int knr(a, b) int a; int b; { return a + b; }
 int unnamed(int a, int) { return a; }
 // CHECK: F unnamed: not updateable: unnamed_parameter
 
-#define DEFINE_GETTER(name, value) int name(void) { return value; }
-DEFINE_GETTER(get_seven, 7)
+int seven;
+#define DEFINE_GETTER(name, var) int name(void) { return var; }
+DEFINE_GETTER(get_seven, seven)
 // CHECK: F get_seven: not updateable: uneditable
 
-int empty_params() { return 0; }
+int empty_params() { return seven; }
 // CHECK: F empty_params: updateable
 
 struct point { int x, y; };

@@ -5,12 +5,13 @@
 // RUN: FileCheck %s < %t.c
 // RUN: %clang -Wall -Werror -Wno-extern-initializer -c %t.c -o %t.o
 // RUN: llvm-nm %t.o | FileCheck %s --check-prefix=SYMS
-extern int ext(void) { return 1; }
-// CHECK: static int __dsu_v0_ext(void) { return 1; } extern int ext(void) { return __dsu_fp_ext(); }
+int g;
+extern int ext(void) { return g; }
+// CHECK: static int __dsu_v0_ext(void) { return g; } extern int ext(void) { return __dsu_fp_ext(); }
 static int hidden(void);
-int hidden(void) { return 2; }
+int hidden(void) { return g + 2; }
 // CHECK: static int hidden(void); static __typeof__(hidden) __dsu_v0_hidden; static __typeof__(hidden) *__dsu_fp_hidden = __dsu_v0_hidden;
-// CHECK: static int __dsu_v0_hidden(void) { return 2; } int hidden(void) { return __dsu_fp_hidden(); }
+// CHECK: static int __dsu_v0_hidden(void) { return g + 2; } int hidden(void) { return __dsu_fp_hidden(); }
 int use(void) { return hidden(); }
 // SYMS-DAG: D __dsu_fp_ext
 // SYMS-DAG: d __dsu_fp_hidden
