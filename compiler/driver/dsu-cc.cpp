@@ -170,6 +170,12 @@ public:
         if (!dsu::alignPreprocessed(ctx.getSourceManager(), ctx.getLangOpts(), self.preprocessed_,
                                     self.recorder_, map, self.error_)) {
           self.error_ = "cannot align the parse with the preprocessed unit: " + self.error_;
+          // Still list the unit's functions, each with the failure as reason.
+          dsu::RewriteOptions listOnly = self.opts_;
+          listOnly.fileExcluded = true;
+          listOnly.fileReason = dsu::Reason::RewriteFailed;
+          listOnly.fileDetail = self.error_;
+          self.out_ = dsu::rewriteTranslationUnit(ctx, listOnly);
           return;
         }
         dsu::RewriteOptions opts = self.opts_;
@@ -399,7 +405,7 @@ int main(int argc, char **argv) {
     execReal(cc, args);
   case ParseOutcome::Failed:
     fwrite(diagnostics.data(), 1, diagnostics.size(), stderr);
-    return fallback(err, nullptr);
+    return fallback(err, &result);
   case ParseOutcome::Rewritten:
     // The compiler's own warnings, with their macro context.
     fwrite(diagnostics.data(), 1, diagnostics.size(), stderr);
