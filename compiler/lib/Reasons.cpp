@@ -22,7 +22,6 @@ std::string_view reasonId(Reason r) {
   case Reason::KnrDefinition: return "knr";
   case Reason::UnnamedParameter: return "unnamed_parameter";
   case Reason::Multiversion: return "multiversion";
-  case Reason::NotAtFileScope: return "not_file_scope";
   case Reason::NeverIndirectable: return "never_indirectable";
   case Reason::PolicyFile: return "policy_file";
   case Reason::PolicyFunction: return "policy_function";
@@ -57,7 +56,6 @@ std::string_view reasonText(Reason r) {
   case Reason::KnrDefinition: return "K&R-style definition: no prototype to forward with";
   case Reason::UnnamedParameter: return "unnamed parameter: cannot be forwarded by the stub";
   case Reason::Multiversion: return "multiversioned (ifunc/target/target_clones)";
-  case Reason::NotAtFileScope: return "no file-scope declaration to attach the pointer to";
   case Reason::NeverIndirectable: return "code that can never be indirected";
   case Reason::PolicyFile: return "file left out by policy";
   case Reason::PolicyFunction: return "function left out by policy";

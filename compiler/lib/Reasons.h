@@ -25,7 +25,6 @@ enum class Reason {
   KnrDefinition,      // K&R-style definition: no prototype to forward with
   UnnamedParameter,   // a parameter without a name cannot be forwarded
   Multiversion,       // ifunc / target / target_clones multiversioning
-  NotAtFileScope,     // no file-scope declaration to hang the pointer on
   NeverIndirectable,  // built-in: vdso, boot, real-mode, EFI stub, purgatory, early startup
   PolicyFile,         // DSU_CONFIG (or the built-in policy) leaves the file out
   PolicyFunction,     // DSU_CONFIG leaves the function out

@@ -28,12 +28,18 @@ cd "$tree"
 make_args=(LLVM=-19)
 if [ "$mode" = dsu ]; then
   make_args+=("CC=$dsucc")
-  export DSU_CONFIG="$here/policy.cfg"
 fi
+# No DSU_CONFIG by default: the kernel tier checks that dsu-cc's default
+# (everything that can be indirected, minus the built-in exclusions) boots.
+# DSU_CONFIG=test/kernel/policy.cfg selects fs/ kernel/ mm/ ipc/ lib/ ... only.
 
 # Rebuild from scratch when anything that shapes the objects changed: kbuild
 # only compares command lines, and the dsu-cc path does not change.
-stamp=$( { sha256sum "$here/config.fragment"; [ "$mode" = dsu ] && sha256sum "$dsucc" "$DSU_CONFIG"; } | sha256sum | cut -c1-16)
+stamp=$( { sha256sum "$here/config.fragment";
+           if [ "$mode" = dsu ]; then
+             sha256sum "$dsucc" "$(dirname "$dsucc")/dsu-cc-core"
+             echo "policy=${DSU_CONFIG:-}"; [ -n "${DSU_CONFIG:-}" ] && sha256sum "$DSU_CONFIG"
+           fi; } | sha256sum | cut -c1-16)
 if [ "$(cat .dsu-stamp 2>/dev/null)" != "$stamp" ]; then
   echo "kbuild: configuring ($mode)"
   make "${make_args[@]}" mrproper >/dev/null
