@@ -15,6 +15,7 @@ nlohmann::json manifestJson(const ManifestInfo &info, const RewriteResult &r) {
     json j = {{"name", f.name},
               {"file", f.file},
               {"line", f.line},
+              {"end_line", f.endLine},
               {"linkage", f.external ? "external" : "internal"},
               {"updateable", f.updateable}};
     if (f.updateable) {

@@ -38,7 +38,8 @@ fi
 stamp=$( { sha256sum "$here/config.fragment";
            if [ "$mode" = dsu ]; then
              sha256sum "$dsucc" "$(dirname "$dsucc")/dsu-cc-core"
-             echo "policy=${DSU_CONFIG:-}"; [ -n "${DSU_CONFIG:-}" ] && sha256sum "$DSU_CONFIG"
+             echo "policy=${DSU_CONFIG:-}"
+             if [ -n "${DSU_CONFIG:-}" ]; then sha256sum "$DSU_CONFIG"; fi
            fi; } | sha256sum | cut -c1-16)
 if [ "$(cat .dsu-stamp 2>/dev/null)" != "$stamp" ]; then
   echo "kbuild: configuring ($mode)"
