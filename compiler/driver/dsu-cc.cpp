@@ -152,6 +152,8 @@ public:
     auto *printer = new clang::TextDiagnosticPrinter(diagStream_, &ci.getDiagnosticOpts());
     ci.getDiagnostics().setClient(printer, /*ShouldOwnClient=*/true);
     printer->BeginSourceFile(ci.getLangOpts(), &ci.getPreprocessor());
+    // "N warnings generated." belongs after the warnings, in the same buffer.
+    ci.setVerboseOutputStream(diagStream_);
     ci.getPreprocessor().setTokenWatcher(
         [this](const clang::Token &tok) { recorder_(tok); });
     return true;

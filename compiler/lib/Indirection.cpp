@@ -240,7 +240,7 @@ private:
   void editDefinition(Candidate &c);
   unsigned headStart(const FunctionDecl *fd, unsigned begin) const;
   void editCalls();
-  std::string prelude() const;
+  std::string prelude(bool afterMarker) const;
 
   ASTContext &ctx_;
   SourceManager &sm_;
@@ -660,7 +660,10 @@ void IndirectionRewriter::editCalls() {
   }
 }
 
-std::string IndirectionRewriter::prelude() const {
+// The ABI header and the unit's name, entered like an included file so that
+// the unit's first line marker (which names the compile unit in debug info)
+// stays the original source's.
+std::string IndirectionRewriter::prelude(bool afterMarker) const {
   PresumedLoc start = sm_.getPresumedLoc(sm_.getLocForStartOfFile(mainFile_));
   std::string mainName = start.isValid() ? start.getFilename() : opts_.tuName;
   std::string tu;
@@ -669,9 +672,10 @@ std::string IndirectionRewriter::prelude() const {
       tu += '\\';
     tu += ch;
   }
-  return fmt::format("# 1 \"<dsu-abi>\"\n{}\nstatic const char __dsu_tu_name[] "
-                     "__attribute__((__unused__)) = \"{}\";\n# 1 \"{}\"\n",
-                     abiHeaderText(), tu, mainName);
+  return fmt::format("{}# 1 \"<dsu-abi>\" 1\n{}\nstatic const char __dsu_tu_name[] "
+                     "__attribute__((__unused__)) = \"{}\";\n# 1 \"{}\" 2\n",
+                     afterMarker ? "" : fmt::format("# 1 \"{}\"\n", mainName), abiHeaderText(), tu,
+                     mainName);
 }
 
 RewriteResult IndirectionRewriter::run() {
@@ -705,8 +709,13 @@ RewriteResult IndirectionRewriter::run() {
       editDefinition(c);
   editCalls();
   if (!updateable_.empty()) {
-    if (opts_.emitPrelude)
-      rw_.InsertTextBefore(sm_.getLocForStartOfFile(editFile_), prelude());
+    if (opts_.emitPrelude) {
+      // After the unit's first line marker when it starts with one (-E output).
+      unsigned at = 0;
+      if (buffer_.starts_with("# 1 ") && buffer_.find('\n') != llvm::StringRef::npos)
+        at = buffer_.find('\n') + 1;
+      rw_.InsertTextBefore(sm_.getComposedLoc(editFile_, at), prelude(at != 0));
+    }
     const auto *rb = rw_.getRewriteBufferFor(editFile_);
     result.text = rb ? std::string(rb->begin(), rb->end()) : buffer_.str();
     result.changed = true;
