@@ -150,6 +150,108 @@ private:
   std::vector<const Expr *> guards_;
 };
 
+// Finds references to symbols this unit only declares (functions and
+// variables defined elsewhere, if at all) made under a condition on one of
+// `fd`'s parameters. When `fd` has a single call site, the compiler inlines
+// it there and folds such conditions with the caller's arguments, and the
+// kernel relies on that to drop references to code its configuration does
+// not build (`if (ia32_fxstate) convert_to_fxsr(...)`); a standalone body
+// keeps them and fails to link.
+class ParameterGuardScanner {
+public:
+  explicit ParameterGuardScanner(const FunctionDecl *fd) : fd_(fd) {}
+  std::string found; // the first symbol so referenced
+
+  void scan(const Stmt *s, bool guarded) {
+    if (!s || !found.empty())
+      return;
+    if (const auto *cs = dyn_cast<CompoundStmt>(s)) {
+      // `if (param) return ...;` guards everything after it as well.
+      bool g = guarded;
+      for (const Stmt *child : cs->body()) {
+        scan(child, g);
+        if (const auto *is = dyn_cast<IfStmt>(child))
+          if (!is->getElse() && leaves(is->getThen()) && mentionsParameter(is->getCond()))
+            g = true;
+      }
+      return;
+    }
+    if (const auto *is = dyn_cast<IfStmt>(s)) {
+      scan(is->getCond(), guarded);
+      bool g = guarded || mentionsParameter(is->getCond());
+      scan(is->getThen(), g);
+      scan(is->getElse(), g);
+      return;
+    }
+    if (const auto *co = dyn_cast<ConditionalOperator>(s)) {
+      scan(co->getCond(), guarded);
+      bool g = guarded || mentionsParameter(co->getCond());
+      scan(co->getTrueExpr(), g);
+      scan(co->getFalseExpr(), g);
+      return;
+    }
+    if (const auto *bo = dyn_cast<BinaryOperator>(s); bo && bo->isLogicalOp()) {
+      scan(bo->getLHS(), guarded);
+      scan(bo->getRHS(), guarded || mentionsParameter(bo->getLHS()));
+      return;
+    }
+    if (const auto *ref = dyn_cast<DeclRefExpr>(s); ref && guarded) {
+      const ValueDecl *d = ref->getDecl();
+      if (const auto *f = dyn_cast<FunctionDecl>(d)) {
+        if (!f->isDefined() && !f->getBuiltinID() && f->isExternallyVisible())
+          found = f->getName().str();
+      } else if (const auto *v = dyn_cast<VarDecl>(d)) {
+        if (v->hasExternalStorage() && !v->getDefinition() && v->isFileVarDecl())
+          found = v->getName().str();
+      }
+    }
+    for (const Stmt *child : s->children())
+      scan(child, guarded);
+  }
+
+private:
+  // Control never falls out of `s` (it ends in return/goto/break/continue).
+  static bool leaves(const Stmt *s) {
+    if (const auto *cs = dyn_cast_or_null<CompoundStmt>(s))
+      return !cs->body_empty() && leaves(cs->body_back());
+    return s && (isa<ReturnStmt>(s) || isa<GotoStmt>(s) || isa<BreakStmt>(s) ||
+                 isa<ContinueStmt>(s));
+  }
+  bool mentionsParameter(const Stmt *s) const {
+    if (!s)
+      return false;
+    if (const auto *ref = dyn_cast<DeclRefExpr>(s))
+      if (const auto *p = dyn_cast<ParmVarDecl>(ref->getDecl()))
+        return p->getDeclContext() == fd_;
+    for (const Stmt *child : s->children())
+      if (mentionsParameter(child))
+        return true;
+    return false;
+  }
+  const FunctionDecl *fd_;
+};
+
+// Counts, per function, the call sites and the other references in the unit.
+class UseCounter : public RecursiveASTVisitor<UseCounter> {
+public:
+  std::map<const FunctionDecl *, std::pair<unsigned, unsigned>> uses; // calls, other
+  bool VisitCallExpr(CallExpr *ce) {
+    if (const auto *ref = dyn_cast<DeclRefExpr>(ce->getCallee()->IgnoreParenImpCasts()))
+      callees_.insert(ref);
+    return true;
+  }
+  bool VisitDeclRefExpr(DeclRefExpr *ref) {
+    if (const auto *fd = dyn_cast<FunctionDecl>(ref->getDecl())) {
+      auto &u = uses[fd->getCanonicalDecl()];
+      (callees_.count(ref) ? u.first : u.second)++;
+    }
+    return true;
+  }
+
+private:
+  std::set<const DeclRefExpr *> callees_;
+};
+
 // Functions defined in this unit that are called inside `e`.
 void collectLocalCallees(const Expr *e, std::set<const FunctionDecl *> &out) {
   if (!e)
@@ -273,6 +375,23 @@ void IndirectionRewriter::findAssertionDependencies() {
   for (FunctionDecl *fd : defs)
     if (auto it = opts_.needsInlining.find(fd->getName().str()); it != opts_.needsInlining.end())
       needsInlining_[fd->getCanonicalDecl()] = it->second;
+  // Static functions specialized by their only call site.
+  UseCounter counter;
+  counter.TraverseDecl(ctx_.getTranslationUnitDecl());
+  for (FunctionDecl *fd : defs) {
+    if (fd->isExternallyVisible())
+      continue;
+    auto [calls, others] = counter.uses[fd->getCanonicalDecl()];
+    if (calls != 1 || others != 0)
+      continue;
+    ParameterGuardScanner scan(fd);
+    scan.scan(fd->getBody(), false);
+    if (!scan.found.empty())
+      needsInlining_.emplace(fd->getCanonicalDecl(),
+                             fmt::format("inlined at its only call site, where the caller's "
+                                         "arguments fold away its reference to {}",
+                                         scan.found));
+  }
   // Functions reaching an assertion unconditionally, to a fixed point: a
   // live call to such a function reaches it too.
   std::set<const FunctionDecl *> reaching;

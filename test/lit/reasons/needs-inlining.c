@@ -20,3 +20,17 @@ int getattr(int x) {
 // CHECK: F huge_enabled: not updateable: needs_inlining ({{.*}}(decides whether getattr() reaches a compile-time assertion))
 // CHECK: F stub_when_disabled: not updateable: needs_inlining ({{.*}}(reaches a compile-time assertion))
 // CHECK: F getattr: updateable
+
+// A static function with one call site is inlined there; when it references a
+// symbol this unit only declares under a condition on a parameter, the
+// kernel relies on the caller's argument folding that reference away.
+void only_in_other_configs(int *);
+static int restore(int *p, int compat) {
+  if (!compat)
+    return *p;
+  only_in_other_configs(p);
+  return 0;
+}
+int restore_sig(int *p) { int compat = 0 && *p; return restore(p, compat); }
+// CHECK: F restore: not updateable: needs_inlining ({{.*}}(inlined at its only call site, where the caller's arguments fold away its reference to only_in_other_configs))
+// CHECK: F restore_sig: updateable
