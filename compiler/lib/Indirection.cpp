@@ -131,6 +131,22 @@ public:
       guards_.pop_back();
       return;
     }
+    if (const auto *sw = dyn_cast<SwitchStmt>(s)) {
+      // A constant switch (`switch (sizeof(*ptr))` in cmpxchg) runs only the
+      // matching case; the `default: __bad_size()` of the others is dead.
+      Expr::EvalResult value;
+      const Expr *cond = sw->getCond();
+      scan(cond);
+      if (cond && !cond->isValueDependent() && cond->EvaluateAsInt(value, ctx_) &&
+          isa_and_nonnull<CompoundStmt>(sw->getBody())) {
+        scanConstantSwitch(sw, value.Val.getInt());
+        return;
+      }
+      guards_.push_back(cond);
+      scan(sw->getBody());
+      guards_.pop_back();
+      return;
+    }
     if (const auto *ce = dyn_cast<CallExpr>(s))
       if (const FunctionDecl *fd = ce->getDirectCallee();
           fd && (fd->hasAttr<ErrorAttr>() || reaching_.count(fd->getCanonicalDecl())))
@@ -140,6 +156,37 @@ public:
   }
 
 private:
+  bool caseMatches(const CaseStmt *cs, const llvm::APSInt &v) {
+    Expr::EvalResult lo, hi;
+    if (!cs->getLHS() || !cs->getLHS()->EvaluateAsInt(lo, ctx_))
+      return true; // unknown: keep it live
+    if (cs->getRHS()) // GNU case range
+      return cs->getRHS()->EvaluateAsInt(hi, ctx_) &&
+             llvm::APSInt::compareValues(lo.Val.getInt(), v) <= 0 &&
+             llvm::APSInt::compareValues(v, hi.Val.getInt()) <= 0;
+    return llvm::APSInt::compareValues(lo.Val.getInt(), v) == 0;
+  }
+  void scanConstantSwitch(const SwitchStmt *sw, const llvm::APSInt &v) {
+    bool matched = false;
+    for (const SwitchCase *sc = sw->getSwitchCaseList(); sc; sc = sc->getNextSwitchCase())
+      if (const auto *cs = dyn_cast<CaseStmt>(sc); cs && caseMatches(cs, v))
+        matched = true;
+    bool live = false;
+    for (const Stmt *child : cast<CompoundStmt>(sw->getBody())->body()) {
+      const Stmt *st = child;
+      while (const auto *sc = dyn_cast<SwitchCase>(st)) {
+        if (const auto *cs = dyn_cast<CaseStmt>(sc))
+          live |= caseMatches(cs, v);
+        else if (isa<DefaultStmt>(sc))
+          live |= !matched;
+        st = sc->getSubStmt();
+      }
+      if (live)
+        scan(st);
+      if (isa<BreakStmt>(st) || isa<ReturnStmt>(st))
+        live = false;
+    }
+  }
   bool constant(const Expr *e, bool &value) {
     if (!e || e->isValueDependent())
       return false;
@@ -149,6 +196,19 @@ private:
   const std::set<const FunctionDecl *> &reaching_;
   std::vector<const Expr *> guards_;
 };
+
+// Whether `s` mentions one of `fd`'s parameters.
+bool mentionsParameterOf(const Stmt *s, const FunctionDecl *fd) {
+  if (!s)
+    return false;
+  if (const auto *ref = dyn_cast<DeclRefExpr>(s))
+    if (const auto *p = dyn_cast<ParmVarDecl>(ref->getDecl()))
+      return p->getDeclContext() == fd;
+  for (const Stmt *child : s->children())
+    if (mentionsParameterOf(child, fd))
+      return true;
+  return false;
+}
 
 // Finds references to symbols this unit only declares (functions and
 // variables defined elsewhere, if at all) made under a condition on one of
@@ -217,17 +277,7 @@ private:
     return s && (isa<ReturnStmt>(s) || isa<GotoStmt>(s) || isa<BreakStmt>(s) ||
                  isa<ContinueStmt>(s));
   }
-  bool mentionsParameter(const Stmt *s) const {
-    if (!s)
-      return false;
-    if (const auto *ref = dyn_cast<DeclRefExpr>(s))
-      if (const auto *p = dyn_cast<ParmVarDecl>(ref->getDecl()))
-        return p->getDeclContext() == fd_;
-    for (const Stmt *child : s->children())
-      if (mentionsParameter(child))
-        return true;
-    return false;
-  }
+  bool mentionsParameter(const Stmt *s) const { return mentionsParameterOf(s, fd_); }
   const FunctionDecl *fd_;
 };
 
@@ -407,12 +457,24 @@ void IndirectionRewriter::findAssertionDependencies() {
         for (const Expr *g : hit.guards)
           collectLocalCallees(g, deciders);
         deciders.erase(fd->getCanonicalDecl());
+        // An external function's body is emitted on its own in the plain
+        // build too, so assertions in it already fold there; only functions
+        // of this unit it calls to decide them can change that.
+        if (fd->isExternallyVisible() && deciders.empty())
+          continue;
         if (deciders.empty() && hit.guards.empty()) {
           grew |= reaching.insert(fd->getCanonicalDecl()).second;
           needsInlining_.emplace(fd->getCanonicalDecl(), "reaches a compile-time assertion");
         } else if (deciders.empty()) {
-          needsInlining_.emplace(fd->getCanonicalDecl(),
-                                 "reaches a compile-time assertion unless its conditions fold");
+          // Conditions on locals fold inside the body itself (min()/max()
+          // type checks); conditions on parameters fold only with the
+          // caller's arguments.
+          bool onParameters = false;
+          for (const Expr *g : hit.guards)
+            onParameters |= mentionsParameterOf(g, fd);
+          if (onParameters)
+            needsInlining_.emplace(fd->getCanonicalDecl(),
+                                   "reaches a compile-time assertion unless its arguments fold");
         }
         // The guard folds only if the functions deciding it are inlined.
         for (const FunctionDecl *decider : deciders)

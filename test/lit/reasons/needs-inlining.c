@@ -34,3 +34,43 @@ static int restore(int *p, int compat) {
 int restore_sig(int *p) { int compat = 0 && *p; return restore(p, compat); }
 // CHECK: F restore: not updateable: needs_inlining ({{.*}}(inlined at its only call site, where the caller's arguments fold away its reference to only_in_other_configs))
 // CHECK: F restore_sig: updateable
+
+// A constant switch runs only its matching case (cmpxchg's size dispatch):
+// the error call under `default` is dead, the function stays updateable.
+extern void wrong_size(void) __attribute__((error("bad size")));
+long swap_word(long *p, long v) {
+  long old = *p;
+  switch (sizeof(*p)) {
+  case 4: *(int *)p = (int)v; break;
+  case 8: *p = v; break;
+  default: wrong_size();
+  }
+  return old;
+}
+// CHECK: F swap_word: updateable
+
+// An external function is emitted on its own in the plain build as well:
+// assertions that fold there fold in its moved body too.
+int checked_width(int w) {
+  if (w % 2 == 3)
+    wrong_size();
+  return w;
+}
+// CHECK: F checked_width: updateable
+
+// Conditions on locals fold inside the body itself; conditions on parameters
+// fold only with the caller's arguments.
+static int local_check(int *p) {
+  int x = *p;
+  if ((x * 2) % 2 == 1)
+    wrong_size();
+  return x;
+}
+static int pick(int kind) {
+  if (kind != 4)
+    wrong_size();
+  return kind;
+}
+int user2(int *p) { return local_check(p) + pick(4); }
+// CHECK: F local_check: updateable
+// CHECK: F pick: not updateable: needs_inlining ({{.*}}(reaches a compile-time assertion unless its arguments fold))
