@@ -71,6 +71,6 @@ static int pick(int kind) {
     wrong_size();
   return kind;
 }
-int user2(int *p) { return local_check(p) + pick(4); }
+int user2(int *p) { return local_check(p) + pick(4) * pick(4); }
 // CHECK: F local_check: updateable
 // CHECK: F pick: not updateable: needs_inlining ({{.*}}(reaches a compile-time assertion unless its arguments fold))
