@@ -13,7 +13,6 @@
 #include <clang/Tooling/Transformer/SourceCode.h>
 #include <fmt/format.h>
 #include <llvm/ADT/DenseMap.h>
-#include <llvm/ADT/SmallPtrSet.h>
 #include <llvm/ADT/StringExtras.h>
 #include <llvm/Support/SHA256.h>
 
@@ -42,17 +41,14 @@ std::string hexHash(llvm::StringRef data) {
   return out;
 }
 
-bool endsWith(llvm::StringRef s, llvm::StringRef suffix) { return s.ends_with(suffix); }
-
 // A definition's file is "source" when it is a .c file: kernel units include
 // other .c files (kernel/sched/build_policy.c), and those functions belong
 // to the unit as much as its own.
-bool isSourceFile(llvm::StringRef file) { return endsWith(file, ".c") || endsWith(file, ".i"); }
+bool isSourceFile(llvm::StringRef file) { return file.ends_with(".c") || file.ends_with(".i"); }
 
 struct Candidate {
   FunctionDecl *def = nullptr;
   FunctionRecord record;
-  bool editable = false;
   unsigned insertOffset = 0; // calls before this offset keep going to the stub
 };
 
