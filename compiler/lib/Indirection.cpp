@@ -533,6 +533,8 @@ Reason IndirectionRewriter::classify(FunctionDecl *fd, std::string &detail) {
   // build; behind a pointer they would stay and fail to compile or link.
   if (fd->isInlineSpecified())
     return Reason::Inline;
+  if (opts_.kernel && fd->isNoReturn())
+    return Reason::NoReturn;
   if (hasConstantBody(fd))
     return Reason::ConstantBody;
   if (!fd->hasWrittenPrototype() && fd->getNumParams() > 0)

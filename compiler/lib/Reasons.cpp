@@ -27,6 +27,7 @@ std::string_view reasonId(Reason r) {
   case Reason::PolicyFunction: return "policy_function";
   case Reason::Inline: return "inline";
   case Reason::ConstantBody: return "constant_body";
+  case Reason::NoReturn: return "noreturn";
   case Reason::NoCfCheck: return "nocf_check";
   case Reason::NeedsInlining: return "needs_inlining";
   case Reason::Uneditable: return "uneditable";
@@ -61,6 +62,7 @@ std::string_view reasonText(Reason r) {
   case Reason::PolicyFunction: return "function left out by policy";
   case Reason::Inline: return "declared inline: callers may rely on inlining to fold code away (changes reach it through new versions of its callers)";
   case Reason::ConstantBody: return "empty or constant body: callers rely on it folding away (config stubs)";
+  case Reason::NoReturn: return "noreturn (kernel): a task inside it never leaves it, so a stack-checked update could never replace it, and objtool must see calls to it";
   case Reason::NoCfCheck: return "nocf_check (__noendbr): must never be the target of an indirect call";
   case Reason::NeedsInlining: return "compiles only when inlined or unused (a BUILD_BUG-style compile-time assertion folds away)";
   case Reason::Uneditable: return "definition is not editable source text (macro-generated name)";

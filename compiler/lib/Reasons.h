@@ -30,6 +30,7 @@ enum class Reason {
   PolicyFunction,     // DSU_CONFIG leaves the function out
   Inline,             // declared inline: callers may rely on it being inlined
   ConstantBody,       // empty or constant body: callers rely on it folding away
+  NoReturn,           // kernel: never returns; objtool must see its calls direct
   NoCfCheck,          // nocf_check (__noendbr): must never be called indirectly
   NeedsInlining,      // a compile-time assertion (BUILD_BUG) folds away only when inlined
   Uneditable,         // the definition's name is not in editable source text
