@@ -42,6 +42,7 @@
 #include <optional>
 #include <regex>
 #include <set>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #ifndef DSU_DEFAULT_CLANG
@@ -337,13 +338,16 @@ int main(int argc, char **argv) {
     int rc = runReal(cc, args);
     if (rc != 0)
       return rc;
-    std::vector<std::string> pre = job.preprocessArgs;
+    // Listing runs in a child process: whatever happens there (even a
+    // crash) cannot change this compile's exit status.
+    pid_t child = fork();
+    if (child != 0) {
+      if (child > 0)
+        waitpid(child, nullptr, 0);
+      return 0;
+    }
     // The real compile already wrote the dependency file.
-    pre.erase(std::remove_if(pre.begin(), pre.end(),
-                             [](const std::string &s) {
-                               return s.rfind("-Wp,-M", 0) == 0 || s == "-MD" || s == "-MMD";
-                             }),
-              pre.end());
+    std::vector<std::string> pre = job.preprocessOnlyArgs;
     pre.insert(pre.end(), {"-o", preprocessed});
     if (runReal(cc, pre, stderrFile) == 0) {
       opts.fileExcluded = true;
@@ -357,7 +361,7 @@ int main(int argc, char **argv) {
       if (rewriteUnit(job, slurp(preprocessed), opts, r, diags, err) == ParseOutcome::Rewritten)
         writeManifest(job, info, r);
     }
-    return 0;
+    _exit(0); // the child; the parent removes the temporaries
   }
 
   // 1. Preprocess with the real compiler and the original flags.

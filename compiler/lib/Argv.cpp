@@ -179,8 +179,11 @@ CompileJob classifyCommandLine(const std::vector<std::string> &argsIn, const std
     const bool isX = o.matches(options::OPT_x);
     // -E run: everything but -c/-o; dependency output keeps naming the object.
     if (!o.matches(options::OPT_c) && !o.matches(options::OPT_o))
-      for (auto &s : render(args, a))
+      for (auto &s : render(args, a)) {
         job.preprocessArgs.push_back(s);
+        if (!o.matches(options::OPT_M_Group) && !isDependencyWp(a))
+          job.preprocessOnlyArgs.push_back(s);
+      }
     // In-process parse of the original source: everything but -c/-o, the
     // input (appended last) and dependency output (the -E run writes it).
     if (!isInput && !o.matches(options::OPT_c) && !o.matches(options::OPT_o) &&
@@ -204,6 +207,7 @@ CompileJob classifyCommandLine(const std::vector<std::string> &argsIn, const std
     job.preprocessArgs.push_back(std::string(d));
   }
   job.preprocessArgs.push_back("-E");
+  job.preprocessOnlyArgs.push_back("-E");
   // Preprocessor options left in (like -fmacro-prefix-map) are unused on
   // preprocessed input, and kbuild makes that warning an error. Beyond that,
   // warnings on the preprocessed unit lack macro context (clang silences many

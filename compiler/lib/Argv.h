@@ -20,6 +20,7 @@ struct CompileJob {
   // compiler's compile of the rewritten preprocessed unit (the file is
   // appended after "-x cpp-output").
   std::vector<std::string> preprocessArgs;
+  std::vector<std::string> preprocessOnlyArgs; // the same without dependency output
   std::vector<std::string> parseArgs;
   std::vector<std::string> compileArgs;
 };
