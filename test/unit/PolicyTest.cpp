@@ -20,7 +20,7 @@ TEST_CASE("glob: '*' stays within a component, '**' crosses them", "[policy]") {
   CHECK_FALSE(globMatch("a", ""));
 }
 
-TEST_CASE("policy: last matching rule wins; includes make the default exclude", "[policy]") {
+TEST_CASE("policy: last matching rule wins, includes make the default exclude", "[policy]") {
   Policy p;
   std::string err;
   REQUIRE(p.parse("include file fs/**\nexclude file fs/proc/** procfs is hot\n"
