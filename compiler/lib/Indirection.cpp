@@ -273,7 +273,22 @@ private:
     return s && (isa<ReturnStmt>(s) || isa<GotoStmt>(s) || isa<BreakStmt>(s) ||
                  isa<ContinueStmt>(s));
   }
-  bool mentionsParameter(const Stmt *s) const { return mentionsParameterOf(s, fd_); }
+  // A scalar parameter tested in the condition itself (not merely passed to
+  // a function): what a caller's constant argument can fold.
+  bool mentionsParameter(const Stmt *s) const {
+    if (!s)
+      return false;
+    if (const auto *ce = dyn_cast<CallExpr>(s); ce && !ce->getBuiltinCallee())
+      return false;
+    if (const auto *ref = dyn_cast<DeclRefExpr>(s))
+      if (const auto *p = dyn_cast<ParmVarDecl>(ref->getDecl()))
+        return p->getDeclContext() == fd_ && p->getType()->isScalarType() &&
+               !p->getType()->isPointerType();
+    for (const Stmt *child : s->children())
+      if (mentionsParameter(child))
+        return true;
+    return false;
+  }
   const FunctionDecl *fd_;
 };
 
