@@ -325,6 +325,9 @@ int main(int argc, char **argv) {
   opts.policy = &policy;
   opts.kernel = job.kernel;
   opts.tuName = dsu::Policy::normalizePath(job.source, cwd);
+  info.tu = opts.tuName;
+  info.compiler = cc;
+  info.arguments = args;
 
   Temps temps;
   temps.keep = envFlag("DSU_KEEP_TEMPS");
@@ -374,6 +377,7 @@ int main(int argc, char **argv) {
   // (Its warnings, #warning included, come again from the in-process parse.)
   std::string unit = slurp(preprocessed);
   info.unitHash = sha256Hex(unit);
+  opts.unitHash = info.unitHash;
 
   auto fallback = [&](const std::string &why, const dsu::RewriteResult *analysed) -> int {
     if (strict) {

@@ -358,6 +358,126 @@ const FunctionDecl *directCallee(const CallExpr *ce, const DeclRefExpr **refOut)
   return fd;
 }
 
+// Whether an initializer refers to a function or variable this unit only
+// declares: such a static is kept only while the optimizer can drop it, so
+// taking its address for a descriptor could turn into a link error.
+bool refersToDeclaredOnly(const Stmt *s, std::string &what) {
+  if (!s)
+    return false;
+  if (const auto *ref = dyn_cast<DeclRefExpr>(s)) {
+    const ValueDecl *d = ref->getDecl();
+    if (const auto *f = dyn_cast<FunctionDecl>(d)) {
+      if (!f->isDefined() && !f->getBuiltinID()) {
+        what = f->getName().str();
+        return true;
+      }
+    } else if (const auto *v = dyn_cast<VarDecl>(d)) {
+      if (v->hasExternalStorage() && !v->getDefinition() && v->isFileVarDecl()) {
+        what = v->getName().str();
+        return true;
+      }
+    }
+  }
+  for (const Stmt *child : s->children())
+    if (refersToDeclaredOnly(child, what))
+      return true;
+  return false;
+}
+
+// Static locals of a body, in source order, with the compound statement
+// holding their declaration statement (null when it is not directly in one).
+class StaticLocalScanner : public RecursiveASTVisitor<StaticLocalScanner> {
+public:
+  struct Local {
+    const VarDecl *var;
+    const DeclStmt *stmt; // null when not a direct child of a compound statement
+  };
+  std::vector<Local> locals;
+  bool VisitCompoundStmt(CompoundStmt *cs) {
+    for (Stmt *child : cs->body())
+      if (auto *ds = dyn_cast<DeclStmt>(child))
+        for (Decl *d : ds->decls())
+          if (auto *vd = dyn_cast<VarDecl>(d); vd && vd->isStaticLocal())
+            direct_[vd] = ds;
+    return true;
+  }
+  bool VisitVarDecl(VarDecl *vd) {
+    if (vd->isStaticLocal())
+      order_.push_back(vd);
+    return true;
+  }
+  void finish() {
+    for (const VarDecl *vd : order_) {
+      auto it = direct_.find(vd);
+      locals.push_back({vd, it == direct_.end() ? nullptr : it->second});
+    }
+  }
+
+private:
+  std::map<const VarDecl *, const DeclStmt *> direct_;
+  std::vector<const VarDecl *> order_;
+};
+
+std::string escapeC(llvm::StringRef in) {
+  std::string out;
+  for (char ch : in) {
+    if (ch == '"' || ch == '\\')
+      out += '\\';
+    out += ch;
+  }
+  return out;
+}
+
+} // namespace
+
+bool registrableStatic(const VarDecl *vd, std::string &why) {
+  if (vd->getTLSKind() != VarDecl::TLS_None) {
+    why = "thread-local";
+    return false;
+  }
+  if (const auto *s = vd->getAttr<SectionAttr>()) {
+    llvm::StringRef name = s->getName();
+    bool plainData = name.starts_with(".data") || name.starts_with(".bss") ||
+                     name.starts_with(".rodata");
+    if (!plainData || name.contains("percpu") || name.contains("init") ||
+        name.contains("exit") || name.contains("discard")) {
+      why = fmt::format("in section {}", name.str());
+      return false;
+    }
+  }
+  if (vd->getType()->isVariablyModifiedType()) {
+    why = "variably modified type";
+    return false;
+  }
+  if (const VarDecl *def = vd->getDefinition())
+    vd = def;
+  std::string what;
+  if (refersToDeclaredOnly(vd->getInit(), what)) {
+    why = fmt::format("its initializer refers to {}, which this unit only declares", what);
+    return false;
+  }
+  return true;
+}
+
+std::string staticLocalName(const FunctionDecl *fn, const VarDecl *vd) {
+  StaticLocalScanner scan;
+  scan.TraverseStmt(fn->getBody());
+  scan.finish();
+  unsigned seen = 0;
+  for (const auto &l : scan.locals) {
+    if (l.var->getName() == vd->getName())
+      ++seen;
+    if (l.var == vd)
+      break;
+  }
+  std::string name = fmt::format("{}.{}", fn->getName().str(), vd->getName().str());
+  if (seen > 1)
+    name += fmt::format("#{}", seen);
+  return name;
+}
+
+namespace {
+
 class IndirectionRewriter {
 public:
   IndirectionRewriter(ASTContext &ctx, const RewriteOptions &opts)
@@ -404,6 +524,10 @@ private:
   unsigned headStart(const FunctionDecl *fd, unsigned begin) const;
   void editCalls();
   std::string prelude(bool afterMarker) const;
+  std::string varDescriptor(const VarDecl *vd, const std::string &cname,
+                            const std::string &regName, bool local) const;
+  void registerStaticLocals(Candidate &c);
+  void registerFileStatics();
 
   ASTContext &ctx_;
   SourceManager &sm_;
@@ -420,6 +544,7 @@ private:
   llvm::DenseMap<const FunctionDecl *, size_t> updateable_; // canonical decl -> candidate
   unsigned callsRewritten_ = 0;
   std::set<unsigned> editedCalls_;
+  std::vector<VariableRecord> variables_;
 };
 
 void IndirectionRewriter::collectAliasTargets() {
@@ -758,9 +883,101 @@ void IndirectionRewriter::editDefinition(Candidate &c) {
   std::string stub = fmt::format(
       " {} {{ {} }} static struct __dsu_func_desc __dsu_desc_{} "
       "__attribute__((__used__, __aligned__(8){})) = {{ DSU_ABI_VERSION, 0, \"{}\", "
-      "__dsu_tu_name, (void **)&{}, (void *){}, (void *){} }};",
+      "__dsu_tu_name, (void **)&{}, (void *){}, (void *){}, __dsu_unit_hash }};",
       head, stubBody, name, section, name, ptr, body, name);
   rw_.InsertTextAfterToken(edit(cs->getRBracLoc()), stub);
+}
+
+std::string IndirectionRewriter::varDescriptor(const VarDecl *vd, const std::string &cname,
+                                               const std::string &regName, bool local) const {
+  unsigned flags = (local ? 1u : 0u) | (vd->getType().isConstQualified() ? 2u : 0u);
+  std::string section = opts_.kernel ? "" : ", __section__(\"__dsu_vars\")";
+  return fmt::format(" static struct __dsu_var_desc {} __attribute__((__used__, __aligned__(8){})) "
+                     "= {{ DSU_ABI_VERSION, {}u, \"{}\", __dsu_tu_name, (void *)&{}, "
+                     "sizeof({}), __dsu_unit_hash }};",
+                     cname, section, flags, escapeC(regName), vd->getName().str(),
+                     vd->getName().str());
+}
+
+// Static locals of an updateable function: a descriptor right after each
+// declaration statement, in the same scope (a file-scope initializer cannot
+// take a local's address).
+void IndirectionRewriter::registerStaticLocals(Candidate &c) {
+  StaticLocalScanner scan;
+  scan.TraverseStmt(c.def->getBody());
+  scan.finish();
+  std::map<std::string, unsigned> seen;
+  unsigned index = 0;
+  for (const auto &l : scan.locals) {
+    const VarDecl *vd = l.var;
+    VariableRecord r;
+    unsigned n = ++seen[vd->getName().str()];
+    r.name = fmt::format("{}.{}", c.def->getName().str(), vd->getName().str());
+    if (n > 1)
+      r.name += fmt::format("#{}", n);
+    r.function = c.def->getName().str();
+    r.file = presumedFile(vd->getLocation());
+    r.line = presumedLine(vd->getLocation());
+    r.isConst = vd->getType().isConstQualified();
+    r.type = vd->getType().getCanonicalType().getAsString();
+    SourceLocation end = l.stmt ? edit(l.stmt->getEndLoc()) : SourceLocation();
+    if (!l.stmt)
+      r.why = "not declared directly in a block";
+    else if (end.isInvalid())
+      r.why = "its declaration is not in editable text";
+    else if (registrableStatic(vd, r.why)) {
+      r.registered = true;
+      rw_.InsertTextAfterToken(
+          end, varDescriptor(vd, fmt::format("__dsu_vdesc_{}_{}", vd->getName().str(), ++index),
+                             r.name, true));
+    }
+    variables_.push_back(std::move(r));
+  }
+}
+
+// File-scope statics of the unit's own source: descriptors appended at the
+// end of the unit, where every definition is complete.
+void IndirectionRewriter::registerFileStatics() {
+  std::string text;
+  std::set<const VarDecl *> done;
+  for (Decl *d : ctx_.getTranslationUnitDecl()->decls()) {
+    auto *vd = dyn_cast<VarDecl>(d);
+    if (!vd || vd->getStorageClass() != SC_Static || !vd->isFileVarDecl())
+      continue;
+    if (!done.insert(vd->getCanonicalDecl()).second)
+      continue;
+    const VarDecl *def = vd->getDefinition() ? vd->getDefinition() : vd->getActingDefinition();
+    if (!def)
+      continue;
+    std::string file = presumedFile(def->getLocation());
+    if (!isSourceFile(file))
+      continue;
+    // Unreferenced statics are not state anyone could need (and taking
+    // their address would keep them alive).
+    if (!vd->isReferenced() && !vd->isUsed())
+      continue;
+    VariableRecord r;
+    r.name = vd->getName().str();
+    r.file = file;
+    r.line = presumedLine(def->getLocation());
+    r.isConst = vd->getType().isConstQualified();
+    r.type = def->getType().getCanonicalType().getAsString();
+    if (opts_.fileExcluded)
+      r.why = "the file is not instrumented";
+    else if (registrableStatic(def, r.why)) {
+      r.registered = true;
+      text += varDescriptor(def, "__dsu_vdesc_" + r.name, r.name, false);
+    }
+    variables_.push_back(std::move(r));
+  }
+  if (text.empty() || opts_.fileExcluded)
+    return;
+  // On a line of its own after the unit's last line (which may end in a
+  // comment or be a directive): nothing before it moves.
+  unsigned at = buffer_.size();
+  if (at > 0 && buffer_[at - 1] != '\n')
+    text = "\n" + text;
+  rw_.InsertTextAfter(sm_.getComposedLoc(editFile_, at), text + "\n");
 }
 
 // The declaration's source range starts after leading GNU attributes
@@ -867,9 +1084,10 @@ std::string IndirectionRewriter::prelude(bool afterMarker) const {
     tu += ch;
   }
   return fmt::format("{}# 1 \"<dsu-abi>\" 1\n{}\nstatic const char __dsu_tu_name[] "
-                     "__attribute__((__unused__)) = \"{}\";\n# 1 \"{}\" 2\n",
+                     "__attribute__((__unused__)) = \"{}\";\nstatic const char "
+                     "__dsu_unit_hash[] __attribute__((__unused__)) = \"{}\";\n# 1 \"{}\" 2\n",
                      afterMarker ? "" : fmt::format("# 1 \"{}\"\n", mainName), abiHeaderText(), tu,
-                     mainName);
+                     escapeC(opts_.unitHash), mainName);
 }
 
 RewriteResult IndirectionRewriter::run() {
@@ -899,9 +1117,13 @@ RewriteResult IndirectionRewriter::run() {
 
   RewriteResult result;
   for (Candidate &c : candidates_)
-    if (c.record.updateable)
+    if (c.record.updateable) {
       editDefinition(c);
+      registerStaticLocals(c);
+    }
   editCalls();
+  if (!updateable_.empty())
+    registerFileStatics();
   if (!updateable_.empty()) {
     if (opts_.emitPrelude) {
       // After the unit's first line marker when it starts with one (-E output).
@@ -937,6 +1159,7 @@ RewriteResult IndirectionRewriter::run() {
 
   for (Candidate &c : candidates_)
     result.functions.push_back(std::move(c.record));
+  result.variables = std::move(variables_);
   result.callsRewritten = callsRewritten_;
   return result;
 }

@@ -24,6 +24,8 @@
 
 namespace clang {
 class ASTContext;
+class FunctionDecl;
+class VarDecl;
 }
 
 namespace dsu {
@@ -46,6 +48,19 @@ struct FunctionRecord {
   unsigned callsRewritten = 0;    // call sites in this function now through a pointer
 };
 
+// A static variable the registry describes (or could not), so that patches
+// reach the running program's instance instead of a copy.
+struct VariableRecord {
+  std::string name;     // "v", or "f.v" ("f.v#2", ...) for a static local of f
+  std::string file;
+  unsigned line = 0;
+  std::string function; // enclosing function of a static local
+  bool isConst = false;
+  bool registered = false; // has a struct __dsu_var_desc
+  std::string why;         // when not registered
+  std::string type;        // canonical type, for patchgen's checks
+};
+
 struct TypeRecord {
   std::string name;
   std::string file;
@@ -59,6 +74,7 @@ struct RewriteOptions {
   const Policy *policy = nullptr; // function/type rules; may be null
   bool kernel = false;            // emitting code for the Linux kernel
   std::string tuName;             // recorded in descriptors
+  std::string unitHash;           // recorded in descriptors (base identity)
   // Set when the whole file is left out: functions are listed, nothing edited.
   bool fileExcluded = false;
   Reason fileReason = Reason::PolicyFile;
@@ -78,8 +94,18 @@ struct RewriteResult {
   std::string text; // the rewritten main file (valid only if changed)
   std::vector<FunctionRecord> functions;
   std::vector<TypeRecord> types;
+  std::vector<VariableRecord> variables;
   unsigned callsRewritten = 0;
 };
+
+// Whether a static variable can have a registry descriptor: not thread-local
+// and not in a section whose data goes away or is not addressable as-is
+// (init/exit data, per-CPU areas, linker-collected tables). `why` says why not.
+bool registrableStatic(const clang::VarDecl *vd, std::string &why);
+
+// The registry name of static local `vd` of function `fn`: "fn.v", with
+// "#N" appended for the N-th (N >= 2) static local of that name in fn.
+std::string staticLocalName(const clang::FunctionDecl *fn, const clang::VarDecl *vd);
 
 RewriteResult rewriteTranslationUnit(clang::ASTContext &ctx, const RewriteOptions &opts);
 

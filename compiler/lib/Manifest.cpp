@@ -46,6 +46,18 @@ nlohmann::json manifestJson(const ManifestInfo &info, const RewriteResult &r) {
     }
     types.push_back(std::move(j));
   }
+  json vars = json::array();
+  for (const VariableRecord &v : r.variables) {
+    json j = {{"name", v.name},     {"file", v.file},   {"line", v.line},
+              {"const", v.isConst}, {"type", v.type},   {"registered", v.registered}};
+    if (!v.function.empty())
+      j["function"] = v.function;
+    if (v.registered)
+      j["descriptor"] = true;
+    else
+      j["reason_text"] = v.why;
+    vars.push_back(std::move(j));
+  }
   json m = {{"schema", kManifestSchema},
             {"source", info.source},
             {"object", info.object},
@@ -54,6 +66,7 @@ nlohmann::json manifestJson(const ManifestInfo &info, const RewriteResult &r) {
             {"status", info.status},
             {"functions", std::move(funcs)},
             {"types", std::move(types)},
+            {"variables", std::move(vars)},
             {"summary",
              {{"functions", r.functions.size()},
               {"updateable", updateable},
@@ -62,6 +75,12 @@ nlohmann::json manifestJson(const ManifestInfo &info, const RewriteResult &r) {
     m["status_detail"] = info.statusDetail;
   if (!info.unitHash.empty())
     m["unit_hash"] = info.unitHash;
+  if (!info.tu.empty())
+    m["tu"] = info.tu;
+  if (!info.arguments.empty()) {
+    m["compiler"] = info.compiler;
+    m["arguments"] = info.arguments;
+  }
   return m;
 }
 

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace dsu {
 
@@ -17,6 +18,9 @@ struct ManifestInfo {
   std::string statusDetail;
   bool kernel = false;
   std::string unitHash; // hash of the preprocessed unit (identifies the base)
+  std::string tu;       // translation-unit name recorded in descriptors
+  std::vector<std::string> compiler;  // the real compiler's words
+  std::vector<std::string> arguments; // the command line after argv[0]
 };
 
 nlohmann::json manifestJson(const ManifestInfo &info, const RewriteResult &r);

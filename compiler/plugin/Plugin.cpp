@@ -17,6 +17,8 @@
 #include <clang/Basic/SourceManager.h>
 #include <clang/Frontend/CompilerInstance.h>
 #include <clang/Frontend/FrontendPluginRegistry.h>
+#include <llvm/ADT/StringExtras.h>
+#include <llvm/Support/SHA256.h>
 #include <fmt/format.h>
 #include <fstream>
 
@@ -53,6 +55,12 @@ public:
     opts.policy = &policy;
     opts.kernel = o_.kernel;
     opts.tuName = o_.tu.empty() ? mainName : o_.tu;
+    {
+      auto digest = llvm::SHA256::hash(
+          llvm::arrayRefFromStringRef(sm.getBufferData(sm.getMainFileID())));
+      for (uint8_t b : digest)
+        opts.unitHash += fmt::format("{:02x}", b);
+    }
     dsu::PolicyDecision fd = policy.file(mainName);
     if (!fd.instrument) {
       opts.fileExcluded = true;
@@ -75,6 +83,8 @@ public:
       info.status = opts.fileExcluded ? "excluded" : r.changed ? "instrumented" : "unchanged";
       info.statusDetail = opts.fileDetail;
       info.kernel = o_.kernel;
+      info.tu = opts.tuName;
+      info.unitHash = opts.unitHash;
       if (!dsu::writeJsonFile(o_.manifest, dsu::manifestJson(info, r), err))
         return report(err);
     }

@@ -6,7 +6,8 @@
  * dsu-cc pastes this header's text verbatim at the top of every rewritten
  * translation unit (the unit is already preprocessed, so it cannot #include
  * it), which is why it must stay self-contained: no #include, valid C89-with-
- * GNU-extensions in both user space and the kernel.
+ * GNU-extensions in both user space and the kernel, and nothing that emits
+ * code or data by itself.
  *
  * For every updateable function f of a translation unit the rewrite emits
  *   __dsu_v0_f   the original body (version 0), internal linkage
@@ -15,36 +16,112 @@
  *   f            a stub with f's prototype, linkage and address that calls
  *                through __dsu_fp_f, so ops tables, EXPORT_SYMBOL, assembly
  *                and uninstrumented callers keep working
- *   __dsu_desc_f a struct __dsu_func_desc describing the above.
+ *   __dsu_desc_f a struct __dsu_func_desc describing the above,
+ * and for every static variable a patch may need to reach (file-scope
+ * statics of the unit's own source, static locals of updateable functions)
+ *   __dsu_vdesc_v  a struct __dsu_var_desc.
+ * Together the descriptors are the registry: the runtime looks them up by
+ * (translation unit, name), so a patch reaches static functions and data of
+ * the running program or kernel without copying them.
  */
 #ifndef DSU_ABI_H
 #define DSU_ABI_H
 
 /* Bumped on any incompatible change to the structures below. */
-#define DSU_ABI_VERSION 1
+#define DSU_ABI_VERSION 2
 
 /*
- * Section holding every struct __dsu_func_desc of a user-space program; the
- * linker provides __start___dsu_funcs / __stop___dsu_funcs around it.
- * Kernel objects place descriptors in .data instead (an unknown section in
- * vmlinux would be an orphan section, which the kernel link warns about),
- * and the kernel runtime finds them by symbol.
+ * Sections holding the descriptors of a user-space program; the linker
+ * provides __start_<section> / __stop_<section> around each. Kernel objects
+ * place descriptors in .data instead (an unknown section in vmlinux would be
+ * an orphan section, which the kernel link warns about), and the kernel
+ * runtime finds them through kallsyms by the name prefixes below.
  */
 #define DSU_FUNC_SECTION "__dsu_funcs"
+#define DSU_VAR_SECTION "__dsu_vars"
 
 /* Name prefixes of the generated symbols. */
 #define DSU_BODY_PREFIX "__dsu_v0_"
 #define DSU_PTR_PREFIX "__dsu_fp_"
 #define DSU_DESC_PREFIX "__dsu_desc_"
+#define DSU_VDESC_PREFIX "__dsu_vdesc_"
 
 struct __dsu_func_desc {
-	unsigned int abi;     /* DSU_ABI_VERSION of the code that emitted it */
-	unsigned int version; /* version now installed in *ptr; 0 = as built */
-	const char *name;     /* source-level name of the function */
-	const char *tu;       /* translation unit: source path as compiled */
-	void **ptr;           /* &__dsu_fp_<name> */
-	void *body;           /* __dsu_v0_<name>: the version-0 body */
-	void *stub;           /* <name>: the address the rest of the world sees */
+	unsigned int abi;      /* DSU_ABI_VERSION of the code that emitted it */
+	unsigned int version;  /* patch level now installed in *ptr; 0 = as built */
+	const char *name;      /* source-level name of the function */
+	const char *tu;        /* translation unit: source path as compiled */
+	void **ptr;            /* &__dsu_fp_<name> */
+	void *body;            /* __dsu_v0_<name>: the version-0 body */
+	void *stub;            /* <name>: the address the rest of the world sees */
+	const char *unit_hash; /* identity of the unit as built (manifest unit_hash) */
 };
+
+/* struct __dsu_var_desc.flags */
+#define DSU_VAR_LOCAL 1u /* a static local: name is "function.variable" */
+#define DSU_VAR_CONST 2u /* const-qualified (read-only data) */
+
+struct __dsu_var_desc {
+	unsigned int abi;
+	unsigned int flags;
+	const char *name;      /* "v", or "f.v" (then "f.v#2", ...) for static locals */
+	const char *tu;
+	void *addr;
+	unsigned long size;
+	const char *unit_hash;
+};
+
+/*
+ * Patches. A patch (a shared object, or a kernel module) defines one
+ * struct __dsu_patch named __dsu_patch. Applying it
+ *   1. checks that every unit it was built against runs with the same
+ *      unit_hash, and that the patch on top of the stack is `parent`;
+ *   2. fills every reference slot from the registry;
+ *   3. waits until no function it replaces is active (on a stack), then,
+ *      with everything else stopped, points each replaced function's
+ *      pointer at the new code and registers what the patch adds.
+ * All of it or nothing. Reverting the newest patch restores the pointers
+ * it changed, when none of its functions is active.
+ */
+
+/* struct __dsu_patch_ref.kind */
+#define DSU_REF_FUNC 1   /* a function by (tu, name): its stub's address */
+#define DSU_REF_VAR 2    /* a static variable by (tu, name): its address */
+#define DSU_REF_SYMBOL 3 /* a global symbol by name (kernel: not exported) */
+
+struct __dsu_patch_ref {
+	unsigned int kind;
+	const char *tu; /* DSU_REF_FUNC, DSU_REF_VAR */
+	const char *name;
+	void **slot;    /* receives the address before the patch runs */
+};
+
+/* A function the patch replaces: (tu, name) now runs `fn`. */
+struct __dsu_patch_func {
+	const char *tu;
+	const char *name;
+	void *fn;
+};
+
+/* A unit the patch was built against. */
+struct __dsu_patch_unit {
+	const char *tu;
+	const char *unit_hash;
+};
+
+struct __dsu_patch {
+	unsigned int abi;
+	unsigned int nunits, nfuncs, nrefs, nnew_funcs, nnew_vars;
+	const char *name;   /* unique: output name and content hash */
+	const char *parent; /* the patch it must be applied on top of; "" = the base */
+	const struct __dsu_patch_unit *units;
+	const struct __dsu_patch_func *funcs;
+	const struct __dsu_patch_ref *refs;
+	/* What the patch adds, registered for later patches: */
+	struct __dsu_func_desc *const *new_funcs;
+	struct __dsu_var_desc *const *new_vars;
+};
+
+#define DSU_PATCH_SYMBOL "__dsu_patch"
 
 #endif /* DSU_ABI_H */

@@ -13,7 +13,7 @@
 // CHECK: static const char __dsu_tu_name[] __attribute__((__unused__)) = "basic.c";
 
 int add(int a, int b) { return a + b; }
-// CHECK: int add(int a, int b); static __typeof__(add) __dsu_v0_add; __typeof__(add) *__dsu_fp_add = __dsu_v0_add; static int __dsu_v0_add(int a, int b) { return a + b; } int add(int a, int b) { return __dsu_fp_add(a, b); } static struct __dsu_func_desc __dsu_desc_add __attribute__((__used__, __aligned__(8), __section__("__dsu_funcs"))) = { DSU_ABI_VERSION, 0, "add", __dsu_tu_name, (void **)&__dsu_fp_add, (void *)__dsu_v0_add, (void *)add };
+// CHECK: int add(int a, int b); static __typeof__(add) __dsu_v0_add; __typeof__(add) *__dsu_fp_add = __dsu_v0_add; static int __dsu_v0_add(int a, int b) { return a + b; } int add(int a, int b) { return __dsu_fp_add(a, b); } static struct __dsu_func_desc __dsu_desc_add __attribute__((__used__, __aligned__(8), __section__("__dsu_funcs"))) = { DSU_ABI_VERSION, 0, "add", __dsu_tu_name, (void **)&__dsu_fp_add, (void *)__dsu_v0_add, (void *)add, __dsu_unit_hash };
 
 int main(void) { return add(2, 3) == 5 ? 0 : 1; }
 // CHECK: static int __dsu_v0_main(void) { return __dsu_fp_add(2, 3) == 5 ? 0 : 1; } int main(void) { return __dsu_fp_main(); }
