@@ -16,7 +16,7 @@ static int counter;
 static const char *const names[] = {"a", "b"};
 static __thread int per_thread;
 static int in_init __attribute__((section(".init.data"))) = 1;
-extern int undefined_elsewhere;
+extern int undefined_elsewhere __attribute__((weak));
 static int *points_out = &undefined_elsewhere;
 static int unused_static __attribute__((unused));
 
