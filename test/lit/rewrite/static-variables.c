@@ -32,7 +32,7 @@ int bump(int by) {
   counter += by + per_thread + in_init - 1 + (points_out == 0);
   return counter + (names[0][0] == 'a') - 1;
 }
-int main(void) { return bump(1) == 1 ? 0 : 1; }
+int main(void) { return bump(1) == 2 ? 0 : 1; }
 // CHECK: static struct __dsu_var_desc __dsu_vdesc_counter {{.*}} = { DSU_ABI_VERSION, 0u, "counter", __dsu_tu_name, (void *)&counter, sizeof(counter), __dsu_unit_hash };
 // CHECK-SAME: static struct __dsu_var_desc __dsu_vdesc_names {{.*}} = { DSU_ABI_VERSION, 2u, "names",
 // CHECK-NOT: __dsu_vdesc_per_thread
