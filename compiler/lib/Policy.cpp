@@ -179,6 +179,7 @@ const std::vector<BuiltinExclusion> &builtinExclusions() {
       {"arch/x86/mm/mem_encrypt_identity.c", "early startup: runs identity-mapped"},
       {"arch/x86/coco/**", "early startup: runs before the kernel's mappings (SEV/TDX)"},
       {"arch/x86/platform/pvh/**", "early startup: PVH entry runs before the kernel's mappings"},
+      {"kernel/dsu/**", "the DSU runtime itself: it rewrites the pointers and walks the stacks"},
   };
   return list;
 }
