@@ -45,6 +45,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#ifndef DSU_RUNTIME_INCLUDE
+#define DSU_RUNTIME_INCLUDE ""
+#endif
+
 #ifndef DSU_DEFAULT_CLANG
 #define DSU_DEFAULT_CLANG "/usr/lib/llvm-19/bin/clang"
 #endif
@@ -303,6 +307,12 @@ int main(int argc, char **argv) {
   dsu::CompileJob job = dsu::classifyCommandLine(args, DSU_DEFAULT_CLANG);
   if (!job.instrument)
     execReal(cc, args);
+  // User-space programs find <dsu.h> without extra flags (after everything
+  // else, so nothing of the program's own include path changes).
+  if (!job.kernel && std::strlen(DSU_RUNTIME_INCLUDE) != 0) {
+    for (auto *v : {&job.preprocessArgs, &job.preprocessOnlyArgs, &job.parseArgs, &args})
+      v->insert(v->end(), {"-idirafter", DSU_RUNTIME_INCLUDE});
+  }
 
   dsu::Policy policy;
   if (const char *cfg = std::getenv("DSU_CONFIG"); cfg && *cfg) {

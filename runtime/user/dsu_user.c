@@ -1,0 +1,665 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The user-space back end of the DSU runtime, linked into every program that
+ * dsu-cc links (libdsu-rt.a):
+ *   - the registry: the descriptors the linker gathered in sections
+ *     __dsu_funcs / __dsu_vars, hashed by (translation unit, name);
+ *   - patches are shared objects (dlopen'ed, RTLD_LOCAL) defining
+ *     struct __dsu_patch __dsu_patch; the shared core checks and resolves them;
+ *   - a control socket (abstract unix socket "dsu.<pid>") served by a thread
+ *     started at the first update point: dsuctl's requests are prepared there
+ *     and carried out by the next dsu_update() whose stack does not hold a
+ *     function being replaced.
+ * Limits: the stack check covers the thread at the update point; making
+ * other threads reach safe points is the safety analysis' job (issue 5).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "dsu.h"
+
+#include "dsu_core.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include <unwind.h>
+
+/* Provided by the linker when the program has descriptors. */
+extern struct __dsu_func_desc __start___dsu_funcs[] __attribute__((weak, visibility("hidden")));
+extern struct __dsu_func_desc __stop___dsu_funcs[] __attribute__((weak, visibility("hidden")));
+extern struct __dsu_var_desc __start___dsu_vars[] __attribute__((weak, visibility("hidden")));
+extern struct __dsu_var_desc __stop___dsu_vars[] __attribute__((weak, visibility("hidden")));
+
+static unsigned long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* ---- registry ---------------------------------------------------------- */
+
+struct slot {
+	unsigned int hash;
+	void *desc;
+};
+
+struct table {
+	struct slot *slots;
+	unsigned int mask;
+};
+
+static struct table funcs_by_name, vars_by_name;
+static struct { const char *tu, *hash; } *units;
+static unsigned int nunits, nfuncs_registered, nvars_registered;
+static int registry_built;
+
+static void table_init(struct table *t, unsigned int count)
+{
+	unsigned int size = 16;
+
+	while (size < count * 2)
+		size <<= 1;
+	t->slots = calloc(size, sizeof(*t->slots));
+	t->mask = t->slots ? size - 1 : 0;
+}
+
+static void table_put(struct table *t, unsigned int hash, void *desc)
+{
+	unsigned int i;
+
+	if (!t->slots)
+		return;
+	for (i = hash & t->mask; t->slots[i].desc; i = (i + 1) & t->mask)
+		;
+	t->slots[i].hash = hash;
+	t->slots[i].desc = desc;
+}
+
+static void add_unit(const char *tu, const char *hash)
+{
+	unsigned int i;
+
+	for (i = 0; i < nunits; i++)
+		if (!strcmp(units[i].tu, tu))
+			return;
+	units = realloc(units, sizeof(*units) * (nunits + 1));
+	units[nunits].tu = tu;
+	units[nunits].hash = hash;
+	nunits++;
+}
+
+static void build_registry(void)
+{
+	struct __dsu_func_desc *f;
+	struct __dsu_var_desc *v;
+	unsigned int nf = 0, nv = 0;
+
+	if (registry_built)
+		return;
+	registry_built = 1;
+	if (__start___dsu_funcs)
+		nf = __stop___dsu_funcs - __start___dsu_funcs;
+	if (__start___dsu_vars)
+		nv = __stop___dsu_vars - __start___dsu_vars;
+	table_init(&funcs_by_name, nf);
+	table_init(&vars_by_name, nv);
+	for (f = __start___dsu_funcs; f && f < __stop___dsu_funcs; f++) {
+		if (f->abi != DSU_ABI_VERSION)
+			continue;
+		table_put(&funcs_by_name, dsu_core_hash(f->tu, f->name), f);
+		add_unit(f->tu, f->unit_hash);
+		nfuncs_registered++;
+	}
+	for (v = __start___dsu_vars; v && v < __stop___dsu_vars; v++) {
+		if (v->abi != DSU_ABI_VERSION)
+			continue;
+		table_put(&vars_by_name, dsu_core_hash(v->tu, v->name), v);
+		add_unit(v->tu, v->unit_hash);
+		nvars_registered++;
+	}
+}
+
+static struct __dsu_func_desc *env_find_func(const char *tu, const char *name)
+{
+	unsigned int h = dsu_core_hash(tu, name), i;
+
+	if (!funcs_by_name.slots)
+		return NULL;
+	for (i = h & funcs_by_name.mask; funcs_by_name.slots[i].desc; i = (i + 1) & funcs_by_name.mask) {
+		struct __dsu_func_desc *d = funcs_by_name.slots[i].desc;
+
+		if (funcs_by_name.slots[i].hash == h && !strcmp(d->name, name) && !strcmp(d->tu, tu))
+			return d;
+	}
+	return NULL;
+}
+
+static struct __dsu_var_desc *env_find_var(const char *tu, const char *name)
+{
+	unsigned int h = dsu_core_hash(tu, name), i;
+
+	if (!vars_by_name.slots)
+		return NULL;
+	for (i = h & vars_by_name.mask; vars_by_name.slots[i].desc; i = (i + 1) & vars_by_name.mask) {
+		struct __dsu_var_desc *d = vars_by_name.slots[i].desc;
+
+		if (vars_by_name.slots[i].hash == h && !strcmp(d->name, name) && !strcmp(d->tu, tu))
+			return d;
+	}
+	return NULL;
+}
+
+static const char *env_unit_hash(const char *tu)
+{
+	unsigned int i;
+
+	for (i = 0; i < nunits; i++)
+		if (!strcmp(units[i].tu, tu))
+			return units[i].hash;
+	return NULL;
+}
+
+static void *env_find_symbol(const char *name)
+{
+	return dlsym(RTLD_DEFAULT, name);
+}
+
+static void *env_zalloc(unsigned long size)
+{
+	return calloc(1, size);
+}
+
+static const struct dsu_env user_env = {
+	.find_func = env_find_func,
+	.find_var = env_find_var,
+	.unit_hash = env_unit_hash,
+	.find_symbol = env_find_symbol,
+	.zalloc = env_zalloc,
+	.free = free,
+};
+
+/* ---- state ------------------------------------------------------------- */
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t done_cond = PTHREAD_COND_INITIALIZER;
+static struct dsu_core core;
+static int core_ready;
+
+enum op { OP_NONE, OP_APPLY, OP_REVERT };
+enum state { IDLE, PENDING, DONE };
+
+/* The one request in flight (requests are serialized). */
+static struct {
+	enum state state;
+	enum op op;
+	struct dsu_applied *prepared;
+	void *handle;
+	unsigned long long requested_ns, prepare_ns;
+	int result;
+	char waiting[256]; /* why the last update point did not apply it */
+	char msg[512];
+} req;
+
+static volatile int pending; /* read without the lock by dsu_update() */
+
+static void ensure_core(void)
+{
+	if (core_ready)
+		return;
+	build_registry();
+	dsu_core_init(&core, &user_env);
+	core_ready = 1;
+}
+
+unsigned int dsu_patch_level(void)
+{
+	return core.depth;
+}
+
+/* ---- the stack check --------------------------------------------------- */
+
+struct frames {
+	uintptr_t start[256];
+	unsigned int n;
+};
+
+static _Unwind_Reason_Code collect_frame(struct _Unwind_Context *ctx, void *arg)
+{
+	struct frames *f = arg;
+
+	if (f->n == sizeof(f->start) / sizeof(f->start[0]))
+		return _URC_END_OF_STACK;
+	f->start[f->n++] = _Unwind_GetRegionStart(ctx);
+	return _URC_NO_REASON;
+}
+
+/*
+ * Index of the first of fns[] that is active on this thread's stack, or -1.
+ * A frame is identified by the start of its function's unwind region.
+ */
+static int first_active(void **fns, unsigned int n)
+{
+	struct frames frames;
+	unsigned int i, j;
+
+	frames.n = 0;
+	_Unwind_Backtrace(collect_frame, &frames);
+	for (i = 0; i < frames.n; i++)
+		for (j = 0; j < n; j++)
+			if (frames.start[i] && frames.start[i] == (uintptr_t)fns[j])
+				return (int)j;
+	return -1;
+}
+
+/* ---- apply / revert at an update point (lock held) --------------------- */
+
+static void say(char *msg, unsigned long len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!msg || !len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, len, fmt, ap);
+	va_end(ap);
+}
+
+/* The function (tu:name) behind the i-th entry of the apply/revert code list. */
+static const char *code_name(struct dsu_applied *a, int i, int revert, char *buf, unsigned long len)
+{
+	if ((unsigned int)i < a->nfuncs) {
+		struct __dsu_func_desc *d = a->funcs[i].desc;
+
+		snprintf(buf, len, "%s (%s)%s", d->name, d->tu, revert ? ", new version" : "");
+	} else {
+		struct __dsu_func_desc *d = a->patch->new_funcs[i - a->nfuncs];
+
+		snprintf(buf, len, "%s (%s), added by the patch", d->name, d->tu);
+	}
+	return buf;
+}
+
+/* 1 = applied, 0 = must wait (why in `why`). */
+static int try_apply(struct dsu_applied *a, char *msg, unsigned long len, char *why,
+		     unsigned long whylen)
+{
+	void **fns = calloc(a->nfuncs + 1, sizeof(void *));
+	unsigned int n = dsu_core_apply_code(a, fns, a->nfuncs);
+	int active = first_active(fns, n);
+	unsigned long long t0, t1;
+	char name[256];
+
+	free(fns);
+	if (active >= 0) {
+		say(why, whylen, "%s is active at this update point",
+		    code_name(a, active, 0, name, sizeof(name)));
+		return 0;
+	}
+	t0 = now_ns();
+	dsu_core_commit(&core, a);
+	t1 = now_ns();
+	a->pause_ns = t1 - t0;
+	say(msg, len, "applied %s (level %u): %u function%s replaced, %u added; pause %.1f us; "
+	    "prepare %.1f us", a->patch->name, a->level, a->nfuncs, a->nfuncs == 1 ? "" : "s",
+	    a->patch->nnew_funcs, a->pause_ns / 1000.0, a->prepare_ns / 1000.0);
+	return 1;
+}
+
+static int try_revert(char *msg, unsigned long len, char *why, unsigned long whylen)
+{
+	struct dsu_applied *a = core.top;
+	unsigned int max = a->nfuncs + a->patch->nnew_funcs + 1;
+	void **fns = calloc(max, sizeof(void *));
+	unsigned int n = dsu_core_revert_code(&core, fns, max);
+	int active = first_active(fns, n);
+	unsigned long long t0, t1;
+	char name[256];
+
+	free(fns);
+	if (active >= 0) {
+		say(why, whylen, "%s is active at this update point",
+		    code_name(a, active, 1, name, sizeof(name)));
+		return 0;
+	}
+	t0 = now_ns();
+	a = dsu_core_revert_commit(&core);
+	t1 = now_ns();
+	say(msg, len, "reverted %s (level %u); pause %.1f us; now at level %u", a->patch->name,
+	    a->level, (t1 - t0) / 1000.0, core.depth);
+	/* Nothing runs the patch's code any more (checked above). */
+	if (a->handle)
+		dlclose(a->handle);
+	dsu_core_discard(&core, a);
+	return 1;
+}
+
+static int prepare_file(const char *path, struct dsu_applied **out, void **handle, char *msg,
+			unsigned long len)
+{
+	const struct __dsu_patch *patch;
+	unsigned long long t0 = now_ns();
+	char err[DSU_CORE_ERRLEN];
+	void *h;
+
+	*out = NULL;
+	*handle = NULL;
+	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		say(msg, len, "cannot load %s: %s", path, dlerror());
+		return -1;
+	}
+	patch = dlsym(h, DSU_PATCH_SYMBOL);
+	if (!patch) {
+		say(msg, len, "%s is not a DSU patch (no symbol " DSU_PATCH_SYMBOL ")", path);
+		dlclose(h);
+		return -1;
+	}
+	ensure_core();
+	if (dsu_core_prepare(&core, patch, out, err, sizeof(err))) {
+		say(msg, len, "%s", err);
+		dlclose(h);
+		return -1;
+	}
+	(*out)->handle = h;
+	(*out)->prepare_ns = now_ns() - t0;
+	*handle = h;
+	return 0;
+}
+
+int dsu_apply_file(const char *path, char *msg, unsigned long msglen)
+{
+	struct dsu_applied *a;
+	char why[256];
+	void *h;
+	int rc = -1;
+
+	pthread_mutex_lock(&lock);
+	if (req.state != IDLE) {
+		say(msg, msglen, "another update is in progress");
+	} else if (!prepare_file(path, &a, &h, msg, msglen)) {
+		if (try_apply(a, msg, msglen, why, sizeof(why))) {
+			rc = 0;
+		} else {
+			say(msg, msglen, "not applied: %s", why);
+			dlclose(h);
+			dsu_core_discard(&core, a);
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	return rc;
+}
+
+int dsu_revert_newest(char *msg, unsigned long msglen)
+{
+	char why[256];
+	int rc = -1;
+
+	pthread_mutex_lock(&lock);
+	ensure_core();
+	if (req.state != IDLE)
+		say(msg, msglen, "another update is in progress");
+	else if (!core.top)
+		say(msg, msglen, "no patch is applied");
+	else if (try_revert(msg, msglen, why, sizeof(why)))
+		rc = 0;
+	else
+		say(msg, msglen, "not reverted: %s", why);
+	pthread_mutex_unlock(&lock);
+	return rc;
+}
+
+/* ---- the control socket ------------------------------------------------ */
+
+static pthread_once_t listener_once = PTHREAD_ONCE_INIT;
+
+static void reply(int fd, const char *fmt, ...)
+{
+	char buf[2048];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(buf) - 1)
+		n = sizeof(buf) - 1;
+	(void)!write(fd, buf, n);
+}
+
+static void status(int fd)
+{
+	struct dsu_applied *a;
+
+	pthread_mutex_lock(&lock);
+	ensure_core();
+	reply(fd, "pid %d: %u updateable functions, %u static variables in %u units; patch level %u\n",
+	      (int)getpid(), nfuncs_registered, nvars_registered, nunits, core.depth);
+	for (a = core.top; a; a = a->below)
+		reply(fd, "level %u: %s: %u function%s replaced, %u added; pause %.1f us\n", a->level,
+		      a->patch->name, a->nfuncs, a->nfuncs == 1 ? "" : "s", a->patch->nnew_funcs,
+		      a->pause_ns / 1000.0);
+	if (req.state == PENDING)
+		reply(fd, "pending: %s%s%s\n", req.op == OP_APPLY ? "apply " : "revert",
+		      req.op == OP_APPLY ? req.prepared->patch->name : "",
+		      req.waiting[0] ? " (waiting: " : "");
+	if (req.state == PENDING && req.waiting[0])
+		reply(fd, "%s)\n", req.waiting);
+	pthread_mutex_unlock(&lock);
+	reply(fd, "ok\n");
+}
+
+/* Waits until the main thread carried out the request; honours "cancel" and
+ * hang-ups from the client. Lock not held on entry or exit. */
+static void wait_for_request(int fd)
+{
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int cancel = 0;
+
+		pthread_mutex_lock(&lock);
+		if (req.state == DONE) {
+			char msg[sizeof(req.msg)];
+			int result = req.result;
+
+			snprintf(msg, sizeof(msg), "%s", req.msg);
+			req.state = IDLE;
+			pthread_mutex_unlock(&lock);
+			reply(fd, "%s%s\n", result ? "error: " : "ok: ", msg);
+			return;
+		}
+		pthread_mutex_unlock(&lock);
+		if (poll(&p, 1, 20) > 0) {
+			char buf[64];
+			ssize_t n = read(fd, buf, sizeof(buf));
+
+			cancel = n <= 0 || !strncmp(buf, "cancel", 6);
+		}
+		if (!cancel)
+			continue;
+		pthread_mutex_lock(&lock);
+		if (req.state == PENDING) {
+			if (req.op == OP_APPLY) {
+				dlclose(req.handle);
+				dsu_core_discard(&core, req.prepared);
+			}
+			pending = 0;
+			req.state = IDLE;
+			pthread_mutex_unlock(&lock);
+			reply(fd, "error: cancelled before the program reached an update point where "
+			      "it was safe%s%s\n", req.waiting[0] ? "; last: " : "", req.waiting);
+			return;
+		}
+		pthread_mutex_unlock(&lock);
+	}
+}
+
+static void serve(int fd)
+{
+	char line[PATH_MAX + 16];
+	ssize_t n = 0, r;
+
+	while (n < (ssize_t)sizeof(line) - 1 && (r = read(fd, line + n, 1)) == 1 && line[n] != '\n')
+		n++;
+	line[n] = 0;
+	if (!strcmp(line, "status")) {
+		status(fd);
+	} else if (!strncmp(line, "apply ", 6) || !strcmp(line, "revert")) {
+		int apply = line[0] == 'a';
+		struct dsu_applied *a = NULL;
+		void *h = NULL;
+		char msg[512];
+
+		pthread_mutex_lock(&lock);
+		ensure_core();
+		if (req.state != IDLE) {
+			pthread_mutex_unlock(&lock);
+			reply(fd, "error: another update is pending\n");
+			return;
+		}
+		if (!apply && !core.top) {
+			pthread_mutex_unlock(&lock);
+			reply(fd, "error: no patch is applied\n");
+			return;
+		}
+		if (apply && prepare_file(line + 6, &a, &h, msg, sizeof(msg))) {
+			pthread_mutex_unlock(&lock);
+			reply(fd, "error: %s\n", msg);
+			return;
+		}
+		req.op = apply ? OP_APPLY : OP_REVERT;
+		req.prepared = a;
+		req.handle = h;
+		req.requested_ns = now_ns();
+		req.waiting[0] = 0;
+		req.msg[0] = 0;
+		req.state = PENDING;
+		__atomic_store_n(&pending, 1, __ATOMIC_RELEASE);
+		pthread_mutex_unlock(&lock);
+		reply(fd, "waiting for an update point\n");
+		wait_for_request(fd);
+	} else {
+		reply(fd, "error: unknown request '%s' (status, apply PATH, revert)\n", line);
+	}
+}
+
+static void *listener(void *arg)
+{
+	int sock = (int)(intptr_t)arg;
+
+	for (;;) {
+		int fd = accept(sock, NULL, NULL);
+
+		if (fd < 0) {
+			if (errno == EINTR)
+				continue;
+			return NULL;
+		}
+		serve(fd);
+		close(fd);
+	}
+}
+
+static void start_listener(void)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	pthread_attr_t attr;
+	pthread_t tid;
+	socklen_t len;
+	int sock, n;
+
+	/* Load the unwinder now, not in the middle of an update's pause. */
+	first_active(NULL, 0);
+	sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (sock < 0)
+		return;
+	n = snprintf(addr.sun_path + 1, sizeof(addr.sun_path) - 1, "dsu.%d", (int)getpid());
+	len = offsetof(struct sockaddr_un, sun_path) + 1 + n;
+	if (bind(sock, (struct sockaddr *)&addr, len) || listen(sock, 4)) {
+		fprintf(stderr, "dsu: cannot listen for updates on @dsu.%d: %s\n", (int)getpid(),
+			strerror(errno));
+		close(sock);
+		return;
+	}
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&tid, &attr, listener, (void *)(intptr_t)sock))
+		close(sock);
+	pthread_attr_destroy(&attr);
+}
+
+/* fork() with the lock held by nobody; a forked child is another process
+ * with no listener: it starts its own at its first update point. */
+static void before_fork(void)
+{
+	pthread_mutex_lock(&lock);
+}
+
+static void after_fork_parent(void)
+{
+	pthread_mutex_unlock(&lock);
+}
+
+static void after_fork_child(void)
+{
+	pthread_once_t fresh = PTHREAD_ONCE_INIT;
+
+	if (req.state == PENDING && req.op == OP_APPLY) {
+		dlclose(req.handle);
+		dsu_core_discard(&core, req.prepared);
+	}
+	listener_once = fresh;
+	pending = 0;
+	req.state = IDLE;
+	pthread_mutex_unlock(&lock);
+}
+
+static void init_once(void)
+{
+	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+	start_listener();
+}
+
+int dsu_update(void)
+{
+	int done = 0;
+
+	pthread_once(&listener_once, init_once);
+	if (__builtin_expect(!__atomic_load_n(&pending, __ATOMIC_ACQUIRE), 1))
+		return 0;
+	pthread_mutex_lock(&lock);
+	if (req.state == PENDING) {
+		char why[sizeof(req.waiting)];
+		int ok;
+
+		if (req.op == OP_APPLY)
+			ok = try_apply(req.prepared, req.msg, sizeof(req.msg), why, sizeof(why));
+		else
+			ok = try_revert(req.msg, sizeof(req.msg), why, sizeof(why));
+		if (ok) {
+			req.result = 0;
+			req.state = DONE;
+			pending = 0;
+			done = 1;
+			pthread_cond_broadcast(&done_cond);
+		} else {
+			snprintf(req.waiting, sizeof(req.waiting), "%s", why);
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	return done;
+}
