@@ -1,0 +1,763 @@
+// dsu-patchgen: turns a source change into a live patch.
+//
+//   dsu-patchgen OLD NEW -o OUT [--kernel KDIR] [--name NAME] [--no-build]
+//
+// OLD is a tree built with dsu-cc (its <object>.dsu.json manifests give each
+// unit's compile command, identity and what is updateable), or the output
+// directory of an earlier dsu-patchgen run (the new patch then stacks on top
+// of that one). NEW is the changed source: a copy of OLD with edited files
+// (`cp -al old new` and edit, or patch(1)). Only files that differ are parsed,
+// both versions with OLD's flags; functions are compared on their printed
+// ASTs. OUT receives the patch units' code, the patch manifest patch.json
+// (docs/patch.md) and the artifact: OUT/NAME.so, or with --kernel OUT/NAME.ko
+// built by kbuild's external-module path against the instrumented kernel.
+// Changes it cannot handle are errors naming file:line and the reason, and
+// then there is no artifact.
+
+#include "Alignment.h"
+#include "Argv.h"
+#include "Indirection.h"
+#include "Manifest.h"
+#include "UnitDiff.h"
+
+#include <clang/AST/ASTConsumer.h>
+#include <clang/AST/ASTContext.h>
+#include <clang/Basic/Diagnostic.h>
+#include <clang/Frontend/CompilerInstance.h>
+#include <clang/Frontend/FrontendAction.h>
+#include <clang/Frontend/TextDiagnosticPrinter.h>
+#include <clang/Tooling/Tooling.h>
+#include <fmt/format.h>
+#include <llvm/Support/MemoryBuffer.h>
+#include <llvm/Support/SHA256.h>
+#include <llvm/Support/VirtualFileSystem.h>
+#include <llvm/ADT/StringExtras.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <set>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef DSU_DEFAULT_CLANG
+#define DSU_DEFAULT_CLANG "/usr/lib/llvm-19/bin/clang"
+#endif
+#ifndef DSU_RUNTIME_INCLUDE
+#define DSU_RUNTIME_INCLUDE ""
+#endif
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+struct Options {
+  std::string oldDir, newDir, outDir, kernelDir, name;
+  bool build = true;
+  bool verbose = false;
+};
+
+[[noreturn]] void usage() {
+  fmt::print(stderr, "usage: dsu-patchgen OLD NEW -o OUT [--kernel KDIR] [--name NAME] "
+                     "[--no-build] [-v]\n");
+  std::exit(2);
+}
+
+std::optional<std::string> readFile(const std::string &path) {
+  auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+  if (!buf)
+    return std::nullopt;
+  return (*buf)->getBuffer().str();
+}
+
+bool writeFile(const std::string &path, const std::string &text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  return bool(out);
+}
+
+std::string sha256Hex(llvm::StringRef data, size_t bytes = 32) {
+  auto digest = llvm::SHA256::hash(llvm::arrayRefFromStringRef(data));
+  std::string out;
+  for (size_t i = 0; i < bytes; ++i)
+    out += fmt::format("{:02x}", digest[i]);
+  return out;
+}
+
+// Runs argv in `cwd`; stdout/stderr to files when given. Exit status.
+int run(const std::vector<std::string> &argv, const std::string &cwd, const std::string &out = "",
+        const std::string &err = "") {
+  std::vector<char *> args;
+  for (const std::string &s : argv)
+    args.push_back(const_cast<char *>(s.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (!cwd.empty() && chdir(cwd.c_str()) != 0)
+      _exit(126);
+    if (!out.empty() && !freopen(out.c_str(), "w", stdout))
+      _exit(126);
+    if (!err.empty() && !freopen(err.c_str(), "w", stderr))
+      _exit(126);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  int status = 0;
+  if (pid < 0 || waitpid(pid, &status, 0) < 0)
+    return 127;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string firstError(const std::string &text) {
+  size_t pos = text.find("error");
+  if (pos == std::string::npos)
+    return text.substr(0, text.find('\n'));
+  size_t begin = text.rfind('\n', pos);
+  begin = begin == std::string::npos ? 0 : begin + 1;
+  return text.substr(begin, text.find('\n', pos) - begin);
+}
+
+// Whether two files have the same contents (hard links: the same inode).
+bool sameFile(const std::string &a, const std::string &b) {
+  struct stat sa, sb;
+  if (stat(a.c_str(), &sa) != 0 || stat(b.c_str(), &sb) != 0)
+    return false;
+  if (sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino)
+    return true;
+  if (sa.st_size != sb.st_size)
+    return false;
+  return readFile(a) == readFile(b);
+}
+
+// ---- parsing ------------------------------------------------------------
+
+struct ParseRequest {
+  std::vector<std::string> args; // parse arguments (no input)
+  std::string cwd;
+  std::string source;            // absolute path given to the parser
+  std::optional<std::string> content; // replaces the file's contents
+};
+
+// Parses a unit and hands its AST (and the recorded tokens) to `use`.
+// Errors are the compiler's diagnostics.
+bool parseUnit(const ParseRequest &req, std::string &diagnostics,
+               const std::function<void(clang::ASTContext &, dsu::TokenRecorder &)> &use) {
+  struct Action : clang::ASTFrontendAction {
+    const std::function<void(clang::ASTContext &, dsu::TokenRecorder &)> &use;
+    llvm::raw_string_ostream diag;
+    dsu::TokenRecorder recorder;
+    Action(const std::function<void(clang::ASTContext &, dsu::TokenRecorder &)> &u, std::string &d)
+        : use(u), diag(d) {}
+    bool BeginSourceFileAction(clang::CompilerInstance &ci) override {
+      auto *printer = new clang::TextDiagnosticPrinter(diag, &ci.getDiagnosticOpts());
+      ci.getDiagnostics().setClient(printer, true);
+      printer->BeginSourceFile(ci.getLangOpts(), &ci.getPreprocessor());
+      ci.getDiagnostics().setIgnoreAllWarnings(true);
+      ci.getPreprocessor().setTokenWatcher([this](const clang::Token &t) { recorder(t); });
+      return true;
+    }
+    std::unique_ptr<clang::ASTConsumer> CreateASTConsumer(clang::CompilerInstance &ci,
+                                                          llvm::StringRef) override {
+      struct Consumer : clang::ASTConsumer {
+        Action &self;
+        clang::CompilerInstance &ci;
+        Consumer(Action &s, clang::CompilerInstance &c) : self(s), ci(c) {}
+        void HandleTranslationUnit(clang::ASTContext &ctx) override {
+          if (!ci.getDiagnostics().hasErrorOccurred())
+            self.use(ctx, self.recorder);
+        }
+      };
+      return std::make_unique<Consumer>(*this, ci);
+    }
+  };
+  std::vector<std::string> cmd = {DSU_DEFAULT_CLANG};
+  cmd.insert(cmd.end(), req.args.begin(), req.args.end());
+  cmd.push_back("-fsyntax-only");
+  cmd.push_back(req.source);
+  clang::FileSystemOptions fso;
+  fso.WorkingDir = req.cwd;
+  // The unit's text may come from elsewhere (a previous patch's copy): an
+  // in-memory file over the real file system, at the path includes expect.
+  auto overlay = llvm::makeIntrusiveRefCnt<llvm::vfs::OverlayFileSystem>(llvm::vfs::getRealFileSystem());
+  if (req.content) {
+    auto mem = llvm::makeIntrusiveRefCnt<llvm::vfs::InMemoryFileSystem>();
+    mem->addFile(req.source, 0, llvm::MemoryBuffer::getMemBufferCopy(*req.content, req.source));
+    overlay->pushOverlay(mem);
+  }
+  auto files = llvm::makeIntrusiveRefCnt<clang::FileManager>(fso, overlay);
+  clang::IgnoringDiagConsumer driverDiags;
+  clang::tooling::ToolInvocation inv(cmd, std::make_unique<Action>(use, diagnostics), files.get());
+  inv.setDiagnosticConsumer(&driverDiags);
+  bool ok = inv.run();
+  return ok && diagnostics.find("error:") == std::string::npos;
+}
+
+// ---- the base -----------------------------------------------------------
+
+struct UnitInfo {
+  std::string manifestPath;
+  json manifest;
+  std::string rel;        // source path relative to the base root
+  std::string baseSource; // absolute, in the base tree
+};
+
+struct Chain {
+  std::string parentName;
+  std::string prevDir;    // the previous patch's output directory
+  json prev;              // its patch.json
+};
+
+std::string absolute(const std::string &p) {
+  std::error_code ec;
+  fs::path a = fs::weakly_canonical(fs::absolute(p), ec);
+  return ec ? fs::absolute(p).lexically_normal().string() : a.string();
+}
+
+bool under(const std::string &path, const std::string &root) {
+  return path.size() > root.size() && path.compare(0, root.size(), root) == 0 &&
+         path[root.size()] == '/';
+}
+
+// The base's functions and registered variables of a unit, plus what the
+// patches below this one added to it.
+dsu::BaseUnit baseUnit(const json &m, const Chain &chain) {
+  dsu::BaseUnit b;
+  b.tu = m.value("tu", "");
+  b.unitHash = m.value("unit_hash", "");
+  for (const json &f : m.value("functions", json::array())) {
+    std::string file = f.value("file", "");
+    if (!(llvm::StringRef(file).ends_with(".c") || llvm::StringRef(file).ends_with(".i")))
+      continue;
+    b.functions[f.value("name", "")] = f.value("updateable", false) ? "" : f.value("reason", "?");
+  }
+  for (const json &v : m.value("variables", json::array())) {
+    if (v.value("registered", false))
+      b.registeredVars.insert(v.value("name", ""));
+    else
+      b.unregisteredVars[v.value("name", "")] = v.value("reason_text", "");
+  }
+  if (!chain.prev.is_null())
+    for (const json &u : chain.prev.value("cumulative", json::array()))
+      if (u.value("tu", "") == b.tu) {
+        for (const json &f : u.value("functions", json::array()))
+          b.functions[f.get<std::string>()] = "";
+        for (const json &v : u.value("variables", json::array()))
+          b.registeredVars.insert(v.get<std::string>());
+      }
+  return b;
+}
+
+// Module.symvers: the symbols the kernel exports to modules.
+std::set<std::string> exportedSymbols(const std::string &kdir) {
+  std::set<std::string> out;
+  std::ifstream in(kdir + "/Module.symvers");
+  std::string line;
+  while (std::getline(in, line)) {
+    auto t1 = line.find('\t');
+    auto t2 = line.find('\t', t1 + 1);
+    if (t1 != std::string::npos && t2 != std::string::npos)
+      out.insert(line.substr(t1 + 1, t2 - t1 - 1));
+  }
+  return out;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  Options o;
+  std::vector<std::string> positional;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "-o" && i + 1 < argc)
+      o.outDir = argv[++i];
+    else if (a == "--kernel" && i + 1 < argc)
+      o.kernelDir = argv[++i];
+    else if (a == "--name" && i + 1 < argc)
+      o.name = argv[++i];
+    else if (a == "--no-build")
+      o.build = false;
+    else if (a == "-v")
+      o.verbose = true;
+    else if (!a.empty() && a[0] == '-')
+      usage();
+    else
+      positional.push_back(a);
+  }
+  if (positional.size() != 2 || o.outDir.empty())
+    usage();
+  auto t0 = std::chrono::steady_clock::now();
+  auto seconds = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  o.oldDir = absolute(positional[0]);
+  o.newDir = absolute(positional[1]);
+  o.outDir = absolute(o.outDir);
+  if (!fs::is_directory(o.oldDir) || !fs::is_directory(o.newDir)) {
+    fmt::print(stderr, "dsu-patchgen: error: {} is not a directory\n",
+               fs::is_directory(o.oldDir) ? o.newDir : o.oldDir);
+    return 2;
+  }
+  const bool kernel = !o.kernelDir.empty();
+  if (kernel)
+    o.kernelDir = absolute(o.kernelDir);
+
+  // 1. The base: a built tree, or a previous patch on top of one.
+  Chain chain;
+  std::string baseDir = o.oldDir;
+  if (auto prevText = readFile(o.oldDir + "/patch.json")) {
+    chain.prev = json::parse(*prevText, nullptr, false);
+    if (chain.prev.is_discarded() || chain.prev.value("schema", "") != "dsu-patch/1") {
+      fmt::print(stderr, "dsu-patchgen: error: {}/patch.json is not a dsu-patch/1 manifest\n",
+                 o.oldDir);
+      return 1;
+    }
+    chain.parentName = chain.prev.value("name", "");
+    chain.prevDir = o.oldDir;
+    baseDir = chain.prev["base"].value("dir", "");
+    if ((chain.prev.value("mode", "user") == "kernel") != kernel) {
+      fmt::print(stderr, "dsu-patchgen: error: {} is a {} patch; this one would be a {} patch\n",
+                 o.oldDir, chain.prev.value("mode", "user"), kernel ? "kernel" : "user-space");
+      return 1;
+    }
+  }
+  // The old version of a file: the previous patches' copy, else the base's.
+  auto oldVersionOf = [&](const std::string &rel) -> std::string {
+    if (!chain.prevDir.empty() && fs::exists(chain.prevDir + "/src/" + rel))
+      return chain.prevDir + "/src/" + rel;
+    return baseDir + "/" + rel;
+  };
+
+  // 2. Changed files: compare NEW with the old versions (cheap for hard links).
+  std::vector<std::string> changedC, changedOther;
+  for (auto it = fs::recursive_directory_iterator(o.newDir, fs::directory_options::skip_permission_denied);
+       it != fs::recursive_directory_iterator(); ++it) {
+    const fs::path &p = it->path();
+    std::string name = p.filename().string();
+    if (it->is_directory()) {
+      if (name == ".git" || name == ".dsu" || llvm::StringRef(name).ends_with(".dsu") ||
+          absolute(p.string()) == o.outDir)
+        it.disable_recursion_pending();
+      continue;
+    }
+    if (!it->is_regular_file())
+      continue;
+    llvm::StringRef ext = llvm::StringRef(name).rsplit('.').second;
+    if (ext != "c" && ext != "h")
+      continue;
+    std::string rel = fs::relative(p, o.newDir).string();
+    std::string old = oldVersionOf(rel);
+    if (!fs::exists(old)) {
+      if (ext == "c")
+        changedC.push_back(rel); // new file: reported below
+      continue;
+    }
+    if (!sameFile(old, p.string()))
+      (ext == "c" ? changedC : changedOther).push_back(rel);
+  }
+  std::sort(changedC.begin(), changedC.end());
+  if (!changedOther.empty()) {
+    for (const std::string &h : changedOther)
+      fmt::print(stderr, "{}/{}:1:1: error: header changed: dsu-patchgen handles changes to .c "
+                         "files only (yet)\n", o.newDir, h);
+    return 1;
+  }
+  if (changedC.empty()) {
+    fmt::print(stderr, "dsu-patchgen: error: no .c file differs between {} and {}\n", o.oldDir,
+               o.newDir);
+    return 1;
+  }
+
+  // 3. The manifests of the changed units. Object names usually follow the
+  //    source's (dir/x.c -> dir/x.o): those are matched without reading
+  //    every manifest; others are read.
+  std::set<std::string> wanted(changedC.begin(), changedC.end());
+  std::map<std::string, UnitInfo> units; // rel -> unit
+  for (auto it = fs::recursive_directory_iterator(baseDir, fs::directory_options::skip_permission_denied);
+       it != fs::recursive_directory_iterator(); ++it) {
+    if (it->is_directory()) {
+      std::string name = it->path().filename().string();
+      if (name == ".git")
+        it.disable_recursion_pending();
+      continue;
+    }
+    std::string path = it->path().string();
+    if (!llvm::StringRef(path).ends_with(".o.dsu.json"))
+      continue;
+    std::string guess = path.substr(0, path.size() - strlen(".o.dsu.json")) + ".c";
+    if (under(guess, baseDir) && fs::exists(guess) &&
+        !wanted.count(fs::relative(guess, baseDir).string()))
+      continue;
+    auto text = readFile(path);
+    json m = text ? json::parse(*text, nullptr, false) : json();
+    if (m.is_discarded() || !m.is_object() || !m.contains("arguments"))
+      continue;
+    std::string src = m.value("source", "");
+    std::string abs = absolute(fs::path(src).is_absolute() ? src : m.value("cwd", "") + "/" + src);
+    if (!under(abs, baseDir))
+      continue;
+    std::string rel = fs::relative(abs, baseDir).string();
+    if (!wanted.count(rel))
+      continue;
+    units[rel] = UnitInfo{path, std::move(m), rel, abs};
+  }
+
+  std::string patchName = o.name.empty() ? fs::path(o.outDir).filename().string() : o.name;
+  fs::create_directories(o.outDir + "/units");
+  fs::create_directories(o.outDir + "/src");
+  const std::set<std::string> exported = kernel ? exportedSymbols(o.kernelDir) : std::set<std::string>();
+  if (kernel && exported.empty()) {
+    fmt::print(stderr, "dsu-patchgen: error: {}/Module.symvers is missing or empty: build the "
+                       "kernel (with modules) first\n", o.kernelDir);
+    return 1;
+  }
+
+  bool failed = false;
+  json unitsJson = json::array();
+  struct Built {
+    std::string file, tu, unitHash;
+    unsigned index;
+    dsu::UnitPlan plan;
+    dsu::RewrittenUnit unit;
+  };
+  std::vector<Built> built;
+  std::vector<std::string> compiler;
+  unsigned index = 0;
+  for (const std::string &rel : changedC) {
+    auto uit = units.find(rel);
+    if (uit == units.end()) {
+      fmt::print(stderr, "{}/{}:1:1: warning: changed, but no object of the running program was "
+                         "built from it with dsu-cc; ignored\n", o.newDir, rel);
+      continue;
+    }
+    UnitInfo &u = uit->second;
+    const json &m = u.manifest;
+    if (m.value("status", "") == "excluded" || m.value("status", "") == "fallback") {
+      fmt::print(stderr, "{}/{}:1:1: error: changed, but the running program's object was not "
+                         "instrumented ({}: {})\n", o.newDir, rel, m.value("status", ""),
+                 m.value("status_detail", ""));
+      failed = true;
+      continue;
+    }
+    std::vector<std::string> args = m["arguments"].get<std::vector<std::string>>();
+    compiler = m.value("compiler", std::vector<std::string>{"clang-19"});
+    dsu::CompileJob job = dsu::classifyCommandLine(args, DSU_DEFAULT_CLANG);
+    if (!job.instrument) {
+      fmt::print(stderr, "{}: error: cannot reuse the recorded command line ({})\n", u.manifestPath,
+                 job.passthroughWhy);
+      failed = true;
+      continue;
+    }
+    const std::string cwd = m.value("cwd", "");
+    if (!job.kernel && std::strlen(DSU_RUNTIME_INCLUDE)) {
+      for (auto *v : {&job.preprocessOnlyArgs, &job.parseArgs})
+        v->insert(v->end(), {"-idirafter", DSU_RUNTIME_INCLUDE});
+    }
+    dsu::BaseUnit base = baseUnit(m, chain);
+    if (o.verbose)
+      fmt::print(stderr, "dsu-patchgen: {} ({})\n", rel, base.tu);
+
+    // Old version: the base's file (or the previous patch's copy), parsed at
+    // the base's path so that its includes resolve as they did.
+    dsu::UnitSnapshot oldSnap;
+    std::string diags;
+    ParseRequest oldReq{job.parseArgs, cwd, u.baseSource, std::nullopt};
+    if (oldVersionOf(rel) != u.baseSource)
+      oldReq.content = readFile(oldVersionOf(rel));
+    if (!parseUnit(oldReq, diags, [&](clang::ASTContext &ctx, dsu::TokenRecorder &) {
+          oldSnap = dsu::snapshotUnit(ctx);
+        })) {
+      fmt::print(stderr, "{}dsu-patchgen: error: the old version of {} does not parse with its "
+                         "recorded flags\n", diags, rel);
+      failed = true;
+      continue;
+    }
+    // New version: preprocessed by the real compiler, parsed, compared,
+    // rewritten. At the base's path too (same includes), with NEW's text.
+    std::string newText = *readFile(o.newDir + "/" + rel);
+    std::string preFile = o.outDir + "/units/" + fmt::format("unit{}.i", index);
+    std::string errFile = preFile + ".err";
+    std::vector<std::string> pre(compiler);
+    for (const std::string &a : job.preprocessOnlyArgs)
+      pre.push_back(a == job.source ? o.newDir + "/" + rel : a);
+    pre.insert(pre.end(), {"-o", preFile});
+    // Quoted includes resolve from the file's directory: NEW's copy of it has
+    // the same headers (header changes are refused above).
+    if (run(pre, cwd, "", errFile) != 0) {
+      fmt::print(stderr, "{}", readFile(errFile).value_or(""));
+      fmt::print(stderr, "dsu-patchgen: error: preprocessing the new {} failed\n", rel);
+      failed = true;
+      continue;
+    }
+    std::string preprocessed = *readFile(preFile);
+    fs::remove(errFile);
+    Built b;
+    b.index = index;
+    b.tu = base.tu;
+    b.unitHash = base.unitHash;
+    b.file = preFile;
+    ParseRequest newReq{job.parseArgs, cwd, o.newDir + "/" + rel, std::nullopt};
+    diags.clear();
+    std::string alignError;
+    bool parsed = parseUnit(newReq, diags, [&](clang::ASTContext &ctx, dsu::TokenRecorder &rec) {
+      dsu::UnitSnapshot newSnap = dsu::snapshotUnit(ctx);
+      b.plan = dsu::planUnit(base, oldSnap, newSnap, patchName);
+      b.plan.index = index;
+      if (!b.plan.errors.empty())
+        return;
+      dsu::TokenMap map;
+      if (!dsu::alignPreprocessed(ctx.getSourceManager(), ctx.getLangOpts(), preprocessed, rec,
+                                  map, alignError))
+        return;
+      dsu::PatchRewriteOptions ro;
+      ro.kernel = kernel;
+      ro.exported = &exported;
+      ro.unitHash = base.unitHash;
+      ro.patchName = patchName;
+      b.unit = dsu::rewritePatchUnit(ctx, map, base, b.plan, ro);
+    });
+    (void)newText;
+    if (!parsed) {
+      fmt::print(stderr, "{}dsu-patchgen: error: the new version of {} does not compile\n", diags,
+                 rel);
+      failed = true;
+      continue;
+    }
+    for (const std::string &w : b.plan.warnings)
+      fmt::print(stderr, "{}\n", w);
+    if (!b.plan.errors.empty() || !b.unit.errors.empty() || !alignError.empty()) {
+      for (const std::string &e : b.plan.errors)
+        fmt::print(stderr, "{}\n", e);
+      for (const std::string &e : b.unit.errors)
+        fmt::print(stderr, "{}\n", e);
+      if (!alignError.empty())
+        fmt::print(stderr, "dsu-patchgen: error: {}: {}\n", rel, alignError);
+      failed = true;
+      continue;
+    }
+    if (b.plan.replaced.empty() && b.plan.added.empty() && b.plan.addedVars.empty()) {
+      fmt::print(stderr, "{}/{}:1:1: note: no function changed (only formatting, comments or "
+                         "declarations)\n", o.newDir, rel);
+      continue;
+    }
+    writeFile(preFile, b.unit.text);
+    fs::create_directories(fs::path(o.outDir + "/src/" + rel).parent_path());
+    writeFile(o.outDir + "/src/" + rel, newText);
+    built.push_back(std::move(b));
+    ++index;
+  }
+  if (failed) {
+    fmt::print(stderr, "dsu-patchgen: no patch made\n");
+    return 1;
+  }
+  if (built.empty()) {
+    fmt::print(stderr, "dsu-patchgen: error: nothing to patch: no function changed\n");
+    return 1;
+  }
+
+  // 4. The patch table and the manifest. The name carries a hash of the
+  //    code, so a rebuilt-but-different patch is a different patch.
+  std::string allText;
+  for (const Built &b : built)
+    allText += b.unit.text;
+  std::string fullName = patchName + "-" + sha256Hex(allText + chain.parentName, 4);
+  std::string main = "/* Generated by dsu-patchgen: the patch table. */\n";
+  if (kernel)
+    main += "#include <linux/module.h>\n#include \"dsu_kernel.h\"\n";
+  else
+    main += "#include <stddef.h>\n#include \"dsu/abi.h\"\n";
+  std::string unitsTab, funcsTab, refsTab, newFuncsTab, newVarsTab;
+  unsigned nfuncs = 0, nrefs = 0, nnewf = 0, nnewv = 0;
+  json cumulative = chain.prev.is_null() ? json::array() : chain.prev.value("cumulative", json::array());
+  for (const Built &b : built) {
+    unitsTab += fmt::format("\t{{ \"{}\", \"{}\" }},\n", b.tu, b.unitHash);
+    for (const std::string &f : b.plan.replaced) {
+      main += fmt::format("extern char __dsu_p{}_{}[];\n", b.index, f);
+      funcsTab += fmt::format("\t{{ \"{}\", \"{}\", (void *)__dsu_p{}_{} }},\n", b.tu, f, b.index, f);
+      ++nfuncs;
+    }
+    main += fmt::format("extern void *__dsu_refs_{}[];\n", b.index);
+    for (size_t i = 0; i < b.unit.refs.size(); ++i) {
+      const dsu::PatchRef &r = b.unit.refs[i];
+      refsTab += fmt::format("\t{{ {}, \"{}\", \"{}\", &__dsu_refs_{}[{}] }},\n", r.kind, r.tu,
+                             r.name, b.index, i);
+      ++nrefs;
+    }
+    json cum;
+    for (json &c : cumulative)
+      if (c.value("tu", "") == b.tu)
+        cum = c;
+    json cf = cum.is_null() ? json::array() : cum["functions"];
+    json cv = cum.is_null() ? json::array() : cum["variables"];
+    for (const std::string &f : b.plan.added) {
+      main += fmt::format("extern struct __dsu_func_desc __dsu_pdesc_{}_{};\n", b.index, f);
+      newFuncsTab += fmt::format("\t&__dsu_pdesc_{}_{},\n", b.index, f);
+      cf.push_back(f);
+      ++nnewf;
+    }
+    for (const std::string &v : b.unit.newVarDescs) {
+      main += fmt::format("extern struct __dsu_var_desc __dsu_pvdesc_{}_{};\n", b.index, v);
+      newVarsTab += fmt::format("\t&__dsu_pvdesc_{}_{},\n", b.index, v);
+      cv.push_back(v);
+      ++nnewv;
+    }
+    bool found = false;
+    for (json &c : cumulative)
+      if (c.value("tu", "") == b.tu) {
+        c["functions"] = cf;
+        c["variables"] = cv;
+        found = true;
+      }
+    if (!found)
+      cumulative.push_back({{"tu", b.tu}, {"functions", cf}, {"variables", cv}});
+    json refs = json::array();
+    for (const dsu::PatchRef &r : b.unit.refs)
+      refs.push_back({{"kind", r.kind == 1 ? "function" : r.kind == 2 ? "variable" : "symbol"},
+                      {"tu", r.tu},
+                      {"name", r.name}});
+    unitsJson.push_back({{"tu", b.tu},
+                         {"unit_hash", b.unitHash},
+                         {"code", fs::relative(b.file, o.outDir).string()},
+                         {"replaced", b.plan.replaced},
+                         {"added_functions", b.plan.added},
+                         {"deleted_functions", b.plan.deleted},
+                         {"added_variables", b.plan.addedVars},
+                         {"references", refs},
+                         {"warnings", b.plan.warnings}});
+  }
+  auto table = [](const std::string &type, const std::string &name, const std::string &body) {
+    return body.empty() ? std::string()
+                        : fmt::format("static {} {}[] = {{\n{}}};\n", type, name, body);
+  };
+  main += table("const struct __dsu_patch_unit", "units", unitsTab);
+  main += table("const struct __dsu_patch_func", "funcs", funcsTab);
+  main += table("const struct __dsu_patch_ref", "refs", refsTab);
+  main += table("struct __dsu_func_desc *const", "new_funcs", newFuncsTab);
+  main += table("struct __dsu_var_desc *const", "new_vars", newVarsTab);
+  main += fmt::format("{}const struct __dsu_patch __dsu_patch = {{\n"
+                      "\tDSU_ABI_VERSION, {}, {}, {}, {}, {},\n\t\"{}\", \"{}\",\n"
+                      "\t{}, {}, {}, {}, {}\n}};\n",
+                      kernel ? "static " : "", built.size(), nfuncs, nrefs, nnewf, nnewv, fullName,
+                      chain.parentName, "units", nfuncs ? "funcs" : "NULL",
+                      nrefs ? "refs" : "NULL", nnewf ? "new_funcs" : "NULL",
+                      nnewv ? "new_vars" : "NULL");
+  if (kernel)
+    main += "\nstatic int __init dsu_patch_init(void)\n{\n\treturn dsu_apply(&__dsu_patch, "
+            "THIS_MODULE);\n}\n\n/* Unloadable only after a revert (dsu_apply holds a reference "
+            "while applied). */\nstatic void __exit dsu_patch_exit(void)\n{\n}\n\n"
+            "module_init(dsu_patch_init);\nmodule_exit(dsu_patch_exit);\n"
+            "MODULE_LICENSE(\"GPL\");\nMODULE_DESCRIPTION(\"DSU patch " + fullName + "\");\n";
+  writeFile(o.outDir + "/dsu_patch_main.c", main);
+
+  // Manifest first (the chain needs it even with --no-build).
+  std::string artifact;
+  json pj = {{"schema", "dsu-patch/1"},
+             {"name", fullName},
+             {"parent", chain.parentName},
+             {"mode", kernel ? "kernel" : "user"},
+             {"base", {{"dir", baseDir}}},
+             {"old", o.oldDir},
+             {"new", o.newDir},
+             {"units", unitsJson},
+             {"cumulative", cumulative},
+             {"summary",
+              {{"replaced", nfuncs}, {"added_functions", nnewf}, {"added_variables", nnewv},
+               {"references", nrefs}}}};
+
+  // 5. Build.
+  if (o.build) {
+    std::string log = o.outDir + "/build.log";
+    if (!kernel) {
+      std::vector<std::string> objects;
+      for (const Built &b : built) {
+        // The unit's own compile flags, minus input/output/preprocessing.
+        const UnitInfo *u = nullptr;
+        for (auto &[rel, info] : units)
+          if (info.manifest.value("tu", "") == b.tu)
+            u = &info;
+        dsu::CompileJob job = dsu::classifyCommandLine(
+            u->manifest["arguments"].get<std::vector<std::string>>(), DSU_DEFAULT_CLANG);
+        std::vector<std::string> cc = u->manifest.value("compiler", std::vector<std::string>{"clang-19"});
+        for (size_t i = 0; i < job.compileArgs.size(); ++i) {
+          const std::string &a = job.compileArgs[i];
+          if (a == "-o") {
+            ++i;
+            continue;
+          }
+          if (a == "-c")
+            continue;
+          cc.push_back(a);
+        }
+        std::string obj = o.outDir + fmt::format("/units/unit{}.o", b.index);
+        cc.insert(cc.end(), {"-fPIC", "-c", "-x", "cpp-output", b.file, "-o", obj});
+        if (run(cc, u->manifest.value("cwd", ""), "", log) != 0) {
+          fmt::print(stderr, "dsu-patchgen: error: the patch code for {} does not compile: {}\n"
+                             "  (log: {}, code: {})\n",
+                     b.tu, firstError(readFile(log).value_or("")), log, b.file);
+          return 1;
+        }
+        objects.push_back(obj);
+      }
+      std::vector<std::string> cc = {"clang-19", "-fPIC", "-O2", "-Wall", "-I", DSU_RUNTIME_INCLUDE,
+                                     "-c", o.outDir + "/dsu_patch_main.c", "-o",
+                                     o.outDir + "/units/dsu_patch_main.o"};
+      if (run(cc, o.outDir, "", log) != 0) {
+        fmt::print(stderr, "dsu-patchgen: error: the patch table does not compile: {}\n",
+                   firstError(readFile(log).value_or("")));
+        return 1;
+      }
+      objects.push_back(o.outDir + "/units/dsu_patch_main.o");
+      artifact = o.outDir + "/" + patchName + ".so";
+      std::vector<std::string> link = {"clang-19", "-shared", "-o", artifact};
+      link.insert(link.end(), objects.begin(), objects.end());
+      if (run(link, o.outDir, "", log) != 0) {
+        fmt::print(stderr, "dsu-patchgen: error: linking the patch failed: {}\n",
+                   firstError(readFile(log).value_or("")));
+        return 1;
+      }
+    } else {
+      // kbuild's external-module path against the instrumented tree.
+      std::string mod = "dsu_" + patchName;
+      for (char &c : mod)
+        if (!isalnum(static_cast<unsigned char>(c)))
+          c = '_';
+      std::string kbuild = fmt::format("# Generated by dsu-patchgen.\nobj-m := {0}.o\n{0}-y := "
+                                       "dsu_patch_main.o", mod);
+      for (const Built &b : built) {
+        // kbuild compiles .c files: the patch code is preprocessed C, which
+        // stays valid when preprocessed again.
+        std::string c = o.outDir + fmt::format("/unit{}.c", b.index);
+        writeFile(c, readFile(b.file).value_or(""));
+        kbuild += fmt::format(" unit{}.o", b.index);
+      }
+      kbuild += fmt::format("\nccflags-y += -I{}/kernel/dsu\n", o.kernelDir);
+      writeFile(o.outDir + "/Kbuild", kbuild);
+      std::vector<std::string> make = {"make", "-C", o.kernelDir, "M=" + o.outDir, "LLVM=-19",
+                                       "modules"};
+      if (run(make, o.outDir, log, log) != 0) {
+        fmt::print(stderr, "dsu-patchgen: error: building the patch module failed: {}\n  (log: "
+                           "{})\n", firstError(readFile(log).value_or("")), log);
+        return 1;
+      }
+      artifact = o.outDir + "/" + mod + ".ko";
+    }
+    pj["artifact"] = artifact;
+  }
+  pj["seconds"] = seconds();
+  std::string err;
+  if (!dsu::writeJsonFile(o.outDir + "/patch.json", pj, err)) {
+    fmt::print(stderr, "dsu-patchgen: error: {}\n", err);
+    return 1;
+  }
+  fmt::print("dsu-patchgen: {}: {} unit{}, {} function{} replaced, {} added, {} variable{} added, "
+             "{} reference{}; {:.2f} s{}\n",
+             fullName, built.size(), built.size() == 1 ? "" : "s", nfuncs, nfuncs == 1 ? "" : "s",
+             nnewf, nnewv, nnewv == 1 ? "" : "s", nrefs, nrefs == 1 ? "" : "s", seconds(),
+             artifact.empty() ? "" : "\n  " + artifact);
+  return 0;
+}

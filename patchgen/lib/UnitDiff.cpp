@@ -1,0 +1,635 @@
+#include "UnitDiff.h"
+
+#include "Indirection.h"
+
+#include <clang/AST/ASTContext.h>
+#include <clang/AST/Attr.h>
+#include <clang/AST/Decl.h>
+#include <clang/AST/PrettyPrinter.h>
+#include <clang/AST/RecursiveASTVisitor.h>
+#include <clang/AST/Stmt.h>
+#include <clang/Basic/SourceManager.h>
+#include <clang/Lex/Lexer.h>
+#include <clang/Rewrite/Core/Rewriter.h>
+#include <fmt/format.h>
+#include <llvm/Support/raw_ostream.h>
+
+#include <deque>
+
+using namespace clang;
+
+namespace dsu {
+
+namespace {
+
+constexpr unsigned kRefFunc = 1, kRefVar = 2, kRefSymbol = 3; // DSU_REF_* (abi.h)
+
+bool isSourceFile(llvm::StringRef file) { return file.ends_with(".c") || file.ends_with(".i"); }
+
+std::string presumedFile(const SourceManager &sm, SourceLocation loc) {
+  PresumedLoc p = sm.getPresumedLoc(sm.getExpansionLoc(loc));
+  return p.isValid() ? p.getFilename() : "";
+}
+unsigned presumedLine(const SourceManager &sm, SourceLocation loc) {
+  PresumedLoc p = sm.getPresumedLoc(sm.getExpansionLoc(loc));
+  return p.isValid() ? p.getLine() : 0;
+}
+
+// Prints __LINE__ expansions as "__LINE__": a function whose only change is
+// that code above it moved keeps its text.
+struct LineMask : PrinterHelper {
+  const SourceManager &sm;
+  explicit LineMask(const SourceManager &s) : sm(s) {}
+  bool handledStmt(Stmt *s, raw_ostream &os) override {
+    if (auto *il = dyn_cast<IntegerLiteral>(s)) {
+      SourceLocation sp = sm.getSpellingLoc(il->getLocation());
+      if (sp.isValid() && sm.isWrittenInScratchSpace(sp)) {
+        os << "__LINE__";
+        return true;
+      }
+    }
+    return false;
+  }
+};
+
+std::string printStmt(const Stmt *s, ASTContext &ctx) {
+  if (!s)
+    return "";
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  LineMask mask(ctx.getSourceManager());
+  PrintingPolicy policy(ctx.getLangOpts());
+  s->printPretty(os, &mask, policy);
+  return out;
+}
+
+class RefCollector : public RecursiveASTVisitor<RefCollector> {
+public:
+  std::vector<DeclRefExpr *> refs;
+  std::vector<PredefinedExpr *> predefined;
+  bool VisitDeclRefExpr(DeclRefExpr *r) {
+    refs.push_back(r);
+    return true;
+  }
+  bool VisitPredefinedExpr(PredefinedExpr *p) {
+    predefined.push_back(p);
+    return true;
+  }
+};
+
+bool foldable(const std::string &reason) {
+  return reason == "inline" || reason == "needs_inlining" || reason == "constant_body" ||
+         reason == "always_inline";
+}
+
+std::string escapeC(llvm::StringRef in) {
+  std::string out;
+  for (char ch : in) {
+    if (ch == '"' || ch == '\\')
+      out += '\\';
+    out += ch;
+  }
+  return out;
+}
+
+} // namespace
+
+UnitSnapshot snapshotUnit(ASTContext &ctx) {
+  UnitSnapshot u;
+  const SourceManager &sm = ctx.getSourceManager();
+  PrintingPolicy policy(ctx.getLangOpts());
+  for (Decl *d : ctx.getTranslationUnitDecl()->decls()) {
+    std::string file = presumedFile(sm, d->getLocation());
+    if (!isSourceFile(file))
+      continue;
+    if (auto *fd = dyn_cast<FunctionDecl>(d); fd && fd->doesThisDeclarationHaveABody()) {
+      UnitSnapshot::Function f;
+      f.name = fd->getName().str();
+      f.file = file;
+      f.line = presumedLine(sm, fd->getLocation());
+      f.external = fd->isExternallyVisible();
+      f.proto = fmt::format("{} {}", f.external ? "extern" : "static",
+                            fd->getType().getCanonicalType().getAsString());
+      f.text = f.proto + " " + printStmt(fd->getBody(), ctx);
+      RefCollector rc;
+      rc.TraverseStmt(fd->getBody());
+      for (DeclRefExpr *r : rc.refs)
+        if (auto *callee = dyn_cast<FunctionDecl>(r->getDecl()))
+          u.calls[f.name].insert(callee->getName().str());
+      u.functions[f.name] = std::move(f);
+    } else if (auto *vd = dyn_cast<VarDecl>(d); vd && vd->isFileVarDecl() &&
+                                                vd->isThisDeclarationADefinition() !=
+                                                    VarDecl::DeclarationOnly) {
+      UnitSnapshot::Variable v;
+      v.name = vd->getName().str();
+      v.file = file;
+      v.line = presumedLine(sm, vd->getLocation());
+      v.external = vd->isExternallyVisible();
+      v.type = vd->getType().getCanonicalType().getAsString();
+      v.init = printStmt(vd->getInit(), ctx);
+      auto &slot = u.variables[v.name];
+      if (slot.name.empty() || !v.init.empty())
+        slot = std::move(v);
+    } else if (auto *rd = dyn_cast<RecordDecl>(d); rd && rd->isThisDeclarationADefinition()) {
+      UnitSnapshot::Type t;
+      if (rd->getIdentifier())
+        t.name = fmt::format("{} {}", rd->isUnion() ? "union" : "struct", rd->getName().str());
+      else if (auto *td = rd->getTypedefNameForAnonDecl())
+        t.name = td->getName().str();
+      else
+        continue;
+      t.file = file;
+      t.line = presumedLine(sm, rd->getLocation());
+      llvm::raw_string_ostream os(t.text);
+      rd->print(os, policy);
+      u.types[t.name] = std::move(t);
+    }
+  }
+  return u;
+}
+
+UnitPlan planUnit(const BaseUnit &base, const UnitSnapshot &oldUnit, const UnitSnapshot &newUnit,
+                  const std::string &patchName) {
+  UnitPlan plan;
+  plan.tu = base.tu;
+  auto where = [](const std::string &file, unsigned line) {
+    return fmt::format("{}:{}:1", file, line);
+  };
+  // Functions whose new code the patch must carry, and why; folded
+  // (inline-like) changes reach their callers.
+  std::deque<std::string> changed;
+  std::set<std::string> seen;
+  for (const auto &[name, f] : newUnit.functions) {
+    auto old = oldUnit.functions.find(name);
+    if (old == oldUnit.functions.end()) {
+      plan.added.insert(name);
+      continue;
+    }
+    if (old->second.text == f.text)
+      continue;
+    if (old->second.proto != f.proto) {
+      plan.added.insert(name);
+      plan.warnings.push_back(fmt::format(
+          "{}: warning: {}() has a new prototype ({} was {}): the patch adds it as a new "
+          "function; code outside the patch keeps calling the old one",
+          where(f.file, f.line), name, f.proto, old->second.proto));
+      continue;
+    }
+    if (seen.insert(name).second)
+      changed.push_back(name);
+  }
+  while (!changed.empty()) {
+    std::string name = changed.front();
+    changed.pop_front();
+    const UnitSnapshot::Function &f = newUnit.functions.at(name);
+    auto b = base.functions.find(name);
+    if (b == base.functions.end()) {
+      plan.errors.push_back(fmt::format("{}: error: {}() is not in the running program's "
+                                        "manifest for {}",
+                                        where(f.file, f.line), name, base.tu));
+      continue;
+    }
+    if (b->second.empty()) {
+      plan.replaced.insert(name);
+      continue;
+    }
+    if (foldable(b->second) && !f.external) {
+      // Its old code is folded into its callers: they change with it.
+      for (const auto &[caller, callees] : newUnit.calls)
+        if (callees.count(name) && !plan.added.count(caller) && seen.insert(caller).second)
+          changed.push_back(caller);
+      continue;
+    }
+    plan.errors.push_back(fmt::format("{}: error: {}() changed, but it is not updateable in the "
+                                      "running program (reason: {})",
+                                      where(f.file, f.line), name, b->second));
+  }
+  for (const auto &[name, f] : oldUnit.functions)
+    if (!newUnit.functions.count(name))
+      plan.deleted.insert(name);
+
+  for (const auto &[name, v] : newUnit.variables) {
+    auto old = oldUnit.variables.find(name);
+    if (old == oldUnit.variables.end()) {
+      plan.addedVars.insert(name);
+      continue;
+    }
+    if (old->second.type != v.type)
+      plan.errors.push_back(fmt::format(
+          "{}: error: variable '{}' changed type ({} was {}): data-layout changes need type "
+          "transformers, which dsu-patchgen does not generate yet",
+          where(v.file, v.line), name, v.type, old->second.type));
+    else if (old->second.init != v.init)
+      plan.warnings.push_back(fmt::format(
+          "{}: warning: the initializer of '{}' changed; the running program keeps the "
+          "variable's current value",
+          where(v.file, v.line), name));
+  }
+  for (const auto &[name, t] : newUnit.types) {
+    auto old = oldUnit.types.find(name);
+    if (old != oldUnit.types.end() && old->second.text != t.text)
+      plan.errors.push_back(fmt::format(
+          "{}: error: {} changed layout: live instances would need type transformers, which "
+          "dsu-patchgen does not generate yet",
+          where(t.file, t.line), name));
+  }
+  (void)patchName;
+  return plan;
+}
+
+namespace {
+
+class PatchRewriter {
+public:
+  PatchRewriter(ASTContext &ctx, const TokenMap &map, const BaseUnit &base, const UnitPlan &plan,
+                const PatchRewriteOptions &opts)
+      : ctx_(ctx), sm_(ctx.getSourceManager()), lo_(ctx.getLangOpts()), map_(map), base_(base),
+        plan_(plan), opts_(opts) {
+    rw_.setSourceMgr(sm_, lo_);
+    buffer_ = sm_.getBufferData(map_.file);
+  }
+
+  RewrittenUnit run();
+
+private:
+  SourceLocation edit(SourceLocation loc) const {
+    return loc.isValid() ? map_.lookup(sm_, loc) : SourceLocation();
+  }
+  unsigned offset(SourceLocation editLoc) const { return sm_.getFileOffset(editLoc); }
+  std::string where(SourceLocation loc) const {
+    PresumedLoc p = sm_.getPresumedLoc(sm_.getExpansionLoc(loc));
+    return p.isValid() ? fmt::format("{}:{}:{}", p.getFilename(), p.getLine(), p.getColumn())
+                       : "<unknown>";
+  }
+  bool inSource(const Decl *d) const { return isSourceFile(presumedFile(sm_, d->getLocation())); }
+
+  std::string baseReason(const std::string &name) const {
+    auto it = base_.functions.find(name);
+    return it == base_.functions.end() ? "<none>" : it->second;
+  }
+  bool baseUpdateable(const std::string &name) const {
+    auto it = base_.functions.find(name);
+    return it != base_.functions.end() && it->second.empty();
+  }
+  unsigned slot(unsigned kind, const std::string &tu, const std::string &name) {
+    for (unsigned i = 0; i < refs_.size(); ++i)
+      if (refs_[i].kind == kind && refs_[i].tu == tu && refs_[i].name == name)
+        return i;
+    refs_.push_back({kind, tu, name});
+    return refs_.size() - 1;
+  }
+  void replaceRef(DeclRefExpr *r, unsigned index) {
+    SourceLocation at = edit(r->getLocation());
+    if (at.isInvalid()) {
+      errors_.push_back(fmt::format("{}: error: cannot edit the reference to '{}' here",
+                                    where(r->getLocation()), r->getDecl()->getName().str()));
+      return;
+    }
+    if (!edited_.insert(offset(at)).second)
+      return;
+    rw_.ReplaceText(at, r->getDecl()->getName().size(),
+                    fmt::format("(*(__typeof__({}) *)__dsu_refs_{}[{}])",
+                                r->getDecl()->getName().str(), plan_.index, index));
+  }
+  bool needsSymbolRef(const std::string &name) const {
+    return opts_.kernel && (!opts_.exported || !opts_.exported->count(name));
+  }
+  void handleRef(DeclRefExpr *r, const FunctionDecl *in, bool inInitializer);
+  void keepFunction(FunctionDecl *fd);
+  void dropBody(FunctionDecl *fd);
+  void renameReplaced(FunctionDecl *fd);
+  void addedFunction(FunctionDecl *fd);
+  void externalizeVar(VarDecl *vd);
+  std::string prelude() const;
+
+  ASTContext &ctx_;
+  SourceManager &sm_;
+  const LangOptions &lo_;
+  const TokenMap &map_;
+  const BaseUnit &base_;
+  const UnitPlan &plan_;
+  const PatchRewriteOptions &opts_;
+  Rewriter rw_;
+  llvm::StringRef buffer_;
+  std::vector<PatchRef> refs_;
+  std::vector<std::string> errors_;
+  std::set<unsigned> edited_;
+  std::set<unsigned> externed_;
+  std::map<const FunctionDecl *, unsigned> addedPointerAt_; // offset after which calls use the pointer
+  std::string tail_;
+};
+
+std::string PatchRewriter::prelude() const {
+  return fmt::format("# 1 \"<dsu-abi>\" 1\n{}\nstatic const char __dsu_tu_name[] "
+                     "__attribute__((__unused__)) = \"{}\";\nvoid *__dsu_refs_{}[{}];\n",
+                     abiHeaderText(), escapeC(base_.tu), plan_.index,
+                     refs_.empty() ? 1 : refs_.size());
+}
+
+void PatchRewriter::handleRef(DeclRefExpr *r, const FunctionDecl *in, bool inInitializer) {
+  ValueDecl *d = r->getDecl();
+  const std::string name = d->getName().str();
+  if (auto *fd = dyn_cast<FunctionDecl>(d)) {
+    if (fd->getBuiltinID())
+      return;
+    const FunctionDecl *def = fd->getDefinition();
+    const bool definedHere = def && inSource(def);
+    if (definedHere && plan_.added.count(name)) {
+      // Calls after the pointer's declaration go through it, so that a
+      // later patch can replace the function this one adds.
+      auto it = addedPointerAt_.find(def);
+      SourceLocation at = edit(r->getLocation());
+      if (it != addedPointerAt_.end() && at.isValid() && offset(at) > it->second && !inInitializer) {
+        if (edited_.insert(offset(at)).second)
+          rw_.ReplaceText(at, name.size(), "__dsu_fp_" + name);
+      }
+      return;
+    }
+    if (definedHere && baseUpdateable(name)) {
+      if (inInitializer) {
+        errors_.push_back(fmt::format(
+            "{}: error: the initializer of a variable the patch adds refers to {}(), which the "
+            "patch reaches only at run time; refer to it from code instead",
+            where(r->getLocation()), name));
+        return;
+      }
+      replaceRef(r, slot(kRefFunc, base_.tu, name));
+      return;
+    }
+    if (definedHere && !fd->isExternallyVisible())
+      return; // a static helper the patch carries a copy of
+    if (needsSymbolRef(name)) {
+      if (inInitializer) {
+        errors_.push_back(fmt::format("{}: error: the initializer of a variable the patch adds "
+                                      "refers to {}, which the kernel does not export",
+                                      where(r->getLocation()), name));
+        return;
+      }
+      // The kernel's updateable functions are reached through the registry
+      // by their unit; others by name.
+      replaceRef(r, slot(kRefSymbol, "", name));
+    }
+    return;
+  }
+  auto *vd = dyn_cast<VarDecl>(d);
+  if (!vd || (!vd->hasGlobalStorage() && !vd->isStaticLocal()))
+    return;
+  if (vd->isStaticLocal()) {
+    const auto *owner = dyn_cast<FunctionDecl>(vd->getDeclContext());
+    if (!owner || !plan_.replaced.count(owner->getName().str()))
+      return; // a new function's own state
+    std::string regName = staticLocalName(owner, vd);
+    if (base_.registeredVars.count(regName)) {
+      replaceRef(r, slot(kRefVar, base_.tu, regName));
+      return;
+    }
+    if (auto it = base_.unregisteredVars.find(regName); it != base_.unregisteredVars.end()) {
+      errors_.push_back(fmt::format("{}: error: static local '{}' of {}() is not registered in "
+                                    "the running program ({}), so the new version cannot reach "
+                                    "its state",
+                                    where(r->getLocation()), vd->getName().str(),
+                                    owner->getName().str(), it->second));
+      return;
+    }
+    return; // new in this version
+  }
+  const VarDecl *def = vd->getDefinition() ? vd->getDefinition() : vd->getActingDefinition();
+  const bool definedHere = def && inSource(def);
+  if (definedHere && plan_.addedVars.count(name))
+    return;
+  if (definedHere && !vd->isExternallyVisible()) {
+    if (base_.registeredVars.count(name)) {
+      if (inInitializer) {
+        errors_.push_back(fmt::format("{}: error: the initializer of a variable the patch adds "
+                                      "refers to '{}', which the patch reaches only at run time",
+                                      where(r->getLocation()), name));
+        return;
+      }
+      replaceRef(r, slot(kRefVar, base_.tu, name));
+      return;
+    }
+    auto it = base_.unregisteredVars.find(name);
+    errors_.push_back(fmt::format(
+        "{}: error: static variable '{}' is not registered in the running program{}, so the "
+        "patch cannot reach it",
+        where(r->getLocation()), name,
+        it == base_.unregisteredVars.end() ? "" : fmt::format(" ({})", it->second)));
+    return;
+  }
+  if (vd->isExternallyVisible() && needsSymbolRef(name)) {
+    if (inInitializer) {
+      errors_.push_back(fmt::format("{}: error: the initializer of a variable the patch adds "
+                                    "refers to '{}', which the kernel does not export",
+                                    where(r->getLocation()), name));
+      return;
+    }
+    replaceRef(r, slot(kRefSymbol, "", name));
+  }
+}
+
+void PatchRewriter::dropBody(FunctionDecl *fd) {
+  auto *cs = dyn_cast<CompoundStmt>(fd->getBody());
+  SourceLocation l = cs ? edit(cs->getLBracLoc()) : SourceLocation();
+  SourceLocation r = cs ? edit(cs->getRBracLoc()) : SourceLocation();
+  if (l.isInvalid() || r.isInvalid() || offset(r) < offset(l)) {
+    errors_.push_back(fmt::format("{}: error: cannot remove the unchanged body of {}()",
+                                  where(fd->getLocation()), fd->getName().str()));
+    return;
+  }
+  // Newlines stay, so the line markers keep matching.
+  std::string keep = ";";
+  for (char ch : buffer_.slice(offset(l), offset(r) + 1))
+    if (ch == '\n')
+      keep += '\n';
+  rw_.ReplaceText(SourceRange(l, r), keep);
+}
+
+void PatchRewriter::renameReplaced(FunctionDecl *fd) {
+  const std::string name = fd->getName().str();
+  SourceLocation nameLoc = edit(fd->getLocation()), begin = edit(fd->getBeginLoc());
+  if (nameLoc.isInvalid() || begin.isInvalid()) {
+    errors_.push_back(fmt::format("{}: error: cannot edit the definition of {}()",
+                                  where(fd->getLocation()), name));
+    return;
+  }
+  // External linkage under a patch-unique name: the patch table refers to it.
+  unsigned b = offset(begin), e = offset(nameLoc);
+  Lexer lex(sm_.getLocForStartOfFile(map_.file), lo_, buffer_.begin(), buffer_.begin() + b,
+            buffer_.end());
+  Token tok;
+  while (!lex.LexFromRawLexer(tok) && offset(tok.getLocation()) < e)
+    if (tok.is(tok::raw_identifier) &&
+        (tok.getRawIdentifier() == "static" || tok.getRawIdentifier() == "extern"))
+      rw_.RemoveText(tok.getLocation(), tok.getLength());
+  rw_.ReplaceText(nameLoc, name.size(), fmt::format("__dsu_p{}_{}", plan_.index, name));
+  RefCollector rc;
+  rc.TraverseStmt(fd->getBody());
+  for (PredefinedExpr *pe : rc.predefined) {
+    SourceLocation at = edit(pe->getLocation());
+    Token t;
+    if (at.isInvalid() || Lexer::getRawToken(at, t, sm_, lo_))
+      continue;
+    rw_.ReplaceText(at, t.getLength(), fmt::format("(\"{}\")", name));
+  }
+}
+
+void PatchRewriter::addedFunction(FunctionDecl *fd) {
+  const std::string name = fd->getName().str();
+  // The pointer goes right after the first file-scope declaration, so calls
+  // in code that follows it use it.
+  const FunctionDecl *first = fd;
+  for (const FunctionDecl *d : fd->redecls())
+    if (d->getLexicalDeclContext()->isFileContext() && edit(d->getLocation()).isValid() &&
+        offset(edit(d->getLocation())) < offset(edit(first->getLocation())))
+      first = d;
+  SourceLocation after;
+  if (first == fd) {
+    auto *cs = dyn_cast<CompoundStmt>(fd->getBody());
+    after = cs ? edit(cs->getRBracLoc()) : SourceLocation();
+  } else {
+    // The ';' ending the prototype's statement.
+    SourceLocation end = edit(first->getEndLoc());
+    if (end.isValid()) {
+      Lexer lex(sm_.getLocForStartOfFile(map_.file), lo_, buffer_.begin(),
+                buffer_.begin() + offset(end), buffer_.end());
+      Token tok;
+      while (!lex.LexFromRawLexer(tok))
+        if (tok.is(tok::semi) || tok.is(tok::eof)) {
+          if (tok.is(tok::semi))
+            after = tok.getLocation();
+          break;
+        }
+    }
+  }
+  if (after.isInvalid())
+    return; // calls stay direct; the function is still registered
+  rw_.InsertTextAfterToken(after, fmt::format(" static __typeof__({0}) *__dsu_fp_{0} = {0};", name));
+  addedPointerAt_[fd] = offset(after);
+  tail_ += fmt::format("struct __dsu_func_desc __dsu_pdesc_{}_{} = {{ DSU_ABI_VERSION, 0, \"{}\", "
+                       "__dsu_tu_name, (void **)&__dsu_fp_{}, (void *){}, (void *){}, \"{}\" }};\n",
+                       plan_.index, name, name, name, name, name, escapeC(opts_.unitHash));
+}
+
+// An existing global keeps its running instance: the patch only declares it.
+void PatchRewriter::externalizeVar(VarDecl *vd) {
+  SourceLocation begin = edit(vd->getBeginLoc());
+  if (begin.isInvalid()) {
+    errors_.push_back(fmt::format("{}: error: cannot edit the definition of '{}'",
+                                  where(vd->getLocation()), vd->getName().str()));
+    return;
+  }
+  if (externed_.insert(offset(begin)).second)
+    rw_.InsertTextBefore(begin, "extern ");
+  if (const Expr *init = vd->getInit()) {
+    SourceLocation name = edit(vd->getLocation()), end = edit(init->getEndLoc());
+    if (name.isInvalid() || end.isInvalid())
+      return;
+    Lexer lex(sm_.getLocForStartOfFile(map_.file), lo_, buffer_.begin(),
+              buffer_.begin() + offset(name), buffer_.end());
+    Token tok;
+    int depth = 0;
+    while (!lex.LexFromRawLexer(tok) && offset(tok.getLocation()) <= offset(end)) {
+      if (tok.isOneOf(tok::l_paren, tok::l_square))
+        ++depth;
+      else if (tok.isOneOf(tok::r_paren, tok::r_square))
+        --depth;
+      else if (tok.is(tok::equal) && depth == 0) {
+        unsigned endTok = offset(end) + Lexer::MeasureTokenLength(end, sm_, lo_);
+        std::string keep;
+        for (char ch : buffer_.slice(offset(tok.getLocation()), endTok))
+          if (ch == '\n')
+            keep += '\n';
+        rw_.ReplaceText(tok.getLocation(), endTok - offset(tok.getLocation()), keep);
+        break;
+      }
+    }
+  }
+}
+
+RewrittenUnit PatchRewriter::run() {
+  RewrittenUnit out;
+  std::vector<std::pair<FunctionDecl *, bool>> kept; // function, is replaced
+  std::vector<VarDecl *> addedVars;
+  for (Decl *d : ctx_.getTranslationUnitDecl()->decls()) {
+    if (!inSource(d))
+      continue;
+    if (auto *fd = dyn_cast<FunctionDecl>(d); fd && fd->doesThisDeclarationHaveABody()) {
+      const std::string name = fd->getName().str();
+      if (plan_.replaced.count(name)) {
+        kept.push_back({fd, true});
+      } else if (plan_.added.count(name)) {
+        kept.push_back({fd, false});
+      } else if (!fd->isExternallyVisible() && !baseUpdateable(name)) {
+        kept.push_back({fd, false}); // a static helper: the patch carries a copy
+      } else {
+        dropBody(fd);
+      }
+    } else if (auto *vd = dyn_cast<VarDecl>(d); vd && vd->isFileVarDecl()) {
+      const std::string name = vd->getName().str();
+      if (plan_.addedVars.count(name)) {
+        if (vd->isThisDeclarationADefinition() != VarDecl::DeclarationOnly)
+          addedVars.push_back(vd);
+      } else if (vd->isExternallyVisible() &&
+                 vd->isThisDeclarationADefinition() != VarDecl::DeclarationOnly) {
+        externalizeVar(vd);
+      }
+    }
+  }
+  for (auto &[fd, replaced] : kept)
+    if (plan_.added.count(fd->getName().str()))
+      addedFunction(fd);
+  for (auto &[fd, replaced] : kept) {
+    RefCollector rc;
+    rc.TraverseStmt(fd->getBody());
+    for (DeclRefExpr *r : rc.refs)
+      handleRef(r, fd, false);
+    if (replaced)
+      renameReplaced(fd);
+  }
+  std::set<std::string> varDescs;
+  for (VarDecl *vd : addedVars) {
+    RefCollector rc;
+    rc.TraverseStmt(vd->getInit());
+    for (DeclRefExpr *r : rc.refs)
+      handleRef(r, nullptr, true);
+    std::string why;
+    const std::string name = vd->getName().str();
+    if (!vd->isExternallyVisible() && registrableStatic(vd, why) && varDescs.insert(name).second) {
+      tail_ += fmt::format("struct __dsu_var_desc __dsu_pvdesc_{}_{} = {{ DSU_ABI_VERSION, {}u, "
+                           "\"{}\", __dsu_tu_name, (void *)&{}, sizeof({}), \"{}\" }};\n",
+                           plan_.index, name, vd->getType().isConstQualified() ? 2 : 0, name, name,
+                           name, escapeC(opts_.unitHash));
+      out.newVarDescs.push_back(name);
+    }
+  }
+
+  // The prelude after the unit's first line marker, the tables at its end.
+  unsigned at = 0;
+  if (buffer_.starts_with("# ") && buffer_.find('\n') != llvm::StringRef::npos)
+    at = buffer_.find('\n') + 1;
+  PresumedLoc start = sm_.getPresumedLoc(sm_.getLocForStartOfFile(ctx_.getSourceManager().getMainFileID()));
+  std::string mainName = start.isValid() ? start.getFilename() : base_.tu;
+  rw_.InsertTextBefore(sm_.getComposedLoc(map_.file, at),
+                       prelude() + fmt::format("# 1 \"{}\" 2\n", mainName));
+  if (!tail_.empty()) {
+    std::string text = tail_;
+    if (!buffer_.empty() && buffer_.back() != '\n')
+      text = "\n" + text;
+    rw_.InsertTextAfter(sm_.getComposedLoc(map_.file, buffer_.size()), text);
+  }
+  const auto *rb = rw_.getRewriteBufferFor(map_.file);
+  out.text = rb ? std::string(rb->begin(), rb->end()) : buffer_.str();
+  out.refs = refs_;
+  out.errors = errors_;
+  return out;
+}
+
+} // namespace
+
+RewrittenUnit rewritePatchUnit(ASTContext &ctx, const TokenMap &map, const BaseUnit &base,
+                               const UnitPlan &plan, const PatchRewriteOptions &opts) {
+  PatchRewriter r(ctx, map, base, plan, opts);
+  return r.run();
+}
+
+} // namespace dsu

@@ -1,0 +1,100 @@
+// What a translation unit defines, in a form two versions can be compared by,
+// and the rewrite of a changed unit's new version into patch code.
+#pragma once
+
+#include "Alignment.h"
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace clang {
+class ASTContext;
+}
+
+namespace dsu {
+
+// One version of a unit, as far as the diff is concerned: the functions,
+// file-scope variables and types defined in the unit's own source (.c).
+struct UnitSnapshot {
+  struct Function {
+    std::string name, file;
+    unsigned line = 0;
+    bool external = false;
+    std::string proto; // canonical type and linkage
+    std::string text;  // normalized definition (line numbers from __LINE__ masked)
+  };
+  struct Variable {
+    std::string name, file;
+    unsigned line = 0;
+    bool external = false;
+    std::string type;
+    std::string init;
+  };
+  struct Type {
+    std::string name, file;
+    unsigned line = 0;
+    std::string text;
+  };
+  std::map<std::string, Function> functions;
+  std::map<std::string, Variable> variables; // file scope only
+  std::map<std::string, Type> types;
+  // Calls between functions of the unit (caller -> callees).
+  std::map<std::string, std::set<std::string>> calls;
+};
+
+UnitSnapshot snapshotUnit(clang::ASTContext &ctx);
+
+// What the base (the running program) has for a unit, from its manifest and
+// from the patches already on the stack below the one being made.
+struct BaseUnit {
+  std::string tu, unitHash;
+  std::map<std::string, std::string> functions; // name -> "" if updateable, else reason id
+  std::set<std::string> registeredVars;         // registry names ("v", "f.v")
+  std::map<std::string, std::string> unregisteredVars; // name -> why not
+};
+
+// What the patch does to one unit.
+struct UnitPlan {
+  unsigned index = 0;     // unit number within the patch (symbol prefixes)
+  std::string tu;
+  std::set<std::string> replaced; // updateable, changed: new version behind the old pointer
+  std::set<std::string> added;    // new (or with a new prototype): defined by the patch
+  std::set<std::string> deleted;  // gone from the new source (old code stays)
+  std::set<std::string> addedVars;
+  std::vector<std::string> errors;   // "file:line:col: error: ..." (no artifact)
+  std::vector<std::string> warnings; // "file:line:col: warning: ..."
+};
+
+// Compares the old and new versions of a unit against what the base has.
+UnitPlan planUnit(const BaseUnit &base, const UnitSnapshot &oldUnit, const UnitSnapshot &newUnit,
+                  const std::string &patchName);
+
+struct PatchRef {
+  unsigned kind = 0; // DSU_REF_*
+  std::string tu, name;
+};
+
+struct RewrittenUnit {
+  std::string text;           // the patch code: the new unit's -E text, edited
+  std::vector<PatchRef> refs; // slot i is __dsu_refs_<index>[i]
+  std::vector<std::string> newVarDescs;  // registry names of added statics
+  std::vector<std::string> errors;
+};
+
+struct PatchRewriteOptions {
+  bool kernel = false;
+  // Kernel: symbols exported to modules (Module.symvers); anything else the
+  // patch uses from the kernel goes through a DSU_REF_SYMBOL slot.
+  const std::set<std::string> *exported = nullptr;
+  std::string unitHash; // the base's, for descriptors of added functions
+  std::string patchName;
+};
+
+// Edits the new version's preprocessed text (aligned with its AST) into the
+// patch unit described by `plan`.
+RewrittenUnit rewritePatchUnit(clang::ASTContext &ctx, const TokenMap &map, const BaseUnit &base,
+                               const UnitPlan &plan, const PatchRewriteOptions &opts);
+
+} // namespace dsu
