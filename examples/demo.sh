@@ -42,3 +42,7 @@ for path in sys.argv[1:]:
         verdict = "updateable" if f["updateable"] else "left out: " + f["reason_text"]
         print(f"  {m['source'].split('/')[-1]:8} {f['name']:14} {verdict}  (calls through pointer: {f['calls_through_pointer']})")
 PY
+
+echo
+echo "== live updates: the example file server (examples/server), v1 -> v2 -> v3 and back"
+python3 "$root/examples/server/scenario.py" "$build" "$out/server" --demo

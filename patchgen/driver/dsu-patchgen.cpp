@@ -213,6 +213,18 @@ struct Chain {
   json prev;              // its patch.json
 };
 
+// The recorded command line is relative to the directory it ran in.
+dsu::CompileJob classifyIn(const std::string &cwd, const std::vector<std::string> &args) {
+  char saved[4096];
+  bool back = getcwd(saved, sizeof saved) != nullptr;
+  if (!cwd.empty() && chdir(cwd.c_str()) != 0)
+    back = false;
+  dsu::CompileJob job = dsu::classifyCommandLine(args, DSU_DEFAULT_CLANG);
+  if (back && chdir(saved) != 0)
+    std::perror("dsu-patchgen: chdir");
+  return job;
+}
+
 std::string absolute(const std::string &p) {
   std::error_code ec;
   fs::path a = fs::weakly_canonical(fs::absolute(p), ec);
@@ -242,6 +254,9 @@ dsu::BaseUnit baseUnit(const json &m, const Chain &chain) {
     else
       b.unregisteredVars[v.value("name", "")] = v.value("reason_text", "");
   }
+  if (!chain.prev.is_null())
+    for (const json &g : chain.prev.value("globals", json::array()))
+      b.patchGlobals.insert(g.get<std::string>());
   if (!chain.prev.is_null())
     for (const json &u : chain.prev.value("cumulative", json::array()))
       if (u.value("tu", "") == b.tu) {
@@ -446,7 +461,7 @@ int main(int argc, char **argv) {
     }
     std::vector<std::string> args = m["arguments"].get<std::vector<std::string>>();
     compiler = m.value("compiler", std::vector<std::string>{"clang-19"});
-    dsu::CompileJob job = dsu::classifyCommandLine(args, DSU_DEFAULT_CLANG);
+    dsu::CompileJob job = classifyIn(m.value("cwd", ""), args);
     if (!job.instrument) {
       fmt::print(stderr, "{}: error: cannot reuse the recorded command line ({})\n", u.manifestPath,
                  job.passthroughWhy);
@@ -574,6 +589,10 @@ int main(int argc, char **argv) {
   std::string unitsTab, funcsTab, refsTab, newFuncsTab, newVarsTab;
   unsigned nfuncs = 0, nrefs = 0, nnewf = 0, nnewv = 0;
   json cumulative = chain.prev.is_null() ? json::array() : chain.prev.value("cumulative", json::array());
+  json globals = chain.prev.is_null() ? json::array() : chain.prev.value("globals", json::array());
+  for (const Built &b : built)
+    for (const std::string &g : b.unit.addedGlobals)
+      globals.push_back(g);
   for (const Built &b : built) {
     unitsTab += fmt::format("\t{{ \"{}\", \"{}\" }},\n", b.tu, b.unitHash);
     for (const std::string &f : b.plan.replaced) {
@@ -665,6 +684,7 @@ int main(int argc, char **argv) {
              {"new", o.newDir},
              {"units", unitsJson},
              {"cumulative", cumulative},
+             {"globals", globals},
              {"summary",
               {{"replaced", nfuncs}, {"added_functions", nnewf}, {"added_variables", nnewv},
                {"references", nrefs}}}};
@@ -680,8 +700,8 @@ int main(int argc, char **argv) {
         for (auto &[rel, info] : units)
           if (info.manifest.value("tu", "") == b.tu)
             u = &info;
-        dsu::CompileJob job = dsu::classifyCommandLine(
-            u->manifest["arguments"].get<std::vector<std::string>>(), DSU_DEFAULT_CLANG);
+        dsu::CompileJob job = classifyIn(u->manifest.value("cwd", ""),
+            u->manifest["arguments"].get<std::vector<std::string>>());
         std::vector<std::string> cc = u->manifest.value("compiler", std::vector<std::string>{"clang-19"});
         for (size_t i = 0; i < job.compileArgs.size(); ++i) {
           const std::string &a = job.compileArgs[i];
@@ -713,7 +733,7 @@ int main(int argc, char **argv) {
       }
       objects.push_back(o.outDir + "/units/dsu_patch_main.o");
       artifact = o.outDir + "/" + patchName + ".so";
-      std::vector<std::string> link = {"clang-19", "-shared", "-o", artifact};
+      std::vector<std::string> link = {"clang-19", "-shared", "-Wl,-Bsymbolic", "-o", artifact};
       link.insert(link.end(), objects.begin(), objects.end());
       if (run(link, o.outDir, "", log) != 0) {
         fmt::print(stderr, "dsu-patchgen: error: linking the patch failed: {}\n",

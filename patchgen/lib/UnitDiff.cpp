@@ -358,6 +358,10 @@ void PatchRewriter::handleRef(DeclRefExpr *r, const FunctionDecl *in, bool inIni
     }
     if (definedHere && !fd->isExternallyVisible())
       return; // a static helper the patch carries a copy of
+    if (!definedHere && base_.patchGlobals.count(name)) {
+      replaceRef(r, slot(kRefSymbol, "", name));
+      return;
+    }
     if (needsSymbolRef(name)) {
       if (inInitializer) {
         errors_.push_back(fmt::format("{}: error: the initializer of a variable the patch adds "
@@ -414,6 +418,10 @@ void PatchRewriter::handleRef(DeclRefExpr *r, const FunctionDecl *in, bool inIni
         "patch cannot reach it",
         where(r->getLocation()), name,
         it == base_.unregisteredVars.end() ? "" : fmt::format(" ({})", it->second)));
+    return;
+  }
+  if (!definedHere && vd->isExternallyVisible() && base_.patchGlobals.count(name) && !inInitializer) {
+    replaceRef(r, slot(kRefSymbol, "", name));
     return;
   }
   if (vd->isExternallyVisible() && needsSymbolRef(name)) {
@@ -576,8 +584,11 @@ RewrittenUnit PatchRewriter::run() {
     }
   }
   for (auto &[fd, replaced] : kept)
-    if (plan_.added.count(fd->getName().str()))
+    if (plan_.added.count(fd->getName().str())) {
       addedFunction(fd);
+      if (fd->isExternallyVisible())
+        out.addedGlobals.push_back(fd->getName().str());
+    }
   for (auto &[fd, replaced] : kept) {
     RefCollector rc;
     rc.TraverseStmt(fd->getBody());
@@ -594,6 +605,8 @@ RewrittenUnit PatchRewriter::run() {
       handleRef(r, nullptr, true);
     std::string why;
     const std::string name = vd->getName().str();
+    if (vd->isExternallyVisible())
+      out.addedGlobals.push_back(name);
     if (!vd->isExternallyVisible() && registrableStatic(vd, why) && varDescs.insert(name).second) {
       tail_ += fmt::format("struct __dsu_var_desc __dsu_pvdesc_{}_{} = {{ DSU_ABI_VERSION, {}u, "
                            "\"{}\", __dsu_tu_name, (void *)&{}, sizeof({}), \"{}\" }};\n",

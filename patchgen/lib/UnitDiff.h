@@ -53,6 +53,9 @@ struct BaseUnit {
   std::map<std::string, std::string> functions; // name -> "" if updateable, else reason id
   std::set<std::string> registeredVars;         // registry names ("v", "f.v")
   std::map<std::string, std::string> unregisteredVars; // name -> why not
+  // Globals that patches below this one define: reached by name at apply
+  // time (so a missing parent is reported as such, not as a link error).
+  std::set<std::string> patchGlobals;
 };
 
 // What the patch does to one unit.
@@ -80,6 +83,7 @@ struct RewrittenUnit {
   std::string text;           // the patch code: the new unit's -E text, edited
   std::vector<PatchRef> refs; // slot i is __dsu_refs_<index>[i]
   std::vector<std::string> newVarDescs;  // registry names of added statics
+  std::vector<std::string> addedGlobals; // added functions and variables with external linkage
   std::vector<std::string> errors;
 };
 

@@ -4,7 +4,7 @@
  * dsu-cc links (libdsu-rt.a):
  *   - the registry: the descriptors the linker gathered in sections
  *     __dsu_funcs / __dsu_vars, hashed by (translation unit, name);
- *   - patches are shared objects (dlopen'ed, RTLD_LOCAL) defining
+ *   - patches are shared objects (dlopen'ed) defining
  *     struct __dsu_patch __dsu_patch; the shared core checks and resolves them;
  *   - a control socket (abstract unix socket "dsu.<pid>") served by a thread
  *     started at the first update point: dsuctl's requests are prepared there
@@ -259,6 +259,12 @@ static int first_active(void **fns, unsigned int n)
 
 	frames.n = 0;
 	_Unwind_Backtrace(collect_frame, &frames);
+	if (getenv("DSU_DEBUG")) {
+		for (i = 0; i < frames.n; i++)
+			fprintf(stderr, "dsu: frame %u starts at %#lx\n", i, (unsigned long)frames.start[i]);
+		for (j = 0; j < n; j++)
+			fprintf(stderr, "dsu: checking %p\n", fns[j]);
+	}
 	for (i = 0; i < frames.n; i++)
 		for (j = 0; j < n; j++)
 			if (frames.start[i] && frames.start[i] == (uintptr_t)fns[j])
@@ -358,7 +364,9 @@ static int prepare_file(const char *path, struct dsu_applied **out, void **handl
 
 	*out = NULL;
 	*handle = NULL;
-	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	/* RTLD_GLOBAL: a later patch may use what this one adds (its globals);
+	 * patches link with -Bsymbolic, so their own symbols never bind elsewhere. */
+	h = dlopen(path, RTLD_NOW | RTLD_GLOBAL);
 	if (!h) {
 		say(msg, len, "cannot load %s: %s", path, dlerror());
 		return -1;
@@ -454,11 +462,9 @@ static void status(int fd)
 		      a->patch->name, a->nfuncs, a->nfuncs == 1 ? "" : "s", a->patch->nnew_funcs,
 		      a->pause_ns / 1000.0);
 	if (req.state == PENDING)
-		reply(fd, "pending: %s%s%s\n", req.op == OP_APPLY ? "apply " : "revert",
+		reply(fd, "pending: %s%s%s%s%s\n", req.op == OP_APPLY ? "apply " : "revert",
 		      req.op == OP_APPLY ? req.prepared->patch->name : "",
-		      req.waiting[0] ? " (waiting: " : "");
-	if (req.state == PENDING && req.waiting[0])
-		reply(fd, "%s)\n", req.waiting);
+		      req.waiting[0] ? " (waiting: " : "", req.waiting, req.waiting[0] ? ")" : "");
 	pthread_mutex_unlock(&lock);
 	reply(fd, "ok\n");
 }
@@ -557,20 +563,36 @@ static void serve(int fd)
 	}
 }
 
+static void *connection(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+
+	serve(fd);
+	close(fd);
+	return NULL;
+}
+
+/* One thread per connection: `status` answers while an apply waits. */
 static void *listener(void *arg)
 {
 	int sock = (int)(intptr_t)arg;
+	pthread_attr_t attr;
 
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	for (;;) {
 		int fd = accept(sock, NULL, NULL);
+		pthread_t tid;
 
 		if (fd < 0) {
 			if (errno == EINTR)
 				continue;
 			return NULL;
 		}
-		serve(fd);
-		close(fd);
+		if (pthread_create(&tid, &attr, connection, (void *)(intptr_t)fd)) {
+			reply(fd, "error: the runtime cannot start a thread\n");
+			close(fd);
+		}
 	}
 }
 

@@ -1,0 +1,729 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The DSU kernel runtime: the kernel back end of runtime/core/dsu_core.c.
+ *
+ * - The registry: every struct __dsu_func_desc / __dsu_var_desc dsu-cc put
+ *   into vmlinux, found through kallsyms by name (they live in plain .data,
+ *   see dsu/abi.h), hashed by (translation unit, name).
+ * - Apply and revert in the Ksplice model: stop_machine(), then walk every
+ *   task's stack; if a return address lies inside code being replaced (or
+ *   being removed, on revert), let the machine go, back off and retry;
+ *   otherwise switch the pointers while everything is still stopped.
+ * - /proc/dsu: the applied patches and the registry; "revert" undoes the
+ *   newest patch.
+ *
+ * The runtime must not be instrumented itself (dsu-cc leaves kernel/dsu/
+ * out): its own functions would otherwise be replaceable, and the stop
+ * callback would run through pointers it is busy rewriting.
+ */
+#define pr_fmt(fmt) "dsu: " fmt
+
+#include <linux/capability.h>
+#include <linux/cpumask.h>
+#include <linux/delay.h>
+#include <linux/errno.h>
+#include <linux/init.h>
+#include <linux/kallsyms.h>
+#include <linux/kernel.h>
+#include <linux/ktime.h>
+#include <linux/log2.h>
+#include <linux/minmax.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/mutex.h>
+#include <linux/proc_fs.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/stacktrace.h>
+#include <linux/stop_machine.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+#include <asm/sections.h>
+
+#include "dsu_core.h"
+#include "dsu_kernel.h"
+
+#if !IS_ENABLED(CONFIG_KALLSYMS) || !IS_ENABLED(CONFIG_STACKTRACE)
+#error "the DSU runtime needs CONFIG_KALLSYMS (the registry) and CONFIG_STACKTRACE (the stack check)"
+#endif
+
+/*
+ * How long an apply or revert keeps retrying while a function it would
+ * change stays active, in milliseconds. Built in, so on the command line
+ * it is dsu.timeout_ms= and at run time /sys/module/dsu/parameters/timeout_ms.
+ */
+static unsigned int dsu_timeout_ms = 5000;
+module_param_named(timeout_ms, dsu_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(timeout_ms, "give up an apply or revert after this many ms of active functions");
+
+/* First and longest pause between two attempts (doubling in between). */
+#define DSU_BACKOFF_MIN_MS 10U
+#define DSU_BACKOFF_MAX_MS 640U
+
+/* Return addresses kept per task; a deeper stack counts as unreliable. */
+#define DSU_TRACE_MAX 128
+
+/* ---------------------------------------------------------------------- */
+/* The registry */
+
+/*
+ * Open addressing, linear probing, load factor at most 1/2. Built once at
+ * boot and only read afterwards (under dsu_mutex), so there is no deletion
+ * and no locking of its own.
+ */
+struct dsu_slot {
+	const char *tu;		/* NULL: a free slot */
+	const char *name;	/* "" in the unit table */
+	void *val;		/* the descriptor, or the unit's hash string */
+	unsigned int hash;
+	bool dup;		/* registered twice, differently: never answered */
+};
+
+struct dsu_table {
+	struct dsu_slot *slots;
+	unsigned int mask;
+	unsigned int count;	/* distinct keys */
+	unsigned int dups;	/* keys seen again with another value */
+};
+
+static struct {
+	struct dsu_table funcs, vars, units;
+	unsigned int skipped;	/* other ABI, not in kernel data, or malformed */
+	u64 build_ns;
+	bool ready;
+} dsu_reg;
+
+/* What unit_hash() answers for a unit whose descriptors disagree. */
+static const char dsu_unit_conflict[] = "(several builds in this kernel)";
+
+static int dsu_table_alloc(struct dsu_table *t, unsigned int n)
+{
+	unsigned long size = roundup_pow_of_two(max(2UL * n, 16UL));
+
+	t->slots = kvcalloc(size, sizeof(*t->slots), GFP_KERNEL);
+	if (!t->slots)
+		return -ENOMEM;
+	t->mask = size - 1;
+	return 0;
+}
+
+/* The slot holding (tu, name), or the free slot where it would go. */
+static struct dsu_slot *dsu_table_probe(const struct dsu_table *t, unsigned int hash,
+					const char *tu, const char *name)
+{
+	unsigned int i;
+
+	for (i = hash & t->mask;; i = (i + 1) & t->mask) {
+		struct dsu_slot *s = &t->slots[i];
+
+		if (!s->tu)
+			return s;
+		if (s->hash == hash && !strcmp(s->tu, tu) && !strcmp(s->name, name))
+			return s;
+	}
+}
+
+/* Values compare by address, unless `str` (unit hashes: one string per unit). */
+static void dsu_table_add(struct dsu_table *t, const char *tu, const char *name, void *val,
+			  bool str)
+{
+	unsigned int hash = dsu_core_hash(tu, name);
+	struct dsu_slot *s = dsu_table_probe(t, hash, tu, name);
+
+	if (!s->tu) {
+		s->tu = tu;
+		s->name = name;
+		s->val = val;
+		s->hash = hash;
+		t->count++;
+		return;
+	}
+	if (s->val == val || (str && !strcmp(s->val, val)) || s->dup)
+		return;
+	s->dup = true;
+	t->dups++;
+	pr_warn("%s:%s is registered twice; patches cannot refer to it\n", tu,
+		*name ? name : "(unit hash)");
+}
+
+static void *dsu_table_find(const struct dsu_table *t, const char *tu, const char *name)
+{
+	struct dsu_slot *s;
+
+	if (!t->slots || !tu || !name)
+		return NULL;
+	s = dsu_table_probe(t, dsu_core_hash(tu, name), tu, name);
+	if (!s->tu)
+		return NULL;
+	return s->dup ? NULL : s->val;
+}
+
+/* Descriptor addresses found by name, before they are checked and hashed. */
+struct dsu_addrs {
+	unsigned long *v;
+	unsigned int n, cap;
+};
+
+struct dsu_collect {
+	struct dsu_addrs funcs, vars;
+};
+
+static int dsu_addrs_push(struct dsu_addrs *a, unsigned long addr)
+{
+	if (a->n == a->cap) {
+		unsigned int cap = a->cap ? 2 * a->cap : 4096;
+		unsigned long *v = kvmalloc_array(cap, sizeof(*v), GFP_KERNEL);
+
+		if (!v)
+			return -ENOMEM;
+		if (a->n)
+			memcpy(v, a->v, a->n * sizeof(*v));
+		kvfree(a->v);
+		a->v = v;
+		a->cap = cap;
+	}
+	a->v[a->n++] = addr;
+	return 0;
+}
+
+static int dsu_collect_sym(void *data, const char *name, unsigned long addr)
+{
+	struct dsu_collect *c = data;
+
+	/*
+	 * Substring, not prefix: a static local's descriptor is named after
+	 * its function too ("__dsu_v0_f.__dsu_vdesc_x_1").
+	 */
+	if (!strstr(name, "__dsu_"))
+		return 0;
+	if (strstr(name, DSU_DESC_PREFIX))
+		return dsu_addrs_push(&c->funcs, addr);
+	if (strstr(name, DSU_VDESC_PREFIX))
+		return dsu_addrs_push(&c->vars, addr);
+	return 0;
+}
+
+/*
+ * kallsyms gives no symbol type, and any symbol could contain the prefix:
+ * read a candidate only when it lies wholly in the kernel's data, where the
+ * descriptors are.
+ */
+static bool dsu_in_data(unsigned long addr, size_t size)
+{
+	return IS_ALIGNED(addr, sizeof(void *)) && is_kernel_core_data(addr) &&
+	       is_kernel_core_data(addr + size - 1);
+}
+
+static struct __dsu_func_desc *dsu_check_func(unsigned long addr)
+{
+	struct __dsu_func_desc *d = (void *)addr;
+
+	if (!dsu_in_data(addr, sizeof(*d)) || d->abi != DSU_ABI_VERSION || !d->name || !d->tu ||
+	    !d->ptr || !d->body || !d->stub || !d->unit_hash)
+		return NULL;
+	return d;
+}
+
+static struct __dsu_var_desc *dsu_check_var(unsigned long addr)
+{
+	struct __dsu_var_desc *d = (void *)addr;
+
+	if (!dsu_in_data(addr, sizeof(*d)) || d->abi != DSU_ABI_VERSION || !d->name || !d->tu ||
+	    !d->addr || !d->unit_hash)
+		return NULL;
+	return d;
+}
+
+static int __init dsu_registry_build(void)
+{
+	struct dsu_collect c = {};
+	unsigned int i;
+	u64 t0 = ktime_get_ns();
+	int ret;
+
+	ret = kallsyms_on_each_symbol(dsu_collect_sym, &c);
+	if (ret)
+		goto out;
+	ret = -ENOMEM;
+	if (dsu_table_alloc(&dsu_reg.funcs, c.funcs.n) || dsu_table_alloc(&dsu_reg.vars, c.vars.n) ||
+	    dsu_table_alloc(&dsu_reg.units, c.funcs.n + c.vars.n))
+		goto out;
+	for (i = 0; i < c.funcs.n; i++) {
+		struct __dsu_func_desc *d = dsu_check_func(c.funcs.v[i]);
+
+		if (!d) {
+			dsu_reg.skipped++;
+			continue;
+		}
+		dsu_table_add(&dsu_reg.funcs, d->tu, d->name, d, false);
+		dsu_table_add(&dsu_reg.units, d->tu, "", (void *)d->unit_hash, true);
+	}
+	for (i = 0; i < c.vars.n; i++) {
+		struct __dsu_var_desc *d = dsu_check_var(c.vars.v[i]);
+
+		if (!d) {
+			dsu_reg.skipped++;
+			continue;
+		}
+		dsu_table_add(&dsu_reg.vars, d->tu, d->name, d, false);
+		dsu_table_add(&dsu_reg.units, d->tu, "", (void *)d->unit_hash, true);
+	}
+	dsu_reg.build_ns = ktime_get_ns() - t0;
+	dsu_reg.ready = true;
+	ret = 0;
+	pr_info("registry: %u functions, %u variables, %u units in %llu.%03llu ms (%u descriptors skipped, %u names ambiguous)\n",
+		dsu_reg.funcs.count, dsu_reg.vars.count, dsu_reg.units.count,
+		dsu_reg.build_ns / NSEC_PER_MSEC, dsu_reg.build_ns % NSEC_PER_MSEC / NSEC_PER_USEC,
+		dsu_reg.skipped, dsu_reg.funcs.dups + dsu_reg.vars.dups + dsu_reg.units.dups);
+out:
+	kvfree(c.funcs.v);
+	kvfree(c.vars.v);
+	if (ret) {
+		kvfree(dsu_reg.funcs.slots);
+		kvfree(dsu_reg.vars.slots);
+		kvfree(dsu_reg.units.slots);
+		memset(&dsu_reg, 0, sizeof(dsu_reg));
+		pr_err("registry: not built (%d); patches cannot be applied\n", ret);
+	}
+	return ret;
+}
+
+/* ---------------------------------------------------------------------- */
+/* struct dsu_env */
+
+static struct __dsu_func_desc *dsu_env_find_func(const char *tu, const char *name)
+{
+	return dsu_table_find(&dsu_reg.funcs, tu, name);
+}
+
+static struct __dsu_var_desc *dsu_env_find_var(const char *tu, const char *name)
+{
+	return dsu_table_find(&dsu_reg.vars, tu, name);
+}
+
+static const char *dsu_env_unit_hash(const char *tu)
+{
+	struct dsu_slot *s;
+
+	if (!dsu_reg.units.slots || !tu)
+		return NULL;
+	s = dsu_table_probe(&dsu_reg.units, dsu_core_hash(tu, ""), tu, "");
+	if (!s->tu)
+		return NULL;
+	/* Not NULL: the core would then say the kernel lacks the unit. */
+	return s->dup ? dsu_unit_conflict : s->val;
+}
+
+static void *dsu_env_find_symbol(const char *name)
+{
+	return (void *)kallsyms_lookup_name(name);
+}
+
+static void *dsu_env_zalloc(unsigned long size)
+{
+	return kzalloc(size, GFP_KERNEL);
+}
+
+static void dsu_env_free(void *p)
+{
+	kfree(p);
+}
+
+static const struct dsu_env dsu_env = {
+	.find_func = dsu_env_find_func,
+	.find_var = dsu_env_find_var,
+	.unit_hash = dsu_env_unit_hash,
+	.find_symbol = dsu_env_find_symbol,
+	.zalloc = dsu_env_zalloc,
+	.free = dsu_env_free,
+};
+
+/* ---------------------------------------------------------------------- */
+/* Apply and revert */
+
+/* Serializes updates, and /proc/dsu readers against them. */
+static DEFINE_MUTEX(dsu_mutex);
+static struct dsu_core dsu_core;
+
+/* One stack at a time, under stop_machine(); only used with dsu_mutex held. */
+static unsigned long dsu_trace[DSU_TRACE_MAX];
+
+/* The code a stack must not be in: [start, end) of one function. */
+struct dsu_range {
+	unsigned long start, end;
+};
+
+/* Shared with the stop_machine() callback. */
+struct dsu_stop {
+	struct dsu_applied *apply;	/* commit this; NULL: revert the top */
+	const struct dsu_range *ranges;
+	unsigned int nranges;
+	/* Out: */
+	struct dsu_applied *reverted;
+	u64 pause_ns;
+	/* Why the last attempt was refused. */
+	int err;		/* 0: code active; < 0: the stack could not be walked */
+	unsigned long fn, addr;
+	pid_t pid;
+	char comm[TASK_COMM_LEN];
+};
+
+/*
+ * Each function's extent, from kallsyms: a return address anywhere inside
+ * means the function is still running. Done before stop_machine(): lookups
+ * in module symbol tables are too slow for the pause.
+ */
+static int dsu_ranges(void **fns, unsigned int n, struct dsu_range *r)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		unsigned long size, off, addr = (unsigned long)fns[i];
+
+		if (!kallsyms_lookup_size_offset(addr, &size, &off) || !size) {
+			pr_err("cannot tell the extent of the function at %pS, so not whether it is active\n",
+			       fns[i]);
+			return -EINVAL;
+		}
+		r[i].start = addr - off;
+		r[i].end = addr - off + size;
+	}
+	return 0;
+}
+
+static unsigned int dsu_save_stack(struct task_struct *t, int *err)
+{
+	int n;
+
+	/*
+	 * The reliable walk fails on anything it cannot vouch for (a frame
+	 * without unwind data, a too deep stack) instead of silently ending
+	 * early, which would let a still active function through.
+	 */
+	if (IS_ENABLED(CONFIG_HAVE_RELIABLE_STACKTRACE)) {
+		n = stack_trace_save_tsk_reliable(t, dsu_trace, DSU_TRACE_MAX);
+		if (n < 0) {
+			*err = n;
+			return 0;
+		}
+		return n;
+	}
+	n = stack_trace_save_tsk(t, dsu_trace, DSU_TRACE_MAX, 0);
+	if (n == DSU_TRACE_MAX)
+		*err = -E2BIG;
+	return n;
+}
+
+/* -EBUSY, with the culprit in s, when t's stack is in one of s->ranges. */
+static int dsu_check_task(struct dsu_stop *s, struct task_struct *t)
+{
+	unsigned int i, j, n;
+	int err = 0;
+
+	/*
+	 * Under stop_machine() the task on each CPU is its stopper thread
+	 * (this one included), which runs nothing but stop_machine code; the
+	 * stack of a running task cannot be walked anyway.
+	 */
+	if (task_curr(t))
+		return 0;
+	n = dsu_save_stack(t, &err);
+	if (err) {
+		s->err = err;
+		s->fn = 0;
+		s->addr = 0;
+		goto busy;
+	}
+	for (i = 0; i < n; i++)
+		for (j = 0; j < s->nranges; j++)
+			if (dsu_trace[i] >= s->ranges[j].start && dsu_trace[i] < s->ranges[j].end) {
+				s->err = 0;
+				s->fn = s->ranges[j].start;
+				s->addr = dsu_trace[i];
+				goto busy;
+			}
+	return 0;
+busy:
+	s->pid = task_pid_nr(t);
+	strscpy(s->comm, t->comm, sizeof(s->comm));
+	return -EBUSY;
+}
+
+static int dsu_check_stacks(struct dsu_stop *s)
+{
+	struct task_struct *g, *t;
+	int cpu, ret = 0;
+
+	rcu_read_lock();
+	for_each_process_thread(g, t) {
+		ret = dsu_check_task(s, t);
+		if (ret)
+			goto out;
+	}
+	/* Idle tasks are not on the task list, but can be inside code too. */
+	for_each_online_cpu(cpu) {
+		ret = dsu_check_task(s, idle_task(cpu));
+		if (ret)
+			goto out;
+	}
+out:
+	rcu_read_unlock();
+	return ret;
+}
+
+/* Runs on one CPU while every other online CPU spins with interrupts off. */
+static int dsu_stop_fn(void *data)
+{
+	struct dsu_stop *s = data;
+	u64 t0 = ktime_get_mono_fast_ns();
+	int ret;
+
+	ret = dsu_check_stacks(s);
+	if (ret)
+		return ret;
+	if (s->apply)
+		dsu_core_commit(&dsu_core, s->apply);
+	else
+		s->reverted = dsu_core_revert_commit(&dsu_core);
+	s->pause_ns = ktime_get_mono_fast_ns() - t0;
+	return 0;
+}
+
+/*
+ * stop_machine() until the stacks are clear, backing off in between, for
+ * at most dsu_timeout_ms. On failure says why, naming the active function
+ * and the task it is active in.
+ */
+static int dsu_stop_retry(struct dsu_stop *s, const char *what, const char *patch)
+{
+	unsigned int delay = DSU_BACKOFF_MIN_MS, tries = 0;
+	u64 t0 = ktime_get_ns(), limit = (u64)READ_ONCE(dsu_timeout_ms) * NSEC_PER_MSEC;
+	int ret;
+
+	for (;;) {
+		ret = stop_machine(dsu_stop_fn, s, NULL);
+		tries++;
+		if (ret != -EBUSY)
+			return ret;
+		if (ktime_get_ns() - t0 + (u64)delay * NSEC_PER_MSEC > limit)
+			break;
+		if (msleep_interruptible(delay) || signal_pending(current)) {
+			pr_err("%s %s: interrupted while waiting; nothing changed\n", what, patch);
+			return -EINTR;
+		}
+		delay = min(2 * delay, DSU_BACKOFF_MAX_MS);
+	}
+	if (s->err)
+		pr_err("%s %s: gave up after %u tries in %llu ms: the stack of %s (pid %d) cannot be walked reliably (%d); nothing changed\n",
+		       what, patch, tries, (ktime_get_ns() - t0) / NSEC_PER_MSEC, s->comm, s->pid,
+		       s->err);
+	else
+		pr_err("%s %s: gave up after %u tries in %llu ms: %ps is active in %s (pid %d) at %pB; nothing changed\n",
+		       what, patch, tries, (ktime_get_ns() - t0) / NSEC_PER_MSEC, (void *)s->fn,
+		       s->comm, s->pid, (void *)s->addr);
+	return -EBUSY;
+}
+
+/* The extents of `n` functions, allocated; NULL on failure (logged). */
+static struct dsu_range *dsu_ranges_alloc(void **fns, unsigned int n, int *ret)
+{
+	struct dsu_range *r = kcalloc(max(n, 1U), sizeof(*r), GFP_KERNEL);
+
+	*ret = -ENOMEM;
+	if (!r)
+		return NULL;
+	*ret = dsu_ranges(fns, n, r);
+	if (*ret) {
+		kfree(r);
+		return NULL;
+	}
+	return r;
+}
+
+int dsu_apply(const struct __dsu_patch *patch, struct module *owner)
+{
+	static char err[DSU_CORE_ERRLEN];
+	struct dsu_stop s = {};
+	struct dsu_applied *a;
+	struct dsu_range *ranges = NULL;
+	void **fns = NULL;
+	unsigned int n;
+	u64 t0 = ktime_get_ns();
+	int ret;
+
+	if (!patch)
+		return -EINVAL;
+	mutex_lock(&dsu_mutex);
+	if (!dsu_reg.ready) {
+		pr_err("apply %s: no registry (see the boot log); nothing changed\n", patch->name);
+		ret = -ENOENT;
+		goto out;
+	}
+	if (dsu_core_prepare(&dsu_core, patch, &a, err, sizeof(err))) {
+		pr_err("apply: %s; nothing changed\n", err);
+		ret = -EINVAL;
+		goto out;
+	}
+	a->prepare_ns = ktime_get_ns() - t0;
+	/* The patch's code and data live in owner: it must stay while applied. */
+	if (!try_module_get(owner)) {
+		pr_err("apply %s: its module is being unloaded; nothing changed\n", patch->name);
+		ret = -ENOENT;
+		goto discard;
+	}
+	a->handle = owner;
+
+	ret = -ENOMEM;
+	fns = kcalloc(max(a->nfuncs, 1U), sizeof(*fns), GFP_KERNEL);
+	if (!fns)
+		goto put;
+	n = dsu_core_apply_code(a, fns, a->nfuncs);
+	ranges = dsu_ranges_alloc(fns, n, &ret);
+	if (!ranges)
+		goto put;
+	s.apply = a;
+	s.ranges = ranges;
+	s.nranges = n;
+	ret = dsu_stop_retry(&s, "apply", patch->name);
+	if (ret)
+		goto put;
+	a->pause_ns = s.pause_ns;
+	a->total_ns = ktime_get_ns() - t0;
+	pr_info("applied %s (level %u, %u functions): pause %llu.%03llu us, total %llu us\n",
+		patch->name, a->level, a->nfuncs, a->pause_ns / NSEC_PER_USEC,
+		a->pause_ns % NSEC_PER_USEC, a->total_ns / NSEC_PER_USEC);
+	goto out;
+put:
+	module_put(owner);
+discard:
+	dsu_core_discard(&dsu_core, a);
+out:
+	mutex_unlock(&dsu_mutex);
+	kfree(ranges);
+	kfree(fns);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(dsu_apply);
+
+int dsu_revert(void)
+{
+	struct dsu_stop s = {};
+	struct dsu_applied *top, *a;
+	struct dsu_range *ranges = NULL;
+	void **fns = NULL;
+	unsigned int n, cap;
+	u64 t0 = ktime_get_ns(), total;
+	int ret;
+
+	mutex_lock(&dsu_mutex);
+	top = dsu_core.top;
+	if (!top) {
+		pr_err("revert: no patch is applied\n");
+		ret = -ENOENT;
+		goto out;
+	}
+	cap = top->nfuncs + top->patch->nnew_funcs;
+	ret = -ENOMEM;
+	fns = kcalloc(max(cap, 1U), sizeof(*fns), GFP_KERNEL);
+	if (!fns)
+		goto out;
+	n = dsu_core_revert_code(&dsu_core, fns, cap);
+	ranges = dsu_ranges_alloc(fns, n, &ret);
+	if (!ranges)
+		goto out;
+	s.ranges = ranges;
+	s.nranges = n;
+	ret = dsu_stop_retry(&s, "revert", top->patch->name);
+	if (ret)
+		goto out;
+	a = s.reverted;
+	total = ktime_get_ns() - t0;
+	pr_info("reverted %s (level %u): pause %llu.%03llu us, total %llu us\n", a->patch->name,
+		a->level, s.pause_ns / NSEC_PER_USEC, s.pause_ns % NSEC_PER_USEC,
+		total / NSEC_PER_USEC);
+	/* Nothing runs or points into the patch any more: its module may go. */
+	module_put(a->handle);
+	dsu_core_discard(&dsu_core, a);
+out:
+	mutex_unlock(&dsu_mutex);
+	kfree(ranges);
+	kfree(fns);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(dsu_revert);
+
+/* ---------------------------------------------------------------------- */
+/* /proc/dsu */
+
+static int dsu_proc_show(struct seq_file *m, void *v)
+{
+	const struct dsu_applied *a;
+
+	if (mutex_lock_interruptible(&dsu_mutex))
+		return -EINTR;
+	seq_puts(m, "level name functions pause_us total_us\n");
+	for (a = dsu_core.top; a; a = a->below)
+		seq_printf(m, "%u %s %u %llu.%03llu %llu\n", a->level, a->patch->name, a->nfuncs,
+			   a->pause_ns / NSEC_PER_USEC, a->pause_ns % NSEC_PER_USEC,
+			   a->total_ns / NSEC_PER_USEC);
+	seq_printf(m, "registry: %u functions, %u variables, %u units, built in %llu us\n",
+		   dsu_reg.funcs.count, dsu_reg.vars.count, dsu_reg.units.count,
+		   dsu_reg.build_ns / NSEC_PER_USEC);
+	mutex_unlock(&dsu_mutex);
+	return 0;
+}
+
+static int dsu_proc_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, dsu_proc_show, NULL);
+}
+
+static ssize_t dsu_proc_write(struct file *file, const char __user *ubuf, size_t count,
+			      loff_t *ppos)
+{
+	char buf[16];
+	int ret;
+
+	/* Reverting swaps kernel code like unloading a module does. */
+	if (!capable(CAP_SYS_MODULE))
+		return -EPERM;
+	if (count >= sizeof(buf)) {
+		pr_err("/proc/dsu: unknown command (the only one is \"revert\")\n");
+		return -EINVAL;
+	}
+	if (copy_from_user(buf, ubuf, count))
+		return -EFAULT;
+	buf[count] = 0;
+	if (strcmp(strim(buf), "revert")) {
+		pr_err("/proc/dsu: unknown command \"%s\" (the only one is \"revert\")\n", strim(buf));
+		return -EINVAL;
+	}
+	ret = dsu_revert();
+	return ret ? ret : count;
+}
+
+static const struct proc_ops dsu_proc_ops = {
+	.proc_open = dsu_proc_open,
+	.proc_read = seq_read,
+	.proc_lseek = seq_lseek,
+	.proc_release = single_release,
+	.proc_write = dsu_proc_write,
+};
+
+/*
+ * late_initcall: kallsyms is complete long before, and every built-in
+ * descriptor is in place; patches come from modules, which load later.
+ */
+static int __init dsu_init(void)
+{
+	dsu_core_init(&dsu_core, &dsu_env);
+	dsu_registry_build();
+	if (!proc_create("dsu", 0644, NULL, &dsu_proc_ops))
+		pr_err("cannot create /proc/dsu\n");
+	return 0;
+}
+late_initcall(dsu_init);
