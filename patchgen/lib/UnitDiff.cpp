@@ -34,6 +34,10 @@ unsigned presumedLine(const SourceManager &sm, SourceLocation loc) {
   PresumedLoc p = sm.getPresumedLoc(sm.getExpansionLoc(loc));
   return p.isValid() ? p.getLine() : 0;
 }
+unsigned presumedColumn(const SourceManager &sm, SourceLocation loc) {
+  PresumedLoc p = sm.getPresumedLoc(sm.getExpansionLoc(loc));
+  return p.isValid() ? p.getColumn() : 1;
+}
 
 // Prints __LINE__ expansions as "__LINE__": a function whose only change is
 // that code above it moved keeps its text.
@@ -107,6 +111,7 @@ UnitSnapshot snapshotUnit(ASTContext &ctx) {
       f.name = fd->getName().str();
       f.file = file;
       f.line = presumedLine(sm, fd->getLocation());
+      f.col = presumedColumn(sm, fd->getLocation());
       f.external = fd->isExternallyVisible();
       f.proto = fmt::format("{} {}", f.external ? "extern" : "static",
                             fd->getType().getCanonicalType().getAsString());
@@ -124,6 +129,7 @@ UnitSnapshot snapshotUnit(ASTContext &ctx) {
       v.name = vd->getName().str();
       v.file = file;
       v.line = presumedLine(sm, vd->getLocation());
+      v.col = presumedColumn(sm, vd->getLocation());
       v.external = vd->isExternallyVisible();
       v.type = vd->getType().getCanonicalType().getAsString();
       v.init = printStmt(vd->getInit(), ctx);
@@ -140,6 +146,7 @@ UnitSnapshot snapshotUnit(ASTContext &ctx) {
         continue;
       t.file = file;
       t.line = presumedLine(sm, rd->getLocation());
+      t.col = presumedColumn(sm, rd->getLocation());
       llvm::raw_string_ostream os(t.text);
       rd->print(os, policy);
       u.types[t.name] = std::move(t);
@@ -152,8 +159,8 @@ UnitPlan planUnit(const BaseUnit &base, const UnitSnapshot &oldUnit, const UnitS
                   const std::string &patchName) {
   UnitPlan plan;
   plan.tu = base.tu;
-  auto where = [](const std::string &file, unsigned line) {
-    return fmt::format("{}:{}:1", file, line);
+  auto where = [](const std::string &file, unsigned line, unsigned col = 1) {
+    return fmt::format("{}:{}:{}", file, line, col);
   };
   // Functions whose new code the patch must carry, and why; folded
   // (inline-like) changes reach their callers.
@@ -172,7 +179,7 @@ UnitPlan planUnit(const BaseUnit &base, const UnitSnapshot &oldUnit, const UnitS
       plan.warnings.push_back(fmt::format(
           "{}: warning: {}() has a new prototype ({} was {}): the patch adds it as a new "
           "function; code outside the patch keeps calling the old one",
-          where(f.file, f.line), name, f.proto, old->second.proto));
+          where(f.file, f.line, f.col), name, f.proto, old->second.proto));
       continue;
     }
     if (seen.insert(name).second)
@@ -186,7 +193,7 @@ UnitPlan planUnit(const BaseUnit &base, const UnitSnapshot &oldUnit, const UnitS
     if (b == base.functions.end()) {
       plan.errors.push_back(fmt::format("{}: error: {}() is not in the running program's "
                                         "manifest for {}",
-                                        where(f.file, f.line), name, base.tu));
+                                        where(f.file, f.line, f.col), name, base.tu));
       continue;
     }
     if (b->second.empty()) {
@@ -202,7 +209,7 @@ UnitPlan planUnit(const BaseUnit &base, const UnitSnapshot &oldUnit, const UnitS
     }
     plan.errors.push_back(fmt::format("{}: error: {}() changed, but it is not updateable in the "
                                       "running program (reason: {})",
-                                      where(f.file, f.line), name, b->second));
+                                      where(f.file, f.line, f.col), name, b->second));
   }
   for (const auto &[name, f] : oldUnit.functions)
     if (!newUnit.functions.count(name))
@@ -218,12 +225,12 @@ UnitPlan planUnit(const BaseUnit &base, const UnitSnapshot &oldUnit, const UnitS
       plan.errors.push_back(fmt::format(
           "{}: error: variable '{}' changed type ({} was {}): data-layout changes need type "
           "transformers, which dsu-patchgen does not generate yet",
-          where(v.file, v.line), name, v.type, old->second.type));
+          where(v.file, v.line, v.col), name, v.type, old->second.type));
     else if (old->second.init != v.init)
       plan.warnings.push_back(fmt::format(
           "{}: warning: the initializer of '{}' changed; the running program keeps the "
           "variable's current value",
-          where(v.file, v.line), name));
+          where(v.file, v.line, v.col), name));
   }
   for (const auto &[name, t] : newUnit.types) {
     auto old = oldUnit.types.find(name);
@@ -231,7 +238,7 @@ UnitPlan planUnit(const BaseUnit &base, const UnitSnapshot &oldUnit, const UnitS
       plan.errors.push_back(fmt::format(
           "{}: error: {} changed layout: live instances would need type transformers, which "
           "dsu-patchgen does not generate yet",
-          where(t.file, t.line), name));
+          where(t.file, t.line, t.col), name));
   }
   (void)patchName;
   return plan;

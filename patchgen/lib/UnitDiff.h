@@ -20,21 +20,21 @@ namespace dsu {
 struct UnitSnapshot {
   struct Function {
     std::string name, file;
-    unsigned line = 0;
+    unsigned line = 0, col = 1;
     bool external = false;
     std::string proto; // canonical type and linkage
     std::string text;  // normalized definition (line numbers from __LINE__ masked)
   };
   struct Variable {
     std::string name, file;
-    unsigned line = 0;
+    unsigned line = 0, col = 1;
     bool external = false;
     std::string type;
     std::string init;
   };
   struct Type {
     std::string name, file;
-    unsigned line = 0;
+    unsigned line = 0, col = 1;
     std::string text;
   };
   std::map<std::string, Function> functions;

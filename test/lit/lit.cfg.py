@@ -18,6 +18,7 @@ tools = os.path.join(os.path.dirname(__file__), "tools")
 config.substitutions.append(("%clang", config.clang))
 config.substitutions.append(("%dsucc", config.dsucc))
 config.substitutions.append(("%plugin", config.plugin))
+config.substitutions.append(("%patchgen", config.patchgen))
 config.substitutions.append(("%python", config.python))
 config.substitutions.append(("%mfuncs", config.python + " " + os.path.join(tools, "mfuncs.py")))
 config.substitutions.append(("%rewrite",
