@@ -27,6 +27,7 @@
 #include <linux/kernel.h>
 #include <linux/ktime.h>
 #include <linux/log2.h>
+#include <linux/math64.h>
 #include <linux/minmax.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
@@ -364,7 +365,9 @@ struct dsu_stop {
 	unsigned int nranges;
 	/* Out: */
 	struct dsu_applied *reverted;
-	u64 pause_ns;
+	u64 pause_ns;		/* in the callback that committed */
+	u64 stop_ns;		/* its whole stop_machine(), CPUs rounded up included */
+	unsigned int ntasks;	/* stacks it walked */
 	/* Why the last attempt was refused. */
 	int err;		/* 0: code active; < 0: the stack could not be walked */
 	unsigned long fn, addr;
@@ -431,6 +434,7 @@ static int dsu_check_task(struct dsu_stop *s, struct task_struct *t)
 	 */
 	if (task_curr(t))
 		return 0;
+	s->ntasks++;
 	n = dsu_save_stack(t, &err);
 	if (err) {
 		s->err = err;
@@ -482,6 +486,7 @@ static int dsu_stop_fn(void *data)
 	u64 t0 = ktime_get_mono_fast_ns();
 	int ret;
 
+	s->ntasks = 0;
 	ret = dsu_check_stacks(s);
 	if (ret)
 		return ret;
@@ -502,15 +507,22 @@ static int dsu_stop_retry(struct dsu_stop *s, const char *what, const char *patc
 {
 	unsigned int delay = DSU_BACKOFF_MIN_MS, tries = 0;
 	u64 t0 = ktime_get_ns(), limit = (u64)READ_ONCE(dsu_timeout_ms) * NSEC_PER_MSEC;
+	u64 t, elapsed;
 	int ret;
 
 	for (;;) {
+		t = ktime_get_ns();
 		ret = stop_machine(dsu_stop_fn, s, NULL);
 		tries++;
-		if (ret != -EBUSY)
+		if (ret != -EBUSY) {
+			s->stop_ns = ktime_get_ns() - t;
 			return ret;
-		if (ktime_get_ns() - t0 + (u64)delay * NSEC_PER_MSEC > limit)
+		}
+		elapsed = ktime_get_ns() - t0;
+		if (elapsed >= limit)
 			break;
+		/* The last attempt comes at the deadline, not a backoff step before it. */
+		delay = min_t(u64, delay, div_u64(limit - elapsed, NSEC_PER_MSEC) + 1);
 		if (msleep_interruptible(delay) || signal_pending(current)) {
 			pr_err("%s %s: interrupted while waiting; nothing changed\n", what, patch);
 			return -EINTR;
@@ -519,12 +531,11 @@ static int dsu_stop_retry(struct dsu_stop *s, const char *what, const char *patc
 	}
 	if (s->err)
 		pr_err("%s %s: gave up after %u tries in %llu ms: the stack of %s (pid %d) cannot be walked reliably (%d); nothing changed\n",
-		       what, patch, tries, (ktime_get_ns() - t0) / NSEC_PER_MSEC, s->comm, s->pid,
-		       s->err);
+		       what, patch, tries, elapsed / NSEC_PER_MSEC, s->comm, s->pid, s->err);
 	else
 		pr_err("%s %s: gave up after %u tries in %llu ms: %ps is active in %s (pid %d) at %pB; nothing changed\n",
-		       what, patch, tries, (ktime_get_ns() - t0) / NSEC_PER_MSEC, (void *)s->fn,
-		       s->comm, s->pid, (void *)s->addr);
+		       what, patch, tries, elapsed / NSEC_PER_MSEC, (void *)s->fn, s->comm, s->pid,
+		       (void *)s->addr);
 	return -EBUSY;
 }
 
@@ -593,9 +604,10 @@ int dsu_apply(const struct __dsu_patch *patch, struct module *owner)
 		goto put;
 	a->pause_ns = s.pause_ns;
 	a->total_ns = ktime_get_ns() - t0;
-	pr_info("applied %s (level %u, %u functions): pause %llu.%03llu us, total %llu us\n",
+	pr_info("applied %s (level %u, %u functions): pause %llu.%03llu us (%u stacks; stop_machine %llu us), total %llu us\n",
 		patch->name, a->level, a->nfuncs, a->pause_ns / NSEC_PER_USEC,
-		a->pause_ns % NSEC_PER_USEC, a->total_ns / NSEC_PER_USEC);
+		a->pause_ns % NSEC_PER_USEC, s.ntasks, s.stop_ns / NSEC_PER_USEC,
+		a->total_ns / NSEC_PER_USEC);
 	goto out;
 put:
 	module_put(owner);
@@ -642,9 +654,9 @@ int dsu_revert(void)
 		goto out;
 	a = s.reverted;
 	total = ktime_get_ns() - t0;
-	pr_info("reverted %s (level %u): pause %llu.%03llu us, total %llu us\n", a->patch->name,
-		a->level, s.pause_ns / NSEC_PER_USEC, s.pause_ns % NSEC_PER_USEC,
-		total / NSEC_PER_USEC);
+	pr_info("reverted %s (level %u): pause %llu.%03llu us (%u stacks; stop_machine %llu us), total %llu us\n",
+		a->patch->name, a->level, s.pause_ns / NSEC_PER_USEC, s.pause_ns % NSEC_PER_USEC,
+		s.ntasks, s.stop_ns / NSEC_PER_USEC, total / NSEC_PER_USEC);
 	/* Nothing runs or points into the patch any more: its module may go. */
 	module_put(a->handle);
 	dsu_core_discard(&dsu_core, a);

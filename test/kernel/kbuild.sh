@@ -56,9 +56,26 @@ if [ "$(cat .dsu-stamp 2>/dev/null)" != "$stamp" ]; then
   echo "$stamp" > .dsu-stamp
 fi
 
-echo "kbuild: make ${make_args[*]} -j$(nproc) bzImage (log: $log)"
+# The DSU kernel runtime (runtime/kernel/README.md), built in as kernel/dsu/:
+# its sources, the core and the ABI header, each copied only when its
+# contents differ so make stays incremental, and one line in kernel/Makefile.
+if [ "$mode" = dsu ]; then
+  repo=$(cd "$here/../.." && pwd)
+  mkdir -p kernel/dsu/dsu
+  for pair in runtime/kernel/Makefile:Makefile runtime/kernel/dsu_kernel.c:dsu_kernel.c \
+              runtime/kernel/dsu_kernel.h:dsu_kernel.h runtime/core/dsu_core.c:dsu_core.c \
+              runtime/core/dsu_core.h:dsu_core.h runtime/include/dsu/abi.h:dsu/abi.h; do
+    from=$repo/${pair%%:*} to=kernel/dsu/${pair#*:}
+    cmp -s "$from" "$to" || cp "$from" "$to"
+  done
+  grep -qx 'obj-y += dsu/' kernel/Makefile || echo 'obj-y += dsu/' >> kernel/Makefile
+fi
+
+# `modules` too: it writes Module.symvers, which patch modules built against
+# this tree (make M=...) need to resolve dsu_apply and the kernel's exports.
+echo "kbuild: make ${make_args[*]} -j$(nproc) bzImage modules (log: $log)"
 start=$(date +%s)
-if ! make "${make_args[@]}" -j"$(nproc)" bzImage > "$log" 2>&1; then
+if ! make "${make_args[@]}" -j"$(nproc)" bzImage modules > "$log" 2>&1; then
   grep -E "error|Error" "$log" | head -30
   echo "kbuild: FAILED, see $log"
   exit 1
