@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <llvm/Support/raw_ostream.h>
 
+#include <algorithm>
 #include <deque>
 
 using namespace clang;
@@ -340,6 +341,8 @@ void PatchRewriter::handleRef(DeclRefExpr *r, const FunctionDecl *in, bool inIni
     if (fd->getBuiltinID())
       return;
     const FunctionDecl *def = fd->getDefinition();
+    if (def && !inSource(def))
+      return; // a header's inline function: the patch code has its own copy
     const bool definedHere = def && inSource(def);
     if (definedHere && plan_.added.count(name)) {
       // Calls after the pointer's declaration go through it, so that a
@@ -476,6 +479,15 @@ void PatchRewriter::renameReplaced(FunctionDecl *fd) {
     if (tok.is(tok::raw_identifier) &&
         (tok.getRawIdentifier() == "static" || tok.getRawIdentifier() == "extern"))
       rw_.RemoveText(tok.getLocation(), tok.getLength());
+  // The original name stays declared (references elsewhere in the patch
+  // code, `__typeof__(f)`, name it).
+  auto *cs = cast<CompoundStmt>(fd->getBody());
+  SourceLocation lbrace = edit(cs->getLBracLoc());
+  if (lbrace.isValid() && offset(lbrace) > b) {
+    std::string head = buffer_.slice(b, offset(lbrace)).str();
+    std::replace(head.begin(), head.end(), '\n', ' ');
+    rw_.InsertTextBefore(begin, head + "; ");
+  }
   rw_.ReplaceText(nameLoc, name.size(), fmt::format("__dsu_p{}_{}", plan_.index, name));
   RefCollector rc;
   rc.TraverseStmt(fd->getBody());
@@ -533,8 +545,20 @@ void PatchRewriter::externalizeVar(VarDecl *vd) {
                                   where(vd->getLocation()), vd->getName().str()));
     return;
   }
-  if (externed_.insert(offset(begin)).second)
+  if (externed_.insert(offset(begin)).second) {
+    // `static T v` -> `extern T v`: the same object's declaration (an
+    // earlier static declaration keeps its linkage), nothing emitted.
+    SourceLocation name = edit(vd->getLocation());
+    if (name.isValid()) {
+      Lexer lex(sm_.getLocForStartOfFile(map_.file), lo_, buffer_.begin(),
+                buffer_.begin() + offset(begin), buffer_.end());
+      Token tok;
+      while (!lex.LexFromRawLexer(tok) && offset(tok.getLocation()) < offset(name))
+        if (tok.is(tok::raw_identifier) && tok.getRawIdentifier() == "static")
+          rw_.RemoveText(tok.getLocation(), tok.getLength());
+    }
     rw_.InsertTextBefore(begin, "extern ");
+  }
   if (const Expr *init = vd->getInit()) {
     SourceLocation name = edit(vd->getLocation()), end = edit(init->getEndLoc());
     if (name.isInvalid() || end.isInvalid())
@@ -565,6 +589,38 @@ RewrittenUnit PatchRewriter::run() {
   RewrittenUnit out;
   std::vector<std::pair<FunctionDecl *, bool>> kept; // function, is replaced
   std::vector<VarDecl *> addedVars;
+  // Static functions without a descriptor that the new code uses (inline
+  // helpers, ...): the patch carries copies. Found from the replaced and
+  // added functions and the added variables' initializers, transitively.
+  std::set<const FunctionDecl *> copies;
+  {
+    std::vector<const Stmt *> work;
+    for (Decl *d : ctx_.getTranslationUnitDecl()->decls()) {
+      if (!inSource(d))
+        continue;
+      if (auto *fd = dyn_cast<FunctionDecl>(d); fd && fd->doesThisDeclarationHaveABody()) {
+        if (plan_.replaced.count(fd->getName().str()) || plan_.added.count(fd->getName().str()))
+          work.push_back(fd->getBody());
+      } else if (auto *vd = dyn_cast<VarDecl>(d); vd && plan_.addedVars.count(vd->getName().str())) {
+        work.push_back(vd->getInit());
+      }
+    }
+    while (!work.empty()) {
+      const Stmt *st = work.back();
+      work.pop_back();
+      RefCollector rc;
+      rc.TraverseStmt(const_cast<Stmt *>(st));
+      for (DeclRefExpr *r : rc.refs) {
+        auto *fd = dyn_cast<FunctionDecl>(r->getDecl());
+        const FunctionDecl *def = fd ? fd->getDefinition() : nullptr;
+        if (!def || !inSource(def) || def->isExternallyVisible() ||
+            baseUpdateable(def->getName().str()) || plan_.added.count(def->getName().str()))
+          continue;
+        if (copies.insert(def).second)
+          work.push_back(def->getBody());
+      }
+    }
+  }
   for (Decl *d : ctx_.getTranslationUnitDecl()->decls()) {
     if (!inSource(d))
       continue;
@@ -574,7 +630,7 @@ RewrittenUnit PatchRewriter::run() {
         kept.push_back({fd, true});
       } else if (plan_.added.count(name)) {
         kept.push_back({fd, false});
-      } else if (!fd->isExternallyVisible() && !baseUpdateable(name)) {
+      } else if (copies.count(fd)) {
         kept.push_back({fd, false}); // a static helper: the patch carries a copy
       } else {
         dropBody(fd);
@@ -584,9 +640,22 @@ RewrittenUnit PatchRewriter::run() {
       if (plan_.addedVars.count(name)) {
         if (vd->isThisDeclarationADefinition() != VarDecl::DeclarationOnly)
           addedVars.push_back(vd);
-      } else if (vd->isExternallyVisible() &&
-                 vd->isThisDeclarationADefinition() != VarDecl::DeclarationOnly) {
+      } else if (vd->isThisDeclarationADefinition() != VarDecl::DeclarationOnly) {
+        // The running program's instance is the one; a copy here could
+        // still be emitted (`__used`, initcall and export tables) and point
+        // at code the patch does not carry.
         externalizeVar(vd);
+      }
+    } else if (auto *fa = dyn_cast<FileScopeAsmDecl>(d)) {
+      // Initcall and export entries, section directives of the old unit.
+      SourceLocation b = edit(fa->getBeginLoc()), e = edit(fa->getEndLoc());
+      if (b.isValid() && e.isValid()) {
+        unsigned endTok = offset(e) + Lexer::MeasureTokenLength(e, sm_, lo_);
+        std::string keep;
+        for (char ch : buffer_.slice(offset(b), endTok))
+          if (ch == '\n')
+            keep += '\n';
+        rw_.ReplaceText(b, endTok - offset(b), keep);
       }
     }
   }

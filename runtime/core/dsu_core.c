@@ -59,6 +59,16 @@ static int parent_matches(const struct dsu_core *core, const struct __dsu_patch 
 	return !strcmp(top, patch->parent ? patch->parent : "");
 }
 
+static int lists_unit(const struct __dsu_patch *patch, const char *tu)
+{
+	unsigned int i;
+
+	for (i = 0; i < patch->nunits; i++)
+		if (!strcmp(patch->units[i].tu, tu))
+			return 1;
+	return 0;
+}
+
 int dsu_core_prepare(struct dsu_core *core, const struct __dsu_patch *patch,
 		     struct dsu_applied **out, char *err, unsigned long errlen)
 {
@@ -67,9 +77,35 @@ int dsu_core_prepare(struct dsu_core *core, const struct __dsu_patch *patch,
 	unsigned int i, j;
 
 	*out = NULL;
+	/* Nothing else of a patch from another ABI can be trusted. */
 	if (patch->abi != DSU_ABI_VERSION)
-		return fail("patch %s has DSU ABI %u, the runtime has %u", patch->name,
-			    patch->abi, DSU_ABI_VERSION);
+		return fail("patch has DSU ABI %u, the runtime has %u", patch->abi, DSU_ABI_VERSION);
+	if (!patch->name || !patch->parent || (patch->nunits && !patch->units) ||
+	    (patch->nfuncs && !patch->funcs) || (patch->nrefs && !patch->refs) ||
+	    (patch->nnew_funcs && !patch->new_funcs) || (patch->nnew_vars && !patch->new_vars))
+		return fail("malformed patch: missing name, parent or tables");
+	for (i = 0; i < patch->nunits; i++)
+		if (!patch->units[i].tu || !patch->units[i].unit_hash)
+			return fail("malformed patch %s: unit %u has no name or hash", patch->name, i);
+	for (i = 0; i < patch->nfuncs; i++)
+		if (!patch->funcs[i].tu || !patch->funcs[i].name || !patch->funcs[i].fn)
+			return fail("malformed patch %s: function entry %u is incomplete", patch->name, i);
+	for (i = 0; i < patch->nrefs; i++) {
+		const struct __dsu_patch_ref *r = &patch->refs[i];
+
+		if (!r->name || !r->slot || (r->kind != DSU_REF_SYMBOL && !r->tu))
+			return fail("malformed patch %s: reference %u is incomplete", patch->name, i);
+		/* A reference into a unit reaches that build's statics: the
+		 * unit must be one the patch was checked against. */
+		if (r->kind != DSU_REF_SYMBOL && !lists_unit(patch, r->tu))
+			return fail("patch %s refers to %s:%s but does not list unit %s among the "
+				    "units it was built against", patch->name, r->tu, r->name, r->tu);
+	}
+	for (i = 0; i < patch->nfuncs; i++)
+		if (!lists_unit(patch, patch->funcs[i].tu))
+			return fail("patch %s replaces %s:%s but does not list unit %s among the "
+				    "units it was built against", patch->name, patch->funcs[i].tu,
+				    patch->funcs[i].name, patch->funcs[i].tu);
 	for (a = core->top; a; a = a->below)
 		if (!strcmp(a->patch->name, patch->name))
 			return fail("patch %s is already applied (level %u)", patch->name,
