@@ -439,8 +439,11 @@ bool registrableStatic(const VarDecl *vd, std::string &why) {
     llvm::StringRef name = s->getName();
     bool plainData = name.starts_with(".data") || name.starts_with(".bss") ||
                      name.starts_with(".rodata");
-    if (!plainData || name.contains("percpu") || name.contains("init") ||
-        name.contains("exit") || name.contains("discard")) {
+    // .data..ro_after_init is ordinary data that becomes read-only after
+    // boot: the state a patch reads.
+    bool initData = name.contains("init") && name != ".data..ro_after_init";
+    if (!plainData || name.contains("percpu") || initData || name.contains("exit") ||
+        name.contains("discard")) {
       why = fmt::format("in section {}", name.str());
       return false;
     }

@@ -16,6 +16,7 @@ static int counter;
 static const char *const names[] = {"a", "b"};
 static __thread int per_thread;
 static int in_init __attribute__((section(".init.data"))) = 1;
+static int after_init __attribute__((section(".data..ro_after_init"))) = 0;
 extern int undefined_elsewhere __attribute__((weak));
 static int *points_out = &undefined_elsewhere;
 static int unused_static __attribute__((unused));
@@ -29,7 +30,7 @@ int bump(int by) {
     // CHECK: static int calls; static struct __dsu_var_desc __dsu_vdesc_calls_2 {{.*}} "bump.calls#2",
     calls += 2;
   }
-  counter += by + per_thread + in_init - 1 + (points_out == 0);
+  counter += by + per_thread + in_init - 1 + (points_out == 0) + after_init;
   return counter + (names[0][0] == 'a') - 1;
 }
 int main(void) { return bump(1) == 2 ? 0 : 1; }
@@ -46,5 +47,6 @@ int main(void) { return bump(1) == 2 ? 0 : 1; }
 // MANIFEST-DAG: V names True
 // MANIFEST-DAG: V per_thread False thread-local
 // MANIFEST-DAG: V in_init False in section .init.data
+// MANIFEST-DAG: V after_init True
 // MANIFEST-DAG: V points_out False its initializer refers to undefined_elsewhere, which this unit only declares
 // SECTIONS: __dsu_vars

@@ -1,0 +1,40 @@
+#!/usr/bin/env python3
+"""Makes a kernel tree copy (cp -al) differ in N updateable functions.
+
+    gen-changes.py BASE NEW N FILE...
+
+Inserts an empty asm statement at the top of the first N updateable functions
+(per the manifests of BASE) defined in FILEs, in NEW's copies (written as new
+files, so hard links to BASE are broken only for those). Used to measure
+dsu-patchgen and apply/revert against patch size.
+"""
+import json
+import os
+import sys
+
+base, new, n, files = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
+left = n
+for rel in files:
+    if left == 0:
+        break
+    manifest = json.load(open(os.path.join(base, rel[:-2] + ".o.dsu.json")))
+    funcs = [f for f in manifest["functions"]
+             if f["updateable"] and f["file"] == rel]
+    lines = open(os.path.join(new, rel)).read().split("\n")
+    for f in funcs:
+        if left == 0:
+            break
+        # The first '{' at or after the definition's line opens the body
+        # (functions defined by a macro have none there: skipped).
+        for i in range(f["line"] - 1, f["end_line"]):
+            if "{" in lines[i] and f["name"] in "".join(lines[f["line"] - 1:i + 1]):
+                j = lines[i].index("{")
+                lines[i] = lines[i][:j + 1] + ' __asm__ volatile("");' + lines[i][j + 1:]
+                left -= 1
+                break
+    path = os.path.join(new, rel)
+    os.unlink(path)  # break the hard link to BASE
+    with open(path, "w") as out:
+        out.write("\n".join(lines))
+if left:
+    sys.exit(f"only {n - left} updateable functions in {' '.join(files)}")
