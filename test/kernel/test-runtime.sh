@@ -40,6 +40,7 @@ if not f or not f[0].get("updateable"):
 print(m["tu"], m["unit_hash"])
 EOF
 )
+seq_file_hash=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["unit_hash"])' "$tree/fs/seq_file.o.dsu.json")
 echo "test-runtime: patching $tu:version_proc_show (unit hash ${unit_hash:0:12}...)"
 
 # Built in a copy, so the source directory stays free of build products.
@@ -47,7 +48,7 @@ rm -rf "$work/handpatch"
 mkdir -p "$work/handpatch"
 cp "$here/handpatch/Kbuild" "$here"/handpatch/*.c "$work/handpatch/"
 if ! make -C "$tree" M="$work/handpatch" LLVM=-19 HANDPATCH_TU="$tu" \
-     HANDPATCH_UNIT_HASH="$unit_hash" modules > "$work/handpatch.log" 2>&1; then
+     HANDPATCH_UNIT_HASH="$unit_hash" HANDPATCH_SEQ_FILE_HASH="$seq_file_hash" modules > "$work/handpatch.log" 2>&1; then
   cat "$work/handpatch.log"
   echo "test-runtime: FAIL: the patch module does not build"
   exit 1

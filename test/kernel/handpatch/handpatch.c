@@ -54,6 +54,8 @@ static int handpatch_version_proc_show(struct seq_file *m, void *v)
 
 static const struct __dsu_patch_unit handpatch_units[] = {
 	{ .tu = HANDPATCH_TU, .unit_hash = UNIT_HASH },
+	/* The unit of __seq_puts, which the patch reaches through the registry. */
+	{ .tu = "fs/seq_file.c", .unit_hash = HANDPATCH_SEQ_FILE_HASH },
 };
 
 static const struct __dsu_patch_func handpatch_funcs[] = {
