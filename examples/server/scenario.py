@@ -162,6 +162,16 @@ def main():
         check(b.readline() == "SLOW done patched", "new SLOW requests run the new code")
         rc, out = dsuctl("revert", pid)
         check(rc == 0 and "reverted pslow" in out, "revert of the slow patch")
+        b.send("SLOW 30")
+        time.sleep(0.3)
+        rc, out = dsuctl("apply", pid, pslow, "--timeout", "0.5")
+        check(rc == 4 and "cancelled" in out,
+              "dsuctl --timeout gives up while the function stays active (exit 4, cancelled)")
+        check(b.readline() == "SLOW done v1", "the cancelled patch changed nothing")
+        rc, out = dsuctl("status", pid)
+        check("patch level 0" in out and "pending" not in out, "nothing pending after the cancel")
+        rc, out = dsuctl("status", 999999)
+        check(rc == 3 and "no process" in out, "dsuctl on a missing process: exit 3")
 
         say("== v1 -> v2 while a client stays connected")
         v2 = tree("v2", os.path.join(HERE, "v2"))

@@ -356,16 +356,15 @@ int main(int argc, char **argv) {
     std::string name = p.filename().string();
     if (it->is_directory()) {
       if (name == ".git" || name == ".dsu" || llvm::StringRef(name).ends_with(".dsu") ||
-          absolute(p.string()) == o.outDir)
+          p.string() == o.outDir)
         it.disable_recursion_pending();
       continue;
     }
-    if (!it->is_regular_file())
-      continue;
     llvm::StringRef ext = llvm::StringRef(name).rsplit('.').second;
-    if (ext != "c" && ext != "h")
+    if ((ext != "c" && ext != "h") || !it->is_regular_file())
       continue;
-    std::string rel = fs::relative(p, o.newDir).string();
+    // The iterator's paths start with NEW (already absolute and normalized).
+    std::string rel = p.string().substr(o.newDir.size() + 1);
     std::string old = oldVersionOf(rel);
     if (!fs::exists(old)) {
       if (ext == "c")
@@ -405,8 +404,8 @@ int main(int argc, char **argv) {
     if (!llvm::StringRef(path).ends_with(".o.dsu.json"))
       continue;
     std::string guess = path.substr(0, path.size() - strlen(".o.dsu.json")) + ".c";
-    if (under(guess, baseDir) && fs::exists(guess) &&
-        !wanted.count(fs::relative(guess, baseDir).string()))
+    if (under(guess, baseDir) && !wanted.count(guess.substr(baseDir.size() + 1)) &&
+        fs::exists(guess))
       continue;
     auto text = readFile(path);
     json m = text ? json::parse(*text, nullptr, false) : json();
