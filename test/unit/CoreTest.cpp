@@ -1,0 +1,207 @@
+// The update core (runtime/core/dsu_core.c) against a fake registry: what a
+// patch must match to be prepared, what commit and revert do to pointers,
+// and how stacked patches see what earlier ones added.
+#include <catch2/catch.hpp>
+
+extern "C" {
+#include "dsu_core.h"
+}
+
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <string>
+
+namespace {
+
+int oldA() { return 1; }
+int oldB() { return 2; }
+int newA() { return 10; }
+int newB() { return 20; }
+int newerA() { return 100; }
+int added() { return 7; }
+
+void *ptrA = (void *)oldA;
+void *ptrB = (void *)oldB;
+int counter = 5;
+void *addedPtr = (void *)added;
+
+__dsu_func_desc descA{DSU_ABI_VERSION, 0, "a", "u.c", &ptrA, (void *)oldA, (void *)oldA, "H1"};
+__dsu_func_desc descB{DSU_ABI_VERSION, 0, "b", "u.c", &ptrB, (void *)oldB, (void *)oldB, "H1"};
+__dsu_var_desc descCounter{DSU_ABI_VERSION, 0, "counter", "u.c", &counter, sizeof counter, "H1"};
+__dsu_func_desc descAdded{DSU_ABI_VERSION, 0, "added", "u.c", &addedPtr, (void *)added,
+                          (void *)added, "H1"};
+
+__dsu_func_desc *findFunc(const char *tu, const char *name) {
+  for (__dsu_func_desc *d : {&descA, &descB})
+    if (!std::strcmp(d->tu, tu) && !std::strcmp(d->name, name))
+      return d;
+  return nullptr;
+}
+__dsu_var_desc *findVar(const char *tu, const char *name) {
+  return !std::strcmp(tu, "u.c") && !std::strcmp(name, "counter") ? &descCounter : nullptr;
+}
+const char *unitHash(const char *tu) { return !std::strcmp(tu, "u.c") ? "H1" : nullptr; }
+void *findSymbol(const char *name) { return !std::strcmp(name, "sym") ? (void *)&counter : nullptr; }
+void *zalloc(unsigned long n) { return std::calloc(1, n); }
+
+const dsu_env env{findFunc, findVar, unitHash, findSymbol, zalloc, std::free};
+
+struct Patch {
+  __dsu_patch_unit units[1] = {{"u.c", "H1"}};
+  __dsu_patch_func funcs[2] = {{"u.c", "a", (void *)newA}, {"u.c", "b", (void *)newB}};
+  void *slots[3] = {};
+  __dsu_patch_ref refs[3] = {{DSU_REF_VAR, "u.c", "counter", &slots[0]},
+                             {DSU_REF_FUNC, "u.c", "b", &slots[1]},
+                             {DSU_REF_SYMBOL, nullptr, "sym", &slots[2]}};
+  __dsu_patch p{DSU_ABI_VERSION, 1, 2, 3, 0, 0, "p1", "", units, funcs, refs, nullptr, nullptr};
+};
+
+std::string prepareError(dsu_core &core, const __dsu_patch &p) {
+  dsu_applied *a = nullptr;
+  char err[DSU_CORE_ERRLEN] = "";
+  int rc = dsu_core_prepare(&core, &p, &a, err, sizeof err);
+  if (rc == 0) {
+    dsu_core_discard(&core, a);
+    return "";
+  }
+  REQUIRE(a == nullptr);
+  return err;
+}
+
+void reset() {
+  ptrA = (void *)oldA;
+  ptrB = (void *)oldB;
+  descA.version = descB.version = 0;
+}
+
+} // namespace
+
+TEST_CASE("prepare resolves references and commit/revert switch pointers", "[core]") {
+  reset();
+  dsu_core core;
+  dsu_core_init(&core, &env);
+  Patch patch;
+  dsu_applied *a = nullptr;
+  char err[DSU_CORE_ERRLEN];
+  REQUIRE(dsu_core_prepare(&core, &patch.p, &a, err, sizeof err) == 0);
+  CHECK(patch.slots[0] == &counter);
+  CHECK(patch.slots[1] == (void *)oldB); // the stub
+  CHECK(patch.slots[2] == &counter);
+  CHECK(ptrA == (void *)oldA); // nothing changed yet
+
+  void *code[4];
+  REQUIRE(dsu_core_apply_code(a, code, 4) == 2);
+  CHECK(code[0] == (void *)oldA);
+  dsu_core_commit(&core, a);
+  CHECK(ptrA == (void *)newA);
+  CHECK(ptrB == (void *)newB);
+  CHECK(descA.version == 1);
+  CHECK(core.depth == 1);
+
+  REQUIRE(dsu_core_revert_code(&core, code, 4) == 2);
+  CHECK(code[0] == (void *)newA);
+  dsu_applied *r = dsu_core_revert_commit(&core);
+  REQUIRE(r == a);
+  dsu_core_discard(&core, r);
+  CHECK(ptrA == (void *)oldA);
+  CHECK(ptrB == (void *)oldB);
+  CHECK(descA.version == 0);
+  CHECK(core.depth == 0);
+  CHECK(dsu_core_revert_commit(&core) == nullptr);
+}
+
+TEST_CASE("prepare refuses patches that do not fit, changing nothing", "[core]") {
+  reset();
+  dsu_core core;
+  dsu_core_init(&core, &env);
+  {
+    Patch p;
+    p.p.abi = DSU_ABI_VERSION + 1;
+    CHECK_THAT(prepareError(core, p.p), Catch::Contains("has DSU ABI"));
+  }
+  {
+    Patch p;
+    p.units[0].unit_hash = "H2";
+    CHECK_THAT(prepareError(core, p.p), Catch::Contains("built against another build of u.c"));
+  }
+  {
+    Patch p;
+    p.units[0].tu = "v.c";
+    p.funcs[0].tu = p.funcs[1].tu = "v.c";
+    p.p.nrefs = 0;
+    CHECK_THAT(prepareError(core, p.p), Catch::Contains("does not have"));
+  }
+  {
+    Patch p;
+    p.funcs[1].name = "missing";
+    CHECK_THAT(prepareError(core, p.p), Catch::Contains("not an updateable function"));
+  }
+  {
+    Patch p;
+    p.funcs[1].name = "a";
+    CHECK_THAT(prepareError(core, p.p), Catch::Contains("replaces u.c:a twice"));
+  }
+  {
+    Patch p;
+    p.refs[0].name = "nothing";
+    CHECK_THAT(prepareError(core, p.p), Catch::Contains("does not register"));
+  }
+  {
+    Patch p;
+    p.refs[2].name = "nosym";
+    CHECK_THAT(prepareError(core, p.p), Catch::Contains("needs symbol nosym"));
+  }
+  {
+    Patch p;
+    p.refs[1].tu = "other.c";
+    CHECK_THAT(prepareError(core, p.p), Catch::Contains("does not list unit other.c"));
+  }
+  {
+    Patch p;
+    p.p.parent = "p0";
+    CHECK_THAT(prepareError(core, p.p), Catch::Contains("must be applied on top of p0"));
+  }
+  {
+    Patch p;
+    p.p.name = nullptr;
+    CHECK_THAT(prepareError(core, p.p), Catch::Contains("malformed patch"));
+  }
+  CHECK(ptrA == (void *)oldA);
+  CHECK(core.depth == 0);
+}
+
+TEST_CASE("stacked patches: parent order, added functions, revert to the one below", "[core]") {
+  reset();
+  dsu_core core;
+  dsu_core_init(&core, &env);
+  Patch p1;
+  __dsu_func_desc *newFuncs[] = {&descAdded};
+  p1.p.new_funcs = newFuncs;
+  p1.p.nnew_funcs = 1;
+  dsu_applied *a1 = nullptr, *a2 = nullptr;
+  char err[DSU_CORE_ERRLEN];
+  REQUIRE(dsu_core_prepare(&core, &p1.p, &a1, err, sizeof err) == 0);
+  dsu_core_commit(&core, a1);
+  CHECK(dsu_core_find_func(&core, "u.c", "added") == &descAdded);
+
+  // p2 replaces a again and the function p1 added.
+  __dsu_patch_unit units[] = {{"u.c", "H1"}};
+  __dsu_patch_func funcs[] = {{"u.c", "a", (void *)newerA}, {"u.c", "added", (void *)newB}};
+  __dsu_patch p2{DSU_ABI_VERSION, 1, 2, 0, 0, 0, "p2", "p1", units, funcs, nullptr, nullptr, nullptr};
+  Patch again;
+  CHECK_THAT(prepareError(core, again.p), Catch::Contains("already applied"));
+  REQUIRE(dsu_core_prepare(&core, &p2, &a2, err, sizeof err) == 0);
+  dsu_core_commit(&core, a2);
+  CHECK(ptrA == (void *)newerA);
+  CHECK(addedPtr == (void *)newB);
+  CHECK(descA.version == 2);
+
+  dsu_core_discard(&core, dsu_core_revert_commit(&core));
+  CHECK(ptrA == (void *)newA);
+  CHECK(addedPtr == (void *)added);
+  CHECK(descA.version == 1);
+  dsu_core_discard(&core, dsu_core_revert_commit(&core));
+  CHECK(ptrA == (void *)oldA);
+  CHECK(dsu_core_find_func(&core, "u.c", "added") == nullptr);
+}
