@@ -586,7 +586,7 @@ int main(int argc, char **argv) {
   else
     main += "#include <stddef.h>\n#include \"dsu/abi.h\"\n";
   std::string unitsTab, funcsTab, refsTab, newFuncsTab, newVarsTab;
-  unsigned nfuncs = 0, nrefs = 0, nnewf = 0, nnewv = 0;
+  unsigned nfuncs = 0, nrefs = 0, nnewf = 0, nnewv = 0, addedVars = 0;
   json cumulative = chain.prev.is_null() ? json::array() : chain.prev.value("cumulative", json::array());
   json globals = chain.prev.is_null() ? json::array() : chain.prev.value("globals", json::array());
   for (const Built &b : built)
@@ -594,6 +594,7 @@ int main(int argc, char **argv) {
       globals.push_back(g);
   for (const Built &b : built) {
     unitsTab += fmt::format("\t{{ \"{}\", \"{}\" }},\n", b.tu, b.unitHash);
+    addedVars += b.plan.addedVars.size();
     for (const std::string &f : b.plan.replaced) {
       main += fmt::format("extern char __dsu_p{}_{}[];\n", b.index, f);
       funcsTab += fmt::format("\t{{ \"{}\", \"{}\", (void *)__dsu_p{}_{} }},\n", b.tu, f, b.index, f);
@@ -685,7 +686,8 @@ int main(int argc, char **argv) {
              {"cumulative", cumulative},
              {"globals", globals},
              {"summary",
-              {{"replaced", nfuncs}, {"added_functions", nnewf}, {"added_variables", nnewv},
+              {{"replaced", nfuncs}, {"added_functions", nnewf}, {"added_variables", addedVars},
+               {"registered_variables", nnewv},
                {"references", nrefs}}}};
 
   // 5. Build.
@@ -784,7 +786,7 @@ int main(int argc, char **argv) {
   fmt::print("dsu-patchgen: {}: {} unit{}, {} function{} replaced, {} added, {} variable{} added, "
              "{} reference{}; {:.2f} s{}\n",
              fullName, built.size(), built.size() == 1 ? "" : "s", nfuncs, nfuncs == 1 ? "" : "s",
-             nnewf, nnewv, nnewv == 1 ? "" : "s", nrefs, nrefs == 1 ? "" : "s", seconds(),
+             nnewf, addedVars, addedVars == 1 ? "" : "s", nrefs, nrefs == 1 ? "" : "s", seconds(),
              artifact.empty() ? "" : "\n  " + artifact);
   return 0;
 }
