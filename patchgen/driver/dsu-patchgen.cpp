@@ -310,6 +310,10 @@ int main(int argc, char **argv) {
   auto seconds = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   };
+  auto phase = [&](const char *what) {
+    if (o.verbose)
+      fmt::print(stderr, "dsu-patchgen: {:.2f} s: {}\n", seconds(), what);
+  };
   o.oldDir = absolute(positional[0]);
   o.newDir = absolute(positional[1]);
   o.outDir = absolute(o.outDir);
@@ -375,6 +379,7 @@ int main(int argc, char **argv) {
       (ext == "c" ? changedC : changedOther).push_back(rel);
   }
   std::sort(changedC.begin(), changedC.end());
+  phase("compared the trees");
   if (!changedOther.empty()) {
     for (const std::string &h : changedOther)
       fmt::print(stderr, "{}/{}:1:1: error: header changed: dsu-patchgen handles changes to .c "
@@ -421,6 +426,7 @@ int main(int argc, char **argv) {
     units[rel] = UnitInfo{path, std::move(m), rel, abs};
   }
 
+  phase("found the manifests");
   std::string patchName = o.name.empty() ? fs::path(o.outDir).filename().string() : o.name;
   fs::create_directories(o.outDir + "/units");
   fs::create_directories(o.outDir + "/src");
@@ -565,6 +571,7 @@ int main(int argc, char **argv) {
     built.push_back(std::move(b));
     ++index;
   }
+  phase("parsed, compared and rewrote the changed units");
   if (failed) {
     fmt::print(stderr, "dsu-patchgen: no patch made\n");
     return 1;
@@ -776,6 +783,7 @@ int main(int argc, char **argv) {
       artifact = o.outDir + "/" + mod + ".ko";
     }
     pj["artifact"] = artifact;
+    phase("built the artifact");
   }
   pj["seconds"] = seconds();
   std::string err;
