@@ -431,6 +431,13 @@ int main(int argc, char **argv) {
   fs::create_directories(o.outDir + "/units");
   fs::create_directories(o.outDir + "/src");
   const std::set<std::string> exported = kernel ? exportedSymbols(o.kernelDir) : std::set<std::string>();
+  std::set<std::string> vmlinuxSymbols;
+  if (kernel) {
+    std::ifstream map(o.kernelDir + "/System.map");
+    std::string addr, type, sym;
+    while (map >> addr >> type >> sym)
+      vmlinuxSymbols.insert(sym);
+  }
   if (kernel && exported.empty()) {
     fmt::print(stderr, "dsu-patchgen: error: {}/Module.symvers is missing or empty: build the "
                        "kernel (with modules) first\n", o.kernelDir);
@@ -537,6 +544,7 @@ int main(int argc, char **argv) {
       dsu::PatchRewriteOptions ro;
       ro.kernel = kernel;
       ro.exported = &exported;
+      ro.vmlinuxSymbols = kernel ? &vmlinuxSymbols : nullptr;
       ro.unitHash = base.unitHash;
       ro.patchName = patchName;
       b.unit = dsu::rewritePatchUnit(ctx, map, base, b.plan, ro);

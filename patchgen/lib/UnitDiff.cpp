@@ -300,7 +300,8 @@ private:
                                 r->getDecl()->getName().str(), plan_.index, index));
   }
   bool needsSymbolRef(const std::string &name) const {
-    return opts_.kernel && (!opts_.exported || !opts_.exported->count(name));
+    return opts_.kernel && (!opts_.exported || !opts_.exported->count(name)) &&
+           (!opts_.vmlinuxSymbols || opts_.vmlinuxSymbols->count(name));
   }
   void handleRef(DeclRefExpr *r, const FunctionDecl *in, bool inInitializer);
   void keepFunction(FunctionDecl *fd);
@@ -338,7 +339,9 @@ void PatchRewriter::handleRef(DeclRefExpr *r, const FunctionDecl *in, bool inIni
   ValueDecl *d = r->getDecl();
   const std::string name = d->getName().str();
   if (auto *fd = dyn_cast<FunctionDecl>(d)) {
-    if (fd->getBuiltinID())
+    // Builtins, and compile-time assertions (error/warning attributes),
+    // which only compile because the optimizer removes their calls.
+    if (fd->getBuiltinID() || fd->hasAttr<ErrorAttr>())
       return;
     const FunctionDecl *def = fd->getDefinition();
     if (def && !inSource(def))
@@ -558,6 +561,20 @@ void PatchRewriter::externalizeVar(VarDecl *vd) {
           rw_.RemoveText(tok.getLocation(), tok.getLength());
     }
     rw_.InsertTextBefore(begin, "extern ");
+  }
+  // `T v[] = {...}` -> `extern T v[N]`: the size came from the initializer,
+  // and code the patch keeps may take sizeof(v).
+  if (const auto *cat = ctx_.getAsConstantArrayType(vd->getType())) {
+    SourceLocation name = edit(vd->getLocation());
+    if (name.isValid()) {
+      Lexer lex(sm_.getLocForStartOfFile(map_.file), lo_, buffer_.begin(),
+                buffer_.begin() + offset(name), buffer_.end());
+      Token id, open, close;
+      if (!lex.LexFromRawLexer(id) && !lex.LexFromRawLexer(open) && open.is(tok::l_square) &&
+          !lex.LexFromRawLexer(close) && close.is(tok::r_square))
+        rw_.InsertTextAfterToken(open.getLocation(),
+                                 std::to_string(cat->getSize().getZExtValue()));
+    }
   }
   if (const Expr *init = vd->getInit()) {
     SourceLocation name = edit(vd->getLocation()), end = edit(init->getEndLoc());

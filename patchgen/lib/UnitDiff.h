@@ -92,6 +92,10 @@ struct PatchRewriteOptions {
   // Kernel: symbols exported to modules (Module.symvers); anything else the
   // patch uses from the kernel goes through a DSU_REF_SYMBOL slot.
   const std::set<std::string> *exported = nullptr;
+  // Kernel: every symbol of vmlinux (System.map). A symbol that is not
+  // there can only be in code the compiler drops (an assertion, a config
+  // that is off): the reference stays direct so that it folds as before.
+  const std::set<std::string> *vmlinuxSymbols = nullptr;
   std::string unitHash; // the base's, for descriptors of added functions
   std::string patchName;
 };

@@ -60,10 +60,20 @@ cp "$here/patch-guest.sh" "$work/stage/guest-extra.sh"
 chmod +x "$work/stage/guest-extra.sh"
 "$here/initramfs.sh" "$work/initramfs.cpio.gz" "$work"/stage/*
 log=$work/boot.log
-echo "test-patch: booting (log: $log)"
-timeout 600 qemu-system-x86_64 -kernel "$tree/arch/x86/boot/bzImage" \
-  -initrd "$work/initramfs.cpio.gz" -append "console=ttyS0 panic=-1 reboot=t oops=panic" \
-  -nographic -no-reboot -m 512 -smp 2 -accel tcg > "$log" 2>&1 || true
+boot() {
+  echo "test-patch: booting (log: $log)"
+  timeout 600 qemu-system-x86_64 -kernel "$tree/arch/x86/boot/bzImage" \
+    -initrd "$work/initramfs.cpio.gz" -append "console=ttyS0 panic=-1 reboot=t oops=panic" \
+    -nographic -no-reboot -m 512 -smp 2 -accel tcg > "$log" 2>&1 || true
+}
+# When the host is busy the guest's TSC calibration fails and it keeps time
+# in jiffies: the pause then reads 0 (see test-runtime.sh). Boot again then.
+coarse_clock() { grep -q "Switched to clocksource refined-jiffies" "$log"; }
+boot
+if coarse_clock; then
+  echo "test-patch: the guest fell back to a jiffies clock; booting again for the figures"
+  boot
+fi
 tr -d '\r' < "$log" | grep -E "DSU-PATCH: (ok|FAIL|PASS)" || true
 grep -q "DSU-PATCH: PASS" "$log" || { echo "test-patch: FAIL: the guest checks did not all pass"; status=1; }
 if grep -nE "Oops|BUG:|WARNING:|Kernel panic|general protection|Call Trace" "$log"; then
@@ -72,8 +82,10 @@ if grep -nE "Oops|BUG:|WARNING:|Kernel panic|general protection|Call Trace" "$lo
 fi
 # /proc/dsu: level name functions pause_us total_us
 tr -d '\r' < "$log" | awk '/DSU-PATCH: size [0-9]+ round/ {
-  printf "test-patch: figure: kernel patch of %3d functions (round %s): pause %s us, total apply %s us\n", $4, $6, $11, $12 }'
+  sub(":", "", $5)
+  printf "test-patch: figure: kernel patch of %3d functions (apply %s): pause %s us, total apply %s us\n", $3, $5, $9, $10 }'
 tr -d '\r' < "$log" | awk '/DSU-PATCH: proc: 1 proc_version/ {
   printf "test-patch: figure: /proc/version patch: pause %s us, total apply %s us\n", $6, $7 }'
+coarse_clock && echo "test-patch: note: the guest kept time in jiffies, the figures are not meaningful"
 [ $status = 0 ] && echo "test-patch: PASS"
 exit $status
