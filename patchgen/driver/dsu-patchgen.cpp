@@ -781,8 +781,9 @@ int main(int argc, char **argv) {
                 "-x cpp-output -c -o $@ $< $(cmd_objtool)\n" + rules;
       kbuild += fmt::format("\nccflags-y += -I{}/kernel/dsu\n", o.kernelDir);
       writeFile(o.outDir + "/Kbuild", kbuild);
+      long cpus = sysconf(_SC_NPROCESSORS_ONLN);
       std::vector<std::string> make = {"make", "-C", o.kernelDir, "M=" + o.outDir, "LLVM=-19",
-                                       "modules"};
+                                       fmt::format("-j{}", cpus > 0 ? cpus : 1), "modules"};
       if (run(make, o.outDir, log, log) != 0) {
         fmt::print(stderr, "dsu-patchgen: error: building the patch module failed: {}\n  (log: "
                            "{})\n", firstError(readFile(log).value_or("")), log);
