@@ -418,7 +418,11 @@ private:
   std::vector<const VarDecl *> order_;
 };
 
-std::string escapeC(llvm::StringRef in) {
+std::string escapeC(llvm::StringRef in) { return escapeCString(in); }
+
+} // namespace
+
+std::string escapeCString(llvm::StringRef in) {
   std::string out;
   for (char ch : in) {
     if (ch == '"' || ch == '\\')
@@ -427,8 +431,6 @@ std::string escapeC(llvm::StringRef in) {
   }
   return out;
 }
-
-} // namespace
 
 bool registrableStatic(const VarDecl *vd, std::string &why) {
   if (vd->getTLSKind() != VarDecl::TLS_None) {
@@ -1080,12 +1082,7 @@ void IndirectionRewriter::editCalls() {
 std::string IndirectionRewriter::prelude(bool afterMarker) const {
   PresumedLoc start = sm_.getPresumedLoc(sm_.getLocForStartOfFile(mainFile_));
   std::string mainName = start.isValid() ? start.getFilename() : opts_.tuName;
-  std::string tu;
-  for (char ch : opts_.tuName) {
-    if (ch == '"' || ch == '\\')
-      tu += '\\';
-    tu += ch;
-  }
+  std::string tu = escapeCString(opts_.tuName);
   return fmt::format("{}# 1 \"<dsu-abi>\" 1\n{}\nstatic const char __dsu_tu_name[] "
                      "__attribute__((__unused__)) = \"{}\";\nstatic const char "
                      "__dsu_unit_hash[] __attribute__((__unused__)) = \"{}\";\n# 1 \"{}\" 2\n",

@@ -18,6 +18,8 @@
 
 #include "Reasons.h"
 
+#include <llvm/ADT/StringRef.h>
+
 #include <map>
 #include <string>
 #include <vector>
@@ -108,6 +110,9 @@ bool registrableStatic(const clang::VarDecl *vd, std::string &why);
 std::string staticLocalName(const clang::FunctionDecl *fn, const clang::VarDecl *vd);
 
 RewriteResult rewriteTranslationUnit(clang::ASTContext &ctx, const RewriteOptions &opts);
+
+// `in` as the contents of a C string literal (quotes and backslashes escaped).
+std::string escapeCString(llvm::StringRef in);
 
 // The embedded text of runtime/include/dsu/abi.h.
 const char *abiHeaderText();

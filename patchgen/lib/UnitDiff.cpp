@@ -87,15 +87,7 @@ bool foldable(const std::string &reason) {
          reason == "always_inline";
 }
 
-std::string escapeC(llvm::StringRef in) {
-  std::string out;
-  for (char ch : in) {
-    if (ch == '"' || ch == '\\')
-      out += '\\';
-    out += ch;
-  }
-  return out;
-}
+std::string escapeC(llvm::StringRef in) { return escapeCString(in); }
 
 } // namespace
 

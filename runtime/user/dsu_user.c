@@ -134,34 +134,32 @@ static void build_registry(void)
 	}
 }
 
-static struct __dsu_func_desc *env_find_func(const char *tu, const char *name)
+/* Open addressing, keyed by dsu_core_hash(tu, name). */
+static void *table_find(const struct table *t, const char *tu, const char *name, int vars)
 {
 	unsigned int h = dsu_core_hash(tu, name), i;
 
-	if (!funcs_by_name.slots)
+	if (!t->slots)
 		return NULL;
-	for (i = h & funcs_by_name.mask; funcs_by_name.slots[i].desc; i = (i + 1) & funcs_by_name.mask) {
-		struct __dsu_func_desc *d = funcs_by_name.slots[i].desc;
+	for (i = h & t->mask; t->slots[i].desc; i = (i + 1) & t->mask) {
+		void *d = t->slots[i].desc;
+		const char *dn = vars ? ((struct __dsu_var_desc *)d)->name : ((struct __dsu_func_desc *)d)->name;
+		const char *dt = vars ? ((struct __dsu_var_desc *)d)->tu : ((struct __dsu_func_desc *)d)->tu;
 
-		if (funcs_by_name.slots[i].hash == h && !strcmp(d->name, name) && !strcmp(d->tu, tu))
+		if (t->slots[i].hash == h && !strcmp(dn, name) && !strcmp(dt, tu))
 			return d;
 	}
 	return NULL;
 }
 
+static struct __dsu_func_desc *env_find_func(const char *tu, const char *name)
+{
+	return table_find(&funcs_by_name, tu, name, 0);
+}
+
 static struct __dsu_var_desc *env_find_var(const char *tu, const char *name)
 {
-	unsigned int h = dsu_core_hash(tu, name), i;
-
-	if (!vars_by_name.slots)
-		return NULL;
-	for (i = h & vars_by_name.mask; vars_by_name.slots[i].desc; i = (i + 1) & vars_by_name.mask) {
-		struct __dsu_var_desc *d = vars_by_name.slots[i].desc;
-
-		if (vars_by_name.slots[i].hash == h && !strcmp(d->name, name) && !strcmp(d->tu, tu))
-			return d;
-	}
-	return NULL;
+	return table_find(&vars_by_name, tu, name, 1);
 }
 
 static const char *env_unit_hash(const char *tu)
