@@ -2,6 +2,7 @@
 
 #include "Alignment.h"
 #include "Policy.h"
+#include "TypeWrapping.h"
 
 #include <clang/AST/ASTContext.h>
 #include <clang/AST/Attr.h>
@@ -1122,9 +1123,12 @@ RewriteResult IndirectionRewriter::run() {
       registerStaticLocals(c);
     }
   editCalls();
-  if (!updateable_.empty())
+  bool wrapped = false;
+  wrapTypes(TypeWrapInput{ctx_, rw_, [this](SourceLocation l) { return edit(l); }, opts_},
+            result.types, wrapped);
+  if (!updateable_.empty() || wrapped)
     registerFileStatics();
-  if (!updateable_.empty()) {
+  if (!updateable_.empty() || wrapped) {
     if (opts_.emitPrelude) {
       // After the unit's first line marker when it starts with one (-E output).
       unsigned at = 0;
@@ -1135,26 +1139,6 @@ RewriteResult IndirectionRewriter::run() {
     const auto *rb = rw_.getRewriteBufferFor(editFile_);
     result.text = rb ? std::string(rb->begin(), rb->end()) : buffer_.str();
     result.changed = true;
-  }
-
-  // Types defined in this unit's own source.
-  for (Decl *d : ctx_.getTranslationUnitDecl()->decls()) {
-    auto *rd = dyn_cast<RecordDecl>(d);
-    if (!rd || !rd->isThisDeclarationADefinition())
-      continue;
-    std::string file = presumedFile(rd->getLocation());
-    if (!isSourceFile(file))
-      continue;
-    TypeRecord t;
-    if (rd->getIdentifier())
-      t.name = fmt::format("{} {}", rd->isUnion() ? "union" : "struct", rd->getName().str());
-    else if (auto *td = rd->getTypedefNameForAnonDecl())
-      t.name = td->getName().str();
-    else
-      continue;
-    t.file = file;
-    t.line = presumedLine(rd->getLocation());
-    result.types.push_back(std::move(t));
   }
 
   for (Candidate &c : candidates_)

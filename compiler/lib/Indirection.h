@@ -64,12 +64,15 @@ struct VariableRecord {
 };
 
 struct TypeRecord {
-  std::string name;
+  std::string name; // "struct T"
+  std::string tag;  // "T"
   std::string file;
   unsigned line = 0;
-  bool updateable = false;
-  Reason reason = Reason::TypeWrappingUnsupported;
+  bool updateable = false; // wrapped
+  Reason reason = Reason::TypeNotSelected;
   std::string detail;
+  unsigned long repSize = 0, slop = 0; // wrapped: representation and slop bytes
+  unsigned uses = 0;                   // concrete uses rewritten
 };
 
 struct RewriteOptions {
@@ -77,6 +80,7 @@ struct RewriteOptions {
   bool kernel = false;            // emitting code for the Linux kernel
   std::string tuName;             // recorded in descriptors
   std::string unitHash;           // recorded in descriptors (base identity)
+  unsigned typeSlop = 64;         // bytes a wrapped type may grow by in place
   // Set when the whole file is left out: functions are listed, nothing edited.
   bool fileExcluded = false;
   Reason fileReason = Reason::PolicyFile;

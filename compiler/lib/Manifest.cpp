@@ -40,9 +40,17 @@ nlohmann::json manifestJson(const ManifestInfo &info, const RewriteResult &r) {
   json types = json::array();
   for (const TypeRecord &t : r.types) {
     json j = {{"name", t.name}, {"file", t.file}, {"line", t.line}, {"updateable", t.updateable}};
-    if (!t.updateable) {
+    if (t.updateable) {
+      j["symbols"] = {{"representation", "__dsu_rep_" + t.tag + "_0"},
+                      {"accessor", "__dsu_con_" + t.tag},
+                      {"descriptor", "__dsu_tdesc_" + t.tag}};
+      j["representation_size"] = t.repSize;
+      j["slop"] = t.slop;
+      j["uses_rewritten"] = t.uses;
+    } else {
       j["reason"] = std::string(reasonId(t.reason));
-      j["reason_text"] = std::string(reasonText(t.reason));
+      j["reason_text"] = t.detail.empty() ? std::string(reasonText(t.reason))
+                                          : fmt::format("{} ({})", reasonText(t.reason), t.detail);
     }
     types.push_back(std::move(j));
   }

@@ -197,6 +197,13 @@ std::optional<PolicyDecision> builtinFileExclusion(std::string_view path) {
   return std::nullopt;
 }
 
+bool Policy::hasIncludeRules(Kind kind) const {
+  for (const Rule &r : rules_)
+    if (r.include && r.kind == kind)
+      return true;
+  return false;
+}
+
 PolicyDecision Policy::file(std::string_view path, std::string_view cwd) const {
   std::string norm = normalizePath(path, cwd);
   if (auto b = builtinFileExclusion(norm))

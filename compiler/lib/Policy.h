@@ -40,6 +40,9 @@ public:
   // Types are matched by tag or typedef name, without "struct"/"union".
   PolicyDecision type(std::string_view name) const;
 
+  // Whether some rule includes items of this kind (then only those are).
+  bool hasIncludeRules(Kind kind) const;
+
   // Path relative to cwd when it lies below it, without "./" prefixes.
   static std::string normalizePath(std::string_view path, std::string_view cwd);
 

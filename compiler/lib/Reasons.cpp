@@ -33,6 +33,16 @@ std::string_view reasonId(Reason r) {
   case Reason::Uneditable: return "uneditable";
   case Reason::RewriteFailed: return "rewrite_failed";
   case Reason::TypeWrappingUnsupported: return "type_wrapping_unsupported";
+  case Reason::TypeNotSelected: return "type_not_selected";
+  case Reason::TypeUnion: return "union";
+  case Reason::TypeAnonymous: return "anonymous";
+  case Reason::TypeDeclarators: return "defined_in_declaration";
+  case Reason::TypeLayoutAttribute: return "layout_attribute";
+  case Reason::TypeFlexibleArray: return "flexible_array";
+  case Reason::TypeBraceElision: return "brace_elision";
+  case Reason::TypeConstInstance: return "const_instance";
+  case Reason::TypeUninstrumentableUse: return "uninstrumentable_use";
+  case Reason::TypeUneditable: return "uneditable_use";
   }
   return "unknown";
 }
@@ -68,6 +78,16 @@ std::string_view reasonText(Reason r) {
   case Reason::Uneditable: return "definition is not editable source text (macro-generated name)";
   case Reason::RewriteFailed: return "rewriting the translation unit failed; compiled unmodified";
   case Reason::TypeWrappingUnsupported: return "type wrapping is not implemented yet";
+  case Reason::TypeNotSelected: return "not selected for wrapping (wrapping is opt-in: `include type NAME` in DSU_CONFIG)";
+  case Reason::TypeUnion: return "a union: not wrapped";
+  case Reason::TypeAnonymous: return "anonymous: no tag for the wrapper to keep";
+  case Reason::TypeDeclarators: return "defined inside a declaration of objects or a typedef";
+  case Reason::TypeLayoutAttribute: return "packed or explicitly aligned: its layout is part of its meaning";
+  case Reason::TypeFlexibleArray: return "flexible array member: would move with the layout";
+  case Reason::TypeBraceElision: return "an instance is initialized with elided braces";
+  case Reason::TypeConstInstance: return "a const instance lives in read-only memory and could not be transformed";
+  case Reason::TypeUninstrumentableUse: return "used in code that must not call the runtime (noinstr, naked)";
+  case Reason::TypeUneditable: return "a use is not in editable text";
   }
   return "unknown";
 }

@@ -36,6 +36,17 @@ enum class Reason {
   Uneditable,         // the definition's name is not in editable source text
   RewriteFailed,      // rewriting the unit failed; compiled unmodified
   TypeWrappingUnsupported, // types: wrapping is not implemented yet
+  // Types (wrapping):
+  TypeNotSelected,    // the policy does not select it (wrapping is opt-in for now)
+  TypeUnion,          // unions are not wrapped
+  TypeAnonymous,      // no tag to keep for the wrapper
+  TypeDeclarators,    // defined inside a declaration of objects or a typedef
+  TypeLayoutAttribute,// packed / aligned: the layout is part of its meaning
+  TypeFlexibleArray,  // a flexible array member would move with the layout
+  TypeBraceElision,   // initialized with elided braces
+  TypeConstInstance,  // a const instance lives in read-only memory: cannot be transformed
+  TypeUninstrumentableUse, // used in code that must not call the runtime (noinstr, naked, ...)
+  TypeUneditable,     // a use is not in editable text
 };
 
 std::string_view reasonId(Reason r);

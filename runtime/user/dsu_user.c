@@ -229,6 +229,29 @@ unsigned int dsu_patch_level(void)
 	return core.depth;
 }
 
+/* ---- wrapped types ------------------------------------------------------ */
+
+/*
+ * The slow path of __dsu_con_T. An instance without the magic (zeroed, or
+ * fresh memory not yet written through the accessor) is taken to be in the
+ * current version and marked so. Transforming older versions comes with the
+ * type transformers (issue 4).
+ */
+void __dsu_type_slow(struct __dsu_type_desc *type, void *obj, unsigned int expected)
+{
+	unsigned int *version = obj;
+	unsigned int seen = __atomic_load_n(version, __ATOMIC_ACQUIRE);
+
+	if ((seen & ~DSU_TYPE_VERSION_MASK) != DSU_TYPE_MAGIC) {
+		__atomic_compare_exchange_n(version, &seen, DSU_TYPE_MAGIC | type->current, 0,
+					    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+		return;
+	}
+	if ((seen & DSU_TYPE_VERSION_MASK) != expected)
+		fprintf(stderr, "dsu: %s (%s): an instance in version %u reached code built for "
+			"version %u\n", type->name, type->tu, seen & DSU_TYPE_VERSION_MASK, expected);
+}
+
 /* ---- the stack check --------------------------------------------------- */
 
 struct frames {

@@ -72,6 +72,40 @@ struct __dsu_var_desc {
 };
 
 /*
+ * Wrapped types (selected structs of a unit's own source). dsu-cc turns
+ *   struct T { fields };
+ * into the version-0 representation and a wrapper with the original tag:
+ *   struct __dsu_rep_T_0 { fields };
+ *   struct T { unsigned int __dsu_version;
+ *              union { struct __dsu_rep_T_0 __dsu_data;
+ *                      char __dsu_slop[sizeof(struct __dsu_rep_T_0) + SLOP]; } __dsu_u; };
+ * and every concrete use goes through __dsu_con_T(p), which returns the
+ * representation after making sure the instance is in the version the code
+ * was compiled for. The version field holds DSU_TYPE_MAGIC | version; an
+ * instance without the magic (zeroed, or fresh memory not written yet) is
+ * taken to be in the current version.
+ */
+#define DSU_TYPE_MAGIC 0xD5000000u
+#define DSU_TYPE_VERSION_MASK 0x00ffffffu
+
+struct __dsu_type_desc {
+	unsigned int abi;
+	unsigned int current;  /* version instances are transformed to; 0 = as built */
+	const char *name;      /* "struct T" */
+	const char *tu;
+	unsigned long size;    /* sizeof the wrapper: representation + slop */
+	unsigned long rep_size; /* sizeof the version-0 representation */
+	const char *unit_hash;
+	void *runtime;         /* the runtime's: transformer chain */
+};
+
+/* The slow path of every __dsu_con_T: brings *obj to version `expected`. */
+void __dsu_type_slow(struct __dsu_type_desc *type, void *obj, unsigned int expected);
+
+#define DSU_TYPE_SECTION "__dsu_types"
+#define DSU_TDESC_PREFIX "__dsu_tdesc_"
+
+/*
  * Patches. A patch (a shared object, or a kernel module) defines one
  * struct __dsu_patch named __dsu_patch. Applying it
  *   1. checks that every unit it was built against runs with the same

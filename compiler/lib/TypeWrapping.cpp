@@ -1,0 +1,324 @@
+#include "TypeWrapping.h"
+
+#include "Policy.h"
+
+#include <clang/AST/ASTContext.h>
+#include <clang/AST/Attr.h>
+#include <clang/AST/Decl.h>
+#include <clang/AST/Expr.h>
+#include <clang/AST/RecursiveASTVisitor.h>
+#include <clang/Basic/SourceManager.h>
+#include <clang/Lex/Lexer.h>
+#include <clang/Rewrite/Core/Rewriter.h>
+#include <fmt/format.h>
+
+#include <map>
+#include <set>
+
+using namespace clang;
+
+namespace dsu {
+
+namespace {
+
+bool isSourceFile(llvm::StringRef file) { return file.ends_with(".c") || file.ends_with(".i"); }
+
+struct Candidate {
+  RecordDecl *def = nullptr;
+  TypeRecord record;
+  std::vector<const MemberExpr *> members;
+  std::vector<const InitListExpr *> inits;
+  std::vector<std::pair<const OffsetOfExpr *, unsigned>> offsets; // expr, component index
+};
+
+// The record a use of `t` reaches, if it is one of the candidates.
+const RecordDecl *recordOf(QualType t) {
+  if (const auto *rt = t->getAs<RecordType>())
+    return rt->getDecl()->getDefinition();
+  return nullptr;
+}
+
+// An initializer list written with its own braces (an elided one has its
+// "brace" locations on its first and last elements).
+bool hasBraces(const InitListExpr *ile, const SourceManager &sm) {
+  SourceLocation l = ile->getLBraceLoc(), r = ile->getRBraceLoc();
+  if (l.isInvalid() || r.isInvalid())
+    return false;
+  bool bad = false;
+  const char *lc = sm.getCharacterData(sm.getSpellingLoc(l), &bad);
+  if (bad || *lc != '{')
+    return false;
+  const char *rc = sm.getCharacterData(sm.getSpellingLoc(r), &bad);
+  return !bad && *rc == '}';
+}
+
+// Finds every concrete use of the candidate types, post-order (inner member
+// accesses before the ones built on them).
+class UseScanner : public RecursiveASTVisitor<UseScanner> {
+public:
+  UseScanner(std::map<const RecordDecl *, Candidate *> &byDecl, const SourceManager &sm)
+      : byDecl_(byDecl), sm_(sm) {}
+  bool shouldTraversePostOrder() const { return true; }
+
+  bool TraverseFunctionDecl(FunctionDecl *fd) {
+    const FunctionDecl *saved = fn_;
+    fn_ = fd;
+    bool ok = RecursiveASTVisitor::TraverseFunctionDecl(fd);
+    fn_ = saved;
+    return ok;
+  }
+  bool VisitMemberExpr(MemberExpr *me) {
+    QualType base = me->getBase()->getType();
+    if (me->isArrow())
+      base = base->getPointeeType();
+    if (Candidate *c = find(base)) {
+      noteFunction(c);
+      if (!me->isArrow() && !me->getBase()->isLValue()) {
+        c->record.reason = Reason::TypeUneditable;
+        c->record.detail = "a member of a value that is not an lvalue (a function's result)";
+      }
+      c->members.push_back(me);
+      ordered.push_back({c, me});
+    }
+    return true;
+  }
+  // Every member access of every candidate, inner before outer: edits at the
+  // same place nest correctly only in this order.
+  std::vector<std::pair<Candidate *, const MemberExpr *>> ordered;
+  bool VisitInitListExpr(InitListExpr *ile) {
+    // Brace elision shows in the semantic form: a list of type T that has
+    // no braces of its own.
+    const InitListExpr *sem = ile->isSemanticForm() ? ile : ile->getSemanticForm();
+    if (sem)
+      checkElision(sem);
+    const InitListExpr *syn = ile->isSemanticForm() && ile->getSyntacticForm() ? ile->getSyntacticForm() : ile;
+    if (Candidate *c = find(syn->getType()); c && seenInits_.insert(syn).second) {
+      noteFunction(c);
+      if (hasBraces(syn, sm_))
+        c->inits.push_back(syn);
+    }
+    // Designators reaching through a member of type T into its fields.
+    if (ile->isSyntacticForm() || !ile->getSyntacticForm())
+      for (const Expr *e : syn->inits())
+        if (const auto *die = dyn_cast_or_null<DesignatedInitExpr>(e))
+          for (unsigned i = 0; i + 1 < die->size(); ++i)
+            if (const auto *d = die->getDesignator(i); d && d->isFieldDesignator())
+              if (const FieldDecl *f = d->getFieldDecl())
+                if (Candidate *c = find(f->getType())) {
+                  c->record.reason = Reason::TypeBraceElision;
+                  c->record.detail = "a designated initializer reaches into its fields";
+                }
+    return true;
+  }
+  bool VisitOffsetOfExpr(OffsetOfExpr *oe) {
+    for (unsigned i = 0; i < oe->getNumComponents(); ++i) {
+      const OffsetOfNode &n = oe->getComponent(i);
+      if (n.getKind() != OffsetOfNode::Field)
+        continue;
+      if (Candidate *c = findDecl(n.getField()->getParent())) {
+        noteFunction(c);
+        c->offsets.push_back({oe, i});
+      }
+    }
+    return true;
+  }
+  bool VisitVarDecl(VarDecl *vd) {
+    QualType t = vd->getType();
+    while (const ArrayType *at = t->getAsArrayTypeUnsafe())
+      t = at->getElementType();
+    if (Candidate *c = find(t); c && t.isConstQualified() && vd->hasGlobalStorage()) {
+      c->record.reason = Reason::TypeConstInstance;
+      c->record.detail = vd->getName().str();
+    }
+    return true;
+  }
+
+private:
+  Candidate *find(QualType t) { return t.isNull() ? nullptr : findDecl(recordOf(t)); }
+  Candidate *findDecl(const RecordDecl *rd) {
+    if (!rd)
+      return nullptr;
+    auto it = byDecl_.find(rd->getDefinition() ? rd->getDefinition() : rd);
+    return it == byDecl_.end() ? nullptr : it->second;
+  }
+  void noteFunction(Candidate *c) {
+    // Code that must not call out to the runtime's slow path.
+    if (fn_ && (fn_->hasAttr<NakedAttr>() ||
+                (fn_->hasAttr<SectionAttr>() &&
+                 fn_->getAttr<SectionAttr>()->getName() == ".noinstr.text"))) {
+      c->record.reason = Reason::TypeUninstrumentableUse;
+      c->record.detail = fn_->getName().str();
+    }
+  }
+  void checkElision(const InitListExpr *sem) {
+    for (const Expr *e : sem->inits()) {
+      const auto *sub = dyn_cast_or_null<InitListExpr>(e);
+      if (!sub)
+        continue;
+      if (Candidate *c = find(sub->getType()); c && !hasBraces(sub, sm_)) {
+        c->record.reason = Reason::TypeBraceElision;
+        c->record.detail = "an initializer leaves out its braces";
+      }
+      checkElision(sub);
+    }
+  }
+  std::map<const RecordDecl *, Candidate *> &byDecl_;
+  const SourceManager &sm_;
+  const FunctionDecl *fn_ = nullptr;
+  std::set<const InitListExpr *> seenInits_;
+};
+
+} // namespace
+
+std::string wrapTypes(TypeWrapInput in, std::vector<TypeRecord> &types, bool &wrappedAny) {
+  ASTContext &ctx = in.ctx;
+  SourceManager &sm = ctx.getSourceManager();
+  const LangOptions &lo = ctx.getLangOpts();
+  const RewriteOptions &opts = in.opts;
+  wrappedAny = false;
+  auto presumed = [&](SourceLocation loc) { return sm.getPresumedLoc(sm.getExpansionLoc(loc)); };
+
+  std::vector<Candidate> cands;
+  for (Decl *d : ctx.getTranslationUnitDecl()->decls()) {
+    auto *rd = dyn_cast<RecordDecl>(d);
+    if (!rd || !rd->isThisDeclarationADefinition())
+      continue;
+    PresumedLoc p = presumed(rd->getLocation());
+    if (!p.isValid() || !isSourceFile(p.getFilename()))
+      continue;
+    Candidate c;
+    c.def = rd;
+    TypeRecord &t = c.record;
+    if (rd->getIdentifier()) {
+      t.tag = rd->getName().str();
+      t.name = fmt::format("{} {}", rd->isUnion() ? "union" : "struct", t.tag);
+    } else if (auto *td = rd->getTypedefNameForAnonDecl()) {
+      t.name = td->getName().str();
+    } else {
+      continue;
+    }
+    t.file = p.getFilename();
+    t.line = p.getLine();
+    t.reason = Reason::None;
+    if (opts.fileExcluded) {
+      t.reason = Reason::TypeNotSelected;
+      t.detail = "the file is not instrumented";
+    } else if (!opts.policy || !opts.policy->hasIncludeRules(Policy::Kind::Type)) {
+      t.reason = Reason::TypeNotSelected;
+    } else if (PolicyDecision pd = opts.policy->type(t.tag.empty() ? t.name : t.tag); !pd.instrument) {
+      t.reason = Reason::TypeNotSelected;
+      t.detail = pd.reason;
+    } else if (rd->isUnion()) {
+      t.reason = Reason::TypeUnion;
+    } else if (!rd->getIdentifier()) {
+      t.reason = Reason::TypeAnonymous;
+    } else if (rd->hasAttr<PackedAttr>() || rd->hasAttr<AlignedAttr>() ||
+               rd->hasAttr<MaxFieldAlignmentAttr>()) {
+      t.reason = Reason::TypeLayoutAttribute;
+    } else if (rd->hasFlexibleArrayMember()) {
+      t.reason = Reason::TypeFlexibleArray;
+    }
+    cands.push_back(std::move(c));
+  }
+
+  std::map<const RecordDecl *, Candidate *> byDecl;
+  for (Candidate &c : cands)
+    if (c.record.reason == Reason::None)
+      byDecl[c.def] = &c;
+  UseScanner scan(byDecl, sm);
+  if (!byDecl.empty())
+    scan.TraverseDecl(ctx.getTranslationUnitDecl());
+
+  // The definition must stand alone (`struct T { ... };`) and be editable.
+  auto tokenAfter = [&](SourceLocation editLoc, Token &tok) {
+    llvm::StringRef buf = sm.getBufferData(sm.getFileID(editLoc));
+    unsigned off = sm.getFileOffset(editLoc);
+    Lexer lex(sm.getLocForStartOfFile(sm.getFileID(editLoc)), lo, buf.begin(), buf.begin() + off,
+              buf.end());
+    Token skip;
+    lex.LexFromRawLexer(skip); // the token at editLoc
+    return !lex.LexFromRawLexer(tok) || tok.is(tok::eof);
+  };
+  std::string tail;
+  for (Candidate &c : cands) {
+    TypeRecord &t = c.record;
+    if (t.reason == Reason::None) {
+      SourceLocation tag = in.edit(c.def->getLocation());
+      SourceLocation rbrace = in.edit(c.def->getBraceRange().getEnd());
+      Token next;
+      if (tag.isInvalid() || rbrace.isInvalid()) {
+        t.reason = Reason::TypeUneditable;
+        t.detail = "its definition is not in editable text";
+      } else if (!tokenAfter(rbrace, next) || !next.is(tok::semi)) {
+        t.reason = Reason::TypeDeclarators;
+      } else {
+        // Every use must be editable before anything is edited.
+        for (const MemberExpr *me : c.members)
+          if (in.edit(me->getBase()->getBeginLoc()).isInvalid() ||
+              in.edit(me->getOperatorLoc()).isInvalid()) {
+            t.reason = Reason::TypeUneditable;
+            t.detail = "a member access is not in editable text";
+          }
+        for (const InitListExpr *ile : c.inits)
+          if (in.edit(ile->getLBraceLoc()).isInvalid() || in.edit(ile->getRBraceLoc()).isInvalid()) {
+            t.reason = Reason::TypeUneditable;
+            t.detail = "an initializer is not in editable text";
+          }
+        for (auto &[oe, i] : c.offsets)
+          if (in.edit(oe->getComponent(i).getEndLoc()).isInvalid()) {
+            t.reason = Reason::TypeUneditable;
+            t.detail = "an offsetof is not in editable text";
+          }
+      }
+      if (t.reason == Reason::None) {
+        const std::string rep = "__dsu_rep_" + t.tag + "_0";
+        const std::string con = "__dsu_con_" + t.tag;
+        t.updateable = true;
+        t.repSize = ctx.getTypeSize(ctx.getRecordType(c.def)) / 8;
+        t.slop = opts.typeSlop;
+        t.uses = c.members.size() + c.inits.size() + c.offsets.size();
+        in.rw.ReplaceText(tag, t.tag.size(), rep);
+        std::string section = opts.kernel ? "" : ", __section__(\"__dsu_types\")";
+        in.rw.InsertTextAfterToken(
+            next.getLocation(),
+            fmt::format(
+                " struct {0} {{ unsigned int __dsu_version; union {{ struct {1} __dsu_data; char "
+                "__dsu_slop[sizeof(struct {1}) + {2}]; }} __dsu_u; }};"
+                " static struct __dsu_type_desc __dsu_tdesc_{0} __attribute__((__used__, "
+                "__aligned__(8){3})) = {{ DSU_ABI_VERSION, 0, \"struct {0}\", __dsu_tu_name, "
+                "sizeof(struct {0}), sizeof(struct {1}), __dsu_unit_hash, 0 }};"
+                " static inline __attribute__((__always_inline__, __unused__)) struct {1} *{4}(struct "
+                "{0} *p) {{ if (__builtin_expect(p->__dsu_version != DSU_TYPE_MAGIC, 0)) "
+                "__dsu_type_slow(&__dsu_tdesc_{0}, p, 0); return &p->__dsu_u.__dsu_data; }}",
+                t.tag, rep, opts.typeSlop, section, con));
+        for (const InitListExpr *ile : c.inits) {
+          in.rw.ReplaceText(in.edit(ile->getLBraceLoc()), 1,
+                            "{ DSU_TYPE_MAGIC, { .__dsu_data = {");
+          in.rw.ReplaceText(in.edit(ile->getRBraceLoc()), 1, "} } }");
+        }
+        for (auto &[oe, i] : c.offsets)
+          in.rw.InsertTextBefore(in.edit(oe->getComponent(i).getEndLoc()), "__dsu_u.__dsu_data.");
+        wrappedAny = true;
+      }
+    }
+  }
+  for (auto &[c, me] : scan.ordered) {
+    if (!c->record.updateable)
+      continue;
+    const std::string con = "__dsu_con_" + c->record.tag;
+    SourceLocation b = in.edit(me->getBase()->getBeginLoc());
+    SourceLocation op = in.edit(me->getOperatorLoc());
+    if (me->isArrow()) {
+      in.rw.InsertTextBefore(b, con + "(");
+      in.rw.ReplaceText(op, 2, ")->");
+    } else {
+      in.rw.InsertTextBefore(b, con + "(&(");
+      in.rw.ReplaceText(op, 1, "))->");
+    }
+  }
+  for (Candidate &c : cands)
+    types.push_back(c.record);
+  return tail;
+}
+
+} // namespace dsu

@@ -1,0 +1,47 @@
+// Every reason a selected struct is not wrapped (it keeps its layout, and
+// the unit still compiles and runs).
+// RUN: rm -rf %t && mkdir -p %t
+// RUN: printf 'include type *\n' > %t/policy.cfg
+// RUN: env DSU_CONFIG=%t/policy.cfg DSU_STRICT=1 %dsucc -O2 -c %s -o %t/out.o
+// RUN: %python -c "import json,sys; [print('T', t['name'], t.get('reason','wrapped'), '|', t.get('reason_text','')) for t in json.load(open(sys.argv[1]))['types']]" %t/out.o.dsu.json | FileCheck %s
+// RUN: %clang -O2 -c %S/Inputs/type-slow.c -o %t/slow.o
+// RUN: %clang %t/out.o %t/slow.o -o %t/exe && %t/exe
+
+union num { int i; float f; };
+// CHECK-DAG: T union num union
+typedef struct { int a; } anon_t;
+// CHECK-DAG: T anon_t anonymous
+struct decl { int a; } decl_instance;
+// CHECK-DAG: T struct decl defined_in_declaration
+struct __attribute__((packed)) wire { char c; int v; };
+// CHECK-DAG: T struct wire layout_attribute
+struct msg { int len; char data[]; };
+// CHECK-DAG: T struct msg flexible_array
+struct pair { int a, b; };
+struct holder { struct pair p; int c; };
+static struct holder elided = { 1, 2, 3 };
+// CHECK-DAG: T struct pair brace_elision | an instance is initialized with elided braces (an initializer leaves out its braces)
+// CHECK-DAG: T struct holder wrapped
+struct cfg { int level; };
+static const struct cfg defaults = { 3 };
+// CHECK-DAG: T struct cfg const_instance | {{.*}} (defaults)
+struct ret { int v; };
+static struct ret make(void) { struct ret r = { 4 }; return r; }
+// CHECK-DAG: T struct ret uneditable_use | a use is not in editable text (a member of a value that is not an lvalue (a function's result))
+struct raw { int v; };
+__attribute__((section(".noinstr.text"))) int peek(struct raw *r) { return r->v; }
+// CHECK-DAG: T struct raw uninstrumentable_use | {{.*}} (peek)
+struct fine { int v; };
+// CHECK-DAG: T struct fine wrapped
+
+int main(void) {
+  union num n = { 1 };
+  anon_t an = { 2 };
+  struct wire w = { 'a', 3 };
+  struct msg m = { 0 };
+  struct raw rw = { 5 };
+  struct fine f = { 6 };
+  decl_instance.a = 1;
+  int s = n.i + an.a + w.v + m.len + elided.p.b + defaults.level + make().v + peek(&rw) + f.v;
+  return s == 1 + 2 + 3 + 0 + 2 + 3 + 4 + 5 + 6 ? 0 : 1;
+}

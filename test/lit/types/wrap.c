@@ -1,0 +1,59 @@
+// Rule: a struct the policy selects is wrapped: its definition becomes the
+// version-0 representation __dsu_rep_T_0 and a wrapper keeping the tag (a
+// version field and a union with slop); every concrete use goes through the
+// accessor __dsu_con_T: `.` and `->` (nested, and on an embedded or array
+// element), designated and positional initializers, compound literals,
+// offsetof and container_of. sizeof, copies and pointers work on the wrapper.
+// RUN: rm -rf %t && mkdir -p %t
+// RUN: printf 'include type point\ninclude type box\n' > %t/policy.cfg
+// RUN: env DSU_CONFIG=%t/policy.cfg DSU_KEEP_TEMPS=1 DSU_STRICT=1 %dsucc -O2 -c %s -o %t/out.o
+// RUN: grep -v '^#' %t/out.o.dsu.rw.i | FileCheck %s
+// RUN: %mfuncs %t/out.o.dsu.json | FileCheck %s --check-prefix=MANIFEST
+// RUN: %clang -O2 -c %S/Inputs/type-slow.c -o %t/slow.o
+// RUN: %clang %t/out.o %t/slow.o -o %t/exe && %t/exe
+#include <stddef.h>
+#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+
+struct point { int x, y; };
+// CHECK: struct __dsu_rep_point_0 { int x, y; }; struct point { unsigned int __dsu_version; union { struct __dsu_rep_point_0 __dsu_data; char __dsu_slop[sizeof(struct __dsu_rep_point_0) + 64]; } __dsu_u; };
+// CHECK-SAME: static inline __attribute__((__always_inline__, __unused__)) struct __dsu_rep_point_0 *__dsu_con_point(struct point *p) { if (__builtin_expect(p->__dsu_version != DSU_TYPE_MAGIC, 0)) __dsu_type_slow(&__dsu_tdesc_point, p, 0); return &p->__dsu_u.__dsu_data; }
+struct box { struct point corner[2]; int id; };
+struct other { int v; };
+
+static struct point origin = { 1, 2 };
+// CHECK: static struct point origin = { DSU_TYPE_MAGIC, { .__dsu_data = { 1, 2 } } };
+static struct box unit = { .corner = { { 0, 0 }, { .x = 1, .y = 1 } }, .id = 7 };
+// CHECK: static struct box unit = { DSU_TYPE_MAGIC, { .__dsu_data = { .corner = { { DSU_TYPE_MAGIC, { .__dsu_data = { 0, 0 } } }, { DSU_TYPE_MAGIC, { .__dsu_data = { .x = 1, .y = 1 } } } }, .id = 7 } } };
+static struct point zeroed;
+
+int area(struct box *b) {
+  return (b->corner[1].x - b->corner[0].x) * (b->corner[1].y - b->corner[0].y);
+  // CHECK: return (__dsu_con_point(&(__dsu_con_box(b)->corner[1]))->x - __dsu_con_point(&(__dsu_con_box(b)->corner[0]))->x)
+}
+
+struct box *of_id(int *idp) { return container_of(idp, struct box, id); }
+// CHECK: __builtin_offsetof(struct box, __dsu_u.__dsu_data.id)
+
+int main(void) {
+  struct point p = (struct point){ .x = 3, .y = 4 };
+  // CHECK: struct point p = (struct point){ DSU_TYPE_MAGIC, { .__dsu_data = { .x = 3, .y = 4 } } };
+  struct point q = p;
+  struct other o = { 5 };
+  // CHECK: struct other o = { 5 };
+  q.x += o.v;
+  // CHECK: __dsu_con_point(&(q))->x += o.v;
+  if (zeroed.x != 0 || origin.y != 2 || q.x != 8 || p.y != 4)
+    return 1;
+  if (area(&unit) != 1 || of_id(&unit.id) != &unit)
+    return 2;
+  if (sizeof(struct point) < sizeof(int) * 3 || offsetof(struct point, y) <= offsetof(struct point, x))
+    return 3;
+  struct point arr[3] = { { 1, 1 }, { 2, 2 }, { 3, 3 } };
+  int sum = 0;
+  for (int i = 0; i < 3; i++)
+    sum += arr[i].x;
+  return sum == 6 ? 0 : 4;
+}
+// MANIFEST: T struct point: updateable
+// MANIFEST: T struct box: updateable
+// MANIFEST: T struct other: not updateable: type_not_selected
