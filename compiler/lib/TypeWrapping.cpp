@@ -60,6 +60,31 @@ public:
       : byDecl_(byDecl), sm_(sm) {}
   bool shouldTraversePostOrder() const { return true; }
 
+  // In a constant initializer (`&g.f` of a static) or an unevaluated
+  // operand (sizeof, typeof) a member is reached directly: no call is
+  // allowed there, and none is needed.
+  bool TraverseVarDecl(VarDecl *vd) {
+    bool saved = direct_;
+    direct_ = direct_ || vd->hasGlobalStorage();
+    bool ok = RecursiveASTVisitor::TraverseVarDecl(vd);
+    direct_ = saved;
+    return ok;
+  }
+  bool TraverseUnaryExprOrTypeTraitExpr(UnaryExprOrTypeTraitExpr *e) {
+    bool saved = direct_;
+    direct_ = true;
+    bool ok = RecursiveASTVisitor::TraverseUnaryExprOrTypeTraitExpr(e);
+    direct_ = saved;
+    return ok;
+  }
+  bool TraverseTypeOfExprTypeLoc(TypeOfExprTypeLoc tl) {
+    bool saved = direct_;
+    direct_ = true;
+    bool ok = RecursiveASTVisitor::TraverseTypeOfExprTypeLoc(tl);
+    direct_ = saved;
+    return ok;
+  }
+
   bool TraverseFunctionDecl(FunctionDecl *fd) {
     const FunctionDecl *saved = fn_;
     fn_ = fd;
@@ -73,18 +98,23 @@ public:
       base = base->getPointeeType();
     if (Candidate *c = find(base)) {
       noteFunction(c);
-      if (!me->isArrow() && !me->getBase()->isLValue()) {
+      if (!me->isArrow() && !me->getBase()->isLValue() && !direct_) {
         c->record.reason = Reason::TypeUneditable;
         c->record.detail = "a member of a value that is not an lvalue (a function's result)";
       }
       c->members.push_back(me);
-      ordered.push_back({c, me});
+      ordered.push_back({c, me, direct_});
     }
     return true;
   }
   // Every member access of every candidate, inner before outer: edits at the
   // same place nest correctly only in this order.
-  std::vector<std::pair<Candidate *, const MemberExpr *>> ordered;
+  struct Access {
+    Candidate *type;
+    const MemberExpr *member;
+    bool direct; // constant or unevaluated context: no accessor call
+  };
+  std::vector<Access> ordered;
   bool VisitInitListExpr(InitListExpr *ile) {
     // Brace elision shows in the semantic form: a list of type T that has
     // no braces of its own.
@@ -165,6 +195,7 @@ private:
   std::map<const RecordDecl *, Candidate *> &byDecl_;
   const SourceManager &sm_;
   const FunctionDecl *fn_ = nullptr;
+  bool direct_ = false;
   std::set<const InitListExpr *> seenInits_;
 };
 
@@ -302,13 +333,16 @@ std::string wrapTypes(TypeWrapInput in, std::vector<TypeRecord> &types, bool &wr
       }
     }
   }
-  for (auto &[c, me] : scan.ordered) {
+  for (auto &[c, me, direct] : scan.ordered) {
     if (!c->record.updateable)
       continue;
     const std::string con = "__dsu_con_" + c->record.tag;
     SourceLocation b = in.edit(me->getBase()->getBeginLoc());
     SourceLocation op = in.edit(me->getOperatorLoc());
-    if (me->isArrow()) {
+    if (direct) {
+      in.rw.ReplaceText(op, me->isArrow() ? 2 : 1,
+                        me->isArrow() ? "->__dsu_u.__dsu_data." : ".__dsu_u.__dsu_data.");
+    } else if (me->isArrow()) {
       in.rw.InsertTextBefore(b, con + "(");
       in.rw.ReplaceText(op, 2, ")->");
     } else {

@@ -25,6 +25,8 @@ static struct point origin = { 1, 2 };
 static struct box unit = { .corner = { { 0, 0 }, { .x = 1, .y = 1 } }, .id = 7 };
 // CHECK: static struct box unit = { DSU_TYPE_MAGIC, { .__dsu_data = { .corner = { { DSU_TYPE_MAGIC, { .__dsu_data = { 0, 0 } } }, { DSU_TYPE_MAGIC, { .__dsu_data = { .x = 1, .y = 1 } } } }, .id = 7 } } };
 static struct point zeroed;
+static int *corner_y = &unit.corner[1].y;
+// CHECK: static int *corner_y = &unit.__dsu_u.__dsu_data.corner[1].__dsu_u.__dsu_data.y;
 
 int area(struct box *b) {
   return (b->corner[1].x - b->corner[0].x) * (b->corner[1].y - b->corner[0].y);
@@ -48,6 +50,9 @@ int main(void) {
     return 2;
   if (sizeof(struct point) < sizeof(int) * 3 || offsetof(struct point, y) <= offsetof(struct point, x))
     return 3;
+  if (sizeof(origin.x) != sizeof(int) || *corner_y != 1)
+    return 5;
+  // CHECK: if (sizeof(origin.__dsu_u.__dsu_data.x) != sizeof(int) || *corner_y != 1)
   struct point arr[3] = { { 1, 1 }, { 2, 2 }, { 3, 3 } };
   int sum = 0;
   for (int i = 0; i < 3; i++)
