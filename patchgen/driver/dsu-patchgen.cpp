@@ -471,6 +471,21 @@ int main(int argc, char **argv) {
       failed = true;
       continue;
     }
+    // Wrapped types: the patch code would have to reach their fields through
+    // the accessors of the right version; that comes with type transformers.
+    {
+      std::string wrapped;
+      for (const json &t : m.value("types", json::array()))
+        if (t.value("updateable", false))
+          wrapped += (wrapped.empty() ? "" : ", ") + t.value("name", "");
+      if (!wrapped.empty()) {
+        fmt::print(stderr, "{}/{}:1:1: error: the running program wraps {} in this unit; "
+                           "dsu-patchgen cannot patch units with wrapped types yet\n",
+                   o.newDir, rel, wrapped);
+        failed = true;
+        continue;
+      }
+    }
     std::vector<std::string> args = m["arguments"].get<std::vector<std::string>>();
     compiler = m.value("compiler", std::vector<std::string>{"clang-19"});
     dsu::CompileJob job = classifyIn(m.value("cwd", ""), args);
