@@ -243,7 +243,7 @@ void __dsu_type_slow(struct __dsu_type_desc *type, void *obj, unsigned int expec
 	unsigned int seen = __atomic_load_n(version, __ATOMIC_ACQUIRE);
 
 	if ((seen & ~DSU_TYPE_VERSION_MASK) != DSU_TYPE_MAGIC) {
-		__atomic_compare_exchange_n(version, &seen, DSU_TYPE_MAGIC | type->current, 0,
+		__atomic_compare_exchange_n(version, &seen, DSU_TYPE_MAGIC | type->version_now, 0,
 					    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 		return;
 	}

@@ -90,7 +90,9 @@ struct __dsu_var_desc {
 
 struct __dsu_type_desc {
 	unsigned int abi;
-	unsigned int current;  /* version instances are transformed to; 0 = as built */
+	/* The version instances are brought to; 0 = as built. (Not "current":
+	 * the kernel defines that as a macro.) */
+	unsigned int version_now;
 	const char *name;      /* "struct T" */
 	const char *tu;
 	unsigned long size;    /* sizeof the wrapper: representation + slop */

@@ -5,6 +5,6 @@ void __dsu_type_slow(struct __dsu_type_desc *type, void *obj, unsigned int expec
 {
 	unsigned int *version = obj;
 	if ((*version & ~DSU_TYPE_VERSION_MASK) != DSU_TYPE_MAGIC)
-		*version = DSU_TYPE_MAGIC | type->current;
+		*version = DSU_TYPE_MAGIC | type->version_now;
 	(void)expected;
 }
