@@ -133,14 +133,6 @@ std::string firstErrorLine(const std::string &text) {
   return text.substr(begin, text.find('\n', pos) - begin);
 }
 
-std::string sha256Hex(llvm::StringRef data) {
-  auto digest = llvm::SHA256::hash(llvm::arrayRefFromStringRef(data));
-  std::string out;
-  for (uint8_t b : digest)
-    out += fmt::format("{:02x}", b);
-  return out;
-}
-
 // Parses the original source in process, with the compile's own flags:
 // diagnostics are buffered (printed by the caller only if the parse
 // succeeds, so a broken source reports through the real compiler as usual),
@@ -386,7 +378,7 @@ int main(int argc, char **argv) {
   }
   // (Its warnings, #warning included, come again from the in-process parse.)
   std::string unit = slurp(preprocessed);
-  info.unitHash = sha256Hex(unit);
+  info.unitHash = dsu::sha256Hex(unit);
   opts.unitHash = info.unitHash;
 
   auto fallback = [&](const std::string &why, const dsu::RewriteResult *analysed) -> int {

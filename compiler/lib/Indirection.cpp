@@ -34,13 +34,7 @@ const char *abiHeaderText() {
 
 namespace {
 
-std::string hexHash(llvm::StringRef data) {
-  auto digest = llvm::SHA256::hash(llvm::arrayRefFromStringRef(data));
-  std::string out;
-  for (size_t i = 0; i < 16; ++i)
-    out += fmt::format("{:02x}", digest[i]);
-  return out;
-}
+std::string hexHash(llvm::StringRef data) { return sha256Hex(data, 16); }
 
 // A definition's file is "source" when it is a .c file: kernel units include
 // other .c files (kernel/sched/build_policy.c), and those functions belong
@@ -422,6 +416,14 @@ private:
 std::string escapeC(llvm::StringRef in) { return escapeCString(in); }
 
 } // namespace
+
+std::string sha256Hex(llvm::StringRef data, size_t bytes) {
+  auto digest = llvm::SHA256::hash(llvm::arrayRefFromStringRef(data));
+  std::string out;
+  for (size_t i = 0; i < bytes && i < digest.size(); ++i)
+    out += fmt::format("{:02x}", digest[i]);
+  return out;
+}
 
 std::string escapeCString(llvm::StringRef in) {
   std::string out;

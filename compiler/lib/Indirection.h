@@ -115,6 +115,10 @@ std::string staticLocalName(const clang::FunctionDecl *fn, const clang::VarDecl 
 
 RewriteResult rewriteTranslationUnit(clang::ASTContext &ctx, const RewriteOptions &opts);
 
+// SHA-256 of `data` as hex, the first `bytes` bytes: unit hashes (32),
+// body/prototype hashes (16), patch names (4).
+std::string sha256Hex(llvm::StringRef data, size_t bytes = 32);
+
 // `in` as the contents of a C string literal (quotes and backslashes escaped).
 std::string escapeCString(llvm::StringRef in);
 

@@ -17,8 +17,6 @@
 #include <clang/Basic/SourceManager.h>
 #include <clang/Frontend/CompilerInstance.h>
 #include <clang/Frontend/FrontendPluginRegistry.h>
-#include <llvm/ADT/StringExtras.h>
-#include <llvm/Support/SHA256.h>
 #include <fmt/format.h>
 #include <fstream>
 
@@ -55,12 +53,7 @@ public:
     opts.policy = &policy;
     opts.kernel = o_.kernel;
     opts.tuName = o_.tu.empty() ? mainName : o_.tu;
-    {
-      auto digest = llvm::SHA256::hash(
-          llvm::arrayRefFromStringRef(sm.getBufferData(sm.getMainFileID())));
-      for (uint8_t b : digest)
-        opts.unitHash += fmt::format("{:02x}", b);
-    }
+    opts.unitHash = dsu::sha256Hex(sm.getBufferData(sm.getMainFileID()));
     dsu::PolicyDecision fd = policy.file(mainName);
     if (!fd.instrument) {
       opts.fileExcluded = true;

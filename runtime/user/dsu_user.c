@@ -321,22 +321,32 @@ static const char *code_name(struct dsu_applied *a, int i, int revert, char *buf
 	return buf;
 }
 
+/* Whether one of fns[0..n) (the code an apply or revert of `a` must not find
+ * running) is active at this update point; says which in `why`. Frees fns. */
+static int busy(struct dsu_applied *a, void **fns, unsigned int n, int revert, char *why,
+		unsigned long whylen)
+{
+	int active = first_active(fns, n);
+	char name[256];
+
+	free(fns);
+	if (active < 0)
+		return 0;
+	say(why, whylen, "%s is active at this update point",
+	    code_name(a, active, revert, name, sizeof(name)));
+	return 1;
+}
+
 /* 1 = applied, 0 = must wait (why in `why`). */
 static int try_apply(struct dsu_applied *a, char *msg, unsigned long len, char *why,
 		     unsigned long whylen)
 {
 	void **fns = calloc(a->nfuncs + 1, sizeof(void *));
 	unsigned int n = dsu_core_apply_code(a, fns, a->nfuncs);
-	int active = first_active(fns, n);
 	unsigned long long t0, t1;
-	char name[256];
 
-	free(fns);
-	if (active >= 0) {
-		say(why, whylen, "%s is active at this update point",
-		    code_name(a, active, 0, name, sizeof(name)));
+	if (busy(a, fns, n, 0, why, whylen))
 		return 0;
-	}
 	t0 = now_ns();
 	dsu_core_commit(&core, a);
 	t1 = now_ns();
@@ -353,16 +363,10 @@ static int try_revert(char *msg, unsigned long len, char *why, unsigned long why
 	unsigned int max = a->nfuncs + a->patch->nnew_funcs + 1;
 	void **fns = calloc(max, sizeof(void *));
 	unsigned int n = dsu_core_revert_code(&core, fns, max);
-	int active = first_active(fns, n);
 	unsigned long long t0, t1;
-	char name[256];
 
-	free(fns);
-	if (active >= 0) {
-		say(why, whylen, "%s is active at this update point",
-		    code_name(a, active, 1, name, sizeof(name)));
+	if (busy(a, fns, n, 1, why, whylen))
 		return 0;
-	}
 	t0 = now_ns();
 	a = dsu_core_revert_commit(&core);
 	t1 = now_ns();
