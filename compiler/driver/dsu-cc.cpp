@@ -327,6 +327,17 @@ int main(int argc, char **argv) {
   opts.policy = &policy;
   opts.kernel = job.kernel;
   opts.tuName = dsu::Policy::normalizePath(job.source, cwd);
+  // Room every wrapped instance keeps for later layouts (docs/policy.md).
+  if (const char *slop = std::getenv("DSU_TYPE_SLOP")) {
+    char *end = nullptr;
+    unsigned long v = std::strtoul(slop, &end, 10);
+    if (end == slop || *end || v > (1ul << 20)) {
+      fmt::print(stderr, "dsu-cc: error: DSU_TYPE_SLOP={} is not a byte count (0 to 1048576)\n",
+                 slop);
+      return 1;
+    }
+    opts.typeSlop = static_cast<unsigned>(v);
+  }
   info.tu = opts.tuName;
   info.compiler = cc;
   info.arguments = args;

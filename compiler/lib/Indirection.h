@@ -72,6 +72,9 @@ struct TypeRecord {
   Reason reason = Reason::TypeNotSelected;
   std::string detail;
   unsigned long repSize = 0, slop = 0; // wrapped: representation and slop bytes
+  // Wrapped: the union (representation + slop) every later version must fit
+  // in, and its alignment (a later representation may not need more).
+  unsigned long unionSize = 0, unionAlign = 0;
   unsigned uses = 0;                   // concrete uses rewritten
 };
 

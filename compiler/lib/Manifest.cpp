@@ -46,6 +46,8 @@ nlohmann::json manifestJson(const ManifestInfo &info, const RewriteResult &r) {
                       {"descriptor", "__dsu_tdesc_" + t.tag}};
       j["representation_size"] = t.repSize;
       j["slop"] = t.slop;
+      j["union_size"] = t.unionSize;
+      j["union_align"] = t.unionAlign;
       j["uses_rewritten"] = t.uses;
     } else {
       j["reason"] = std::string(reasonId(t.reason));

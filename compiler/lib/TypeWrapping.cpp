@@ -12,6 +12,7 @@
 #include <clang/Rewrite/Core/Rewriter.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -20,6 +21,9 @@ using namespace clang;
 namespace dsu {
 
 namespace {
+
+// The least alignment of a wrapped type's union (see wrapTypes).
+constexpr uint64_t kUnionAlign = 8;
 
 bool isSourceFile(llvm::StringRef file) { return file.ends_with(".c") || file.ends_with(".i"); }
 
@@ -56,14 +60,17 @@ bool hasBraces(const InitListExpr *ile, const SourceManager &sm) {
 // accesses before the ones built on them).
 class UseScanner : public RecursiveASTVisitor<UseScanner> {
 public:
-  UseScanner(std::map<const RecordDecl *, Candidate *> &byDecl, const SourceManager &sm)
-      : byDecl_(byDecl), sm_(sm) {}
+  UseScanner(std::map<const RecordDecl *, Candidate *> &byDecl, const SourceManager &sm,
+             std::function<bool(const Decl *)> skip)
+      : byDecl_(byDecl), sm_(sm), skip_(std::move(skip)) {}
   bool shouldTraversePostOrder() const { return true; }
 
   // In a constant initializer (`&g.f` of a static) or an unevaluated
   // operand (sizeof, typeof) a member is reached directly: no call is
   // allowed there, and none is needed.
   bool TraverseVarDecl(VarDecl *vd) {
+    if (skip_ && skip_(vd))
+      return true;
     bool saved = direct_;
     direct_ = direct_ || vd->hasGlobalStorage();
     bool ok = RecursiveASTVisitor::TraverseVarDecl(vd);
@@ -86,6 +93,8 @@ public:
   }
 
   bool TraverseFunctionDecl(FunctionDecl *fd) {
+    if (skip_ && skip_(fd))
+      return true;
     const FunctionDecl *saved = fn_;
     fn_ = fd;
     bool ok = RecursiveASTVisitor::TraverseFunctionDecl(fd);
@@ -194,6 +203,7 @@ private:
   }
   std::map<const RecordDecl *, Candidate *> &byDecl_;
   const SourceManager &sm_;
+  std::function<bool(const Decl *)> skip_;
   const FunctionDecl *fn_ = nullptr;
   bool direct_ = false;
   std::set<const InitListExpr *> seenInits_;
@@ -231,7 +241,18 @@ std::string wrapTypes(TypeWrapInput in, std::vector<TypeRecord> &types, bool &wr
     t.file = p.getFilename();
     t.line = p.getLine();
     t.reason = Reason::None;
-    if (opts.fileExcluded) {
+    const PatchTypeWrap *pw = nullptr;
+    if (in.patchTypes) {
+      auto it = in.patchTypes->find(t.tag);
+      pw = it == in.patchTypes->end() ? nullptr : &it->second;
+    }
+    if (in.patchTypes && !pw) {
+      t.reason = Reason::TypeNotSelected;
+      t.detail = "not wrapped in the running program";
+    } else if (pw) {
+      // Wrapped in the running program: only what makes wrapping
+      // impossible counts (checked below).
+    } else if (opts.fileExcluded) {
       t.reason = Reason::TypeNotSelected;
       t.detail = "the file is not instrumented";
     } else if (!opts.policy || !opts.policy->hasIncludeRules(Policy::Kind::Type)) {
@@ -239,6 +260,8 @@ std::string wrapTypes(TypeWrapInput in, std::vector<TypeRecord> &types, bool &wr
     } else if (PolicyDecision pd = opts.policy->type(t.tag.empty() ? t.name : t.tag); !pd.instrument) {
       t.reason = Reason::TypeNotSelected;
       t.detail = pd.reason;
+    }
+    if (t.reason != Reason::None) {
     } else if (rd->isUnion()) {
       t.reason = Reason::TypeUnion;
     } else if (!rd->getIdentifier()) {
@@ -256,7 +279,7 @@ std::string wrapTypes(TypeWrapInput in, std::vector<TypeRecord> &types, bool &wr
   for (Candidate &c : cands)
     if (c.record.reason == Reason::None)
       byDecl[c.def] = &c;
-  UseScanner scan(byDecl, sm);
+  UseScanner scan(byDecl, sm, in.skip);
   if (!byDecl.empty())
     scan.TraverseDecl(ctx.getTranslationUnitDecl());
 
@@ -302,29 +325,63 @@ std::string wrapTypes(TypeWrapInput in, std::vector<TypeRecord> &types, bool &wr
           }
       }
       if (t.reason == Reason::None) {
-        const std::string rep = "__dsu_rep_" + t.tag + "_0";
+        const PatchTypeWrap *pw = nullptr;
+        if (in.patchTypes)
+          pw = &in.patchTypes->at(t.tag);
+        const unsigned version = pw ? pw->version : 0;
+        const std::string rep = fmt::format("__dsu_rep_{}_{}", t.tag, version);
         const std::string con = "__dsu_con_" + t.tag;
+        const QualType repType = ctx.getRecordType(c.def);
         t.updateable = true;
-        t.repSize = ctx.getTypeSize(ctx.getRecordType(c.def)) / 8;
-        t.slop = opts.typeSlop;
+        t.repSize = ctx.getTypeSize(repType) / 8;
+        t.slop = pw ? 0 : opts.typeSlop;
+        // The union is aligned to at least 8 and its slop rounded up to
+        // it, so a later version may add a pointer or a long to a struct
+        // of ints (the representation is at the same offset in every
+        // version, so its alignment cannot grow past the union's).
+        const uint64_t align = std::max<uint64_t>(ctx.getTypeAlign(repType) / 8, kUnionAlign);
+        const uint64_t slopArray = (t.repSize + t.slop + kUnionAlign - 1) / kUnionAlign * kUnionAlign;
+        t.unionSize = pw ? pw->unionSize : (slopArray + align - 1) / align * align;
+        t.unionAlign = align;
         t.uses = c.members.size() + c.inits.size() + c.offsets.size();
         in.rw.ReplaceText(tag, t.tag.size(), rep);
-        std::string section = opts.kernel ? "" : ", __section__(\"__dsu_types\")";
-        in.rw.InsertTextAfterToken(
-            next.getLocation(),
-            fmt::format(
-                " struct {0} {{ unsigned int __dsu_version; union {{ struct {1} __dsu_data; char "
-                "__dsu_slop[sizeof(struct {1}) + {2}]; }} __dsu_u; }};"
-                " static struct __dsu_type_desc __dsu_tdesc_{0} __attribute__((__used__, "
-                "__aligned__(8){3})) = {{ DSU_ABI_VERSION, 0, \"struct {0}\", __dsu_tu_name, "
-                "sizeof(struct {0}), sizeof(struct {1}), __dsu_unit_hash, 0 }};"
-                " static inline __attribute__((__always_inline__, __unused__)) struct {1} *{4}(struct "
-                "{0} *p) {{ if (__builtin_expect(p->__dsu_version != DSU_TYPE_MAGIC, 0)) "
-                "__dsu_type_slow(&__dsu_tdesc_{0}, p, 0); return &p->__dsu_u.__dsu_data; }}",
-                t.tag, rep, opts.typeSlop, section, con));
+        std::string text = fmt::format(
+            " struct {0} {{ unsigned int __dsu_version; union {{ struct {1} __dsu_data; char "
+            "__dsu_slop[{2}]; }} __dsu_u __attribute__((__aligned__({3}))); }};",
+            t.tag, rep,
+            pw ? std::to_string(pw->unionSize)
+               : fmt::format("(sizeof(struct {}) + {} + {}) / {} * {}", rep, opts.typeSlop,
+                             kUnionAlign - 1, kUnionAlign, kUnionAlign),
+            kUnionAlign);
+        std::string desc = "&__dsu_tdesc_" + t.tag;
+        if (pw) {
+          desc = pw->descExpr;
+        } else {
+          std::string section = opts.kernel ? "" : ", __section__(\"__dsu_types\")";
+          text += fmt::format(
+              " static struct __dsu_type_desc __dsu_tdesc_{0} __attribute__((__used__, "
+              "__aligned__(8){2})) = {{ DSU_ABI_VERSION, 0, \"struct {0}\", __dsu_tu_name, "
+              "sizeof(struct {0}), sizeof(struct {1}), __builtin_offsetof(struct {0}, __dsu_u), "
+              "sizeof(((struct {0} *)0)->__dsu_u), __dsu_unit_hash, 0 }};",
+              t.tag, rep, section);
+        }
+        // The version is read with acquire semantics: the data of an
+        // instance another thread just transformed is read after it.
+        const std::string expected =
+            version ? fmt::format("(DSU_TYPE_MAGIC | {}u)", version) : "DSU_TYPE_MAGIC";
+        text += fmt::format(
+            " static inline __attribute__((__always_inline__, __unused__)) struct {0} *{1}(struct "
+            "{2} *p) {{ if (__builtin_expect(__atomic_load_n(&p->__dsu_version, __ATOMIC_ACQUIRE) != {3}, 0)) "
+            "__dsu_type_slow({4}, p, {5}); return &p->__dsu_u.__dsu_data; }}",
+            rep, con, t.tag, expected, desc, version);
+        if (pw)
+          text += pw->after;
+        in.rw.InsertTextAfterToken(next.getLocation(), text);
         for (const InitListExpr *ile : c.inits) {
           in.rw.ReplaceText(in.edit(ile->getLBraceLoc()), 1,
-                            "{ DSU_TYPE_MAGIC, { .__dsu_data = {");
+                            fmt::format("{{ {}, {{ .__dsu_data = {{",
+                                        version ? fmt::format("DSU_TYPE_MAGIC | {}u", version)
+                                                : "DSU_TYPE_MAGIC"));
           in.rw.ReplaceText(in.edit(ile->getRBraceLoc()), 1, "} } }");
         }
         for (auto &[oe, i] : c.offsets)

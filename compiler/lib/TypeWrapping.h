@@ -13,14 +13,24 @@
 #include "Indirection.h"
 
 #include <functional>
+#include <map>
 
 namespace clang {
 class ASTContext;
+class Decl;
 class Rewriter;
 class SourceLocation;
 } // namespace clang
 
 namespace dsu {
+
+// dsu-patchgen: how the running program wraps a type the patch code uses.
+struct PatchTypeWrap {
+  unsigned version = 0;        // the version the patch code is compiled for
+  unsigned long unionSize = 0; // the running instances' union: the wrapper keeps its size
+  std::string descExpr;        // a `struct __dsu_type_desc *` expression (a reference slot)
+  std::string after;           // text to place right after the wrapper (old representation ...)
+};
 
 struct TypeWrapInput {
   clang::ASTContext &ctx;
@@ -28,6 +38,12 @@ struct TypeWrapInput {
   // Location in the edited text of an AST token location (invalid if none).
   std::function<clang::SourceLocation(clang::SourceLocation)> edit;
   const RewriteOptions &opts;
+  // Patch mode (dsu-patchgen): exactly these types (by tag) are wrapped, in
+  // the given version, whatever the policy says; no descriptors are emitted.
+  const std::map<std::string, PatchTypeWrap> *patchTypes = nullptr;
+  // Patch mode: functions and variables whose text the patch drops; uses in
+  // them are not edited.
+  std::function<bool(const clang::Decl *)> skip;
 };
 
 // Decides, records (in `types`) and edits. Returns the text to append at the

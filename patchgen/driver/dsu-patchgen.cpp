@@ -40,6 +40,8 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <regex>
+#include <sstream>
 #include <set>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -59,13 +61,14 @@ namespace {
 
 struct Options {
   std::string oldDir, newDir, outDir, kernelDir, name;
+  std::vector<std::string> transformers; // --transformers FILE (user-written type transformers)
   bool build = true;
   bool verbose = false;
 };
 
 [[noreturn]] void usage() {
   fmt::print(stderr, "usage: dsu-patchgen OLD NEW -o OUT [--kernel KDIR] [--name NAME] "
-                     "[--no-build] [-v]\n");
+                     "[--transformers FILE]... [--no-build] [-v]\n");
   std::exit(2);
 }
 
@@ -249,6 +252,19 @@ dsu::BaseUnit baseUnit(const json &m, const Chain &chain) {
   if (!chain.prev.is_null())
     for (const json &g : chain.prev.value("globals", json::array()))
       b.patchGlobals.insert(g.get<std::string>());
+  for (const json &t : m.value("types", json::array())) {
+    const std::string name = t.value("name", "");
+    if (!t.value("updateable", false)) {
+      b.unwrapped[name] = t.value("reason", "?");
+      continue;
+    }
+    dsu::BaseUnit::WrappedType w;
+    w.tag = llvm::StringRef(name).starts_with("struct ") ? name.substr(7) : name;
+    w.unionSize = t.value("union_size", 0ul);
+    w.unionAlign = t.value("union_align", 0ul);
+    w.slop = t.value("slop", 0ul);
+    b.wrapped[name] = w;
+  }
   if (!chain.prev.is_null())
     for (const json &u : chain.prev.value("cumulative", json::array()))
       if (u.value("tu", "") == b.tu) {
@@ -256,6 +272,10 @@ dsu::BaseUnit baseUnit(const json &m, const Chain &chain) {
           b.functions[f.get<std::string>()] = "";
         for (const json &v : u.value("variables", json::array()))
           b.registeredVars.insert(v.get<std::string>());
+        const json versions = u.value("type_versions", json::object());
+        for (const auto &[name, version] : versions.items())
+          if (b.wrapped.count(name))
+            b.wrapped[name].version = version.get<unsigned>();
       }
   return b;
 }
@@ -287,6 +307,8 @@ int main(int argc, char **argv) {
       o.kernelDir = argv[++i];
     else if (a == "--name" && i + 1 < argc)
       o.name = argv[++i];
+    else if (a == "--transformers" && i + 1 < argc)
+      o.transformers.push_back(argv[++i]);
     else if (a == "--no-build")
       o.build = false;
     else if (a == "-v")
@@ -436,6 +458,43 @@ int main(int argc, char **argv) {
     return 1;
   }
 
+  // User-written type transformers (--transformers): which types each file
+  // has dsu_transform_<tag>() for; a stub left as it was is refused.
+  struct TransformerFile {
+    std::string path, text;
+    std::set<std::string> tags;
+  };
+  std::vector<TransformerFile> transformerFiles;
+  for (const std::string &path : o.transformers) {
+    TransformerFile tf;
+    tf.path = absolute(path);
+    auto text = readFile(tf.path);
+    if (!text) {
+      fmt::print(stderr, "dsu-patchgen: error: cannot read the transformers {}\n", path);
+      return 1;
+    }
+    tf.text = *text;
+    std::istringstream lines(tf.text);
+    std::string line;
+    for (unsigned n = 1; std::getline(lines, line); ++n)
+      if (line.find("DSU_TRANSFORMER_STUB") != std::string::npos) {
+        fmt::print(stderr, "{}:{}:1: error: this is dsu-patchgen's stub: write the conversion "
+                           "and delete the DSU_TRANSFORMER_STUB line\n", tf.path, n);
+        return 1;
+      }
+    static const std::regex fn(R"(\bdsu_transform_([A-Za-z_][A-Za-z0-9_]*)\s*\()");
+    for (auto it = std::sregex_iterator(tf.text.begin(), tf.text.end(), fn);
+         it != std::sregex_iterator(); ++it)
+      tf.tags.insert((*it)[1].str());
+    if (tf.tags.empty()) {
+      fmt::print(stderr, "{}:1:1: error: no dsu_transform_<type>() function in it\n", tf.path);
+      return 1;
+    }
+    transformerFiles.push_back(std::move(tf));
+  }
+  std::set<std::string> transformerTagsUsed;
+  std::string transformerStubs;
+
   bool failed = false;
   json unitsJson = json::array();
   struct Built {
@@ -462,21 +521,6 @@ int main(int argc, char **argv) {
                  m.value("status_detail", ""));
       failed = true;
       continue;
-    }
-    // Wrapped types: the patch code would have to reach their fields through
-    // the accessors of the right version; that comes with type transformers.
-    {
-      std::string wrapped;
-      for (const json &t : m.value("types", json::array()))
-        if (t.value("updateable", false))
-          wrapped += (wrapped.empty() ? "" : ", ") + t.value("name", "");
-      if (!wrapped.empty()) {
-        fmt::print(stderr, "{}/{}:1:1: error: the running program wraps {} in this unit; "
-                           "dsu-patchgen cannot patch units with wrapped types yet\n",
-                   o.newDir, rel, wrapped);
-        failed = true;
-        continue;
-      }
     }
     std::vector<std::string> args = m["arguments"].get<std::vector<std::string>>();
     compiler = m.value("compiler", std::vector<std::string>{"clang-19"});
@@ -514,11 +558,74 @@ int main(int argc, char **argv) {
     // New version: preprocessed by the real compiler, parsed, compared,
     // rewritten. At the base's path too (same includes), with NEW's text.
     std::string newText = *readFile(o.newDir + "/" + rel);
+    const std::string newPath = o.newDir + "/" + rel;
     std::string preFile = o.outDir + "/units/" + fmt::format("unit{}.i", index);
     std::string errFile = preFile + ".err";
+    // The user's transformers for this unit's wrapped types are merged into
+    // the new version (after it, under their own file name), so they see
+    // the unit's types, functions and macros.
+    const TransformerFile *xf = nullptr;
+    std::set<std::string> userTags;
+    for (const TransformerFile &tf : transformerFiles)
+      for (const auto &[name, w] : base.wrapped)
+        if (tf.tags.count(w.tag)) {
+          if (xf && xf != &tf) {
+            fmt::print(stderr, "{}:1:1: error: {} and {} both have transformers for {}'s types; "
+                               "one file per unit\n", tf.path, xf->path, tf.path, rel);
+            failed = true;
+          }
+          xf = &tf;
+          userTags.insert(w.tag);
+          transformerTagsUsed.insert(w.tag);
+        }
+    Built b;
+    b.index = index;
+    b.tu = base.tu;
+    b.unitHash = base.unitHash;
+    b.file = preFile;
+    const std::string xfPath = xf ? xf->path : "";
+    bool planned = false;
+    std::optional<std::string> newContent;
+    std::string preSource = newPath;
+    if (xf) {
+      // The plan first (it names the representations the user's code uses),
+      // then the unit again with them declared ahead of the user's code.
+      ParseRequest planReq{job.parseArgs, cwd, newPath, std::nullopt};
+      diags.clear();
+      if (!parseUnit(planReq, diags, [&](clang::ASTContext &ctx, dsu::TokenRecorder &) {
+            dsu::UnitSnapshot newSnap = dsu::snapshotUnit(ctx);
+            b.plan = dsu::planUnit(base, oldSnap, newSnap, patchName, userTags);
+          })) {
+        fmt::print(stderr, "{}dsu-patchgen: error: the new version of {} does not compile\n",
+                   diags, rel);
+        failed = true;
+        continue;
+      }
+      planned = true;
+      b.plan.index = index;
+      transformerStubs += b.plan.transformerStubs;
+      if (!b.plan.errors.empty()) {
+        for (const std::string &w : b.plan.warnings)
+          fmt::print(stderr, "{}\n", w);
+        for (const std::string &e : b.plan.errors)
+          fmt::print(stderr, "{}\n", e);
+        failed = true;
+        continue;
+      }
+      std::string reps;
+      for (const dsu::TypeUpdate &u : b.plan.typeUpdates)
+        if (u.userTransformer)
+          reps += u.newDefinition + "; " + u.oldDefinition + ";\n";
+      newContent = fmt::format("#line 1 \"{}\"\n{}\n#line 1 \"{}\"\n{}#line 1 \"{}\"\n{}", newPath,
+                               newText, dsu::kRepresentationsFile, reps, xf->path, xf->text);
+      preSource = o.outDir + "/units/" + fmt::format("unit{}.src.c", index);
+      writeFile(preSource, *newContent);
+    }
     std::vector<std::string> pre(compiler);
+    if (xf) // quoted includes of the source, from its own directory
+      pre.insert(pre.end(), {"-iquote", fs::path(newPath).parent_path().string()});
     for (const std::string &a : job.preprocessOnlyArgs)
-      pre.push_back(a == job.source ? o.newDir + "/" + rel : a);
+      pre.push_back(a == job.source ? preSource : a);
     pre.insert(pre.end(), {"-o", preFile});
     // Quoted includes resolve from the file's directory: NEW's copy of it has
     // the same headers (header changes are refused above).
@@ -530,20 +637,18 @@ int main(int argc, char **argv) {
     }
     std::string preprocessed = *readFile(preFile);
     fs::remove(errFile);
-    Built b;
-    b.index = index;
-    b.tu = base.tu;
-    b.unitHash = base.unitHash;
-    b.file = preFile;
-    ParseRequest newReq{job.parseArgs, cwd, o.newDir + "/" + rel, std::nullopt};
+    ParseRequest newReq{job.parseArgs, cwd, newPath, newContent};
     diags.clear();
     std::string alignError;
     bool parsed = parseUnit(newReq, diags, [&](clang::ASTContext &ctx, dsu::TokenRecorder &rec) {
-      dsu::UnitSnapshot newSnap = dsu::snapshotUnit(ctx);
-      b.plan = dsu::planUnit(base, oldSnap, newSnap, patchName);
-      b.plan.index = index;
-      if (!b.plan.errors.empty())
-        return;
+      if (!planned) {
+        dsu::UnitSnapshot newSnap = dsu::snapshotUnit(ctx);
+        b.plan = dsu::planUnit(base, oldSnap, newSnap, patchName, userTags);
+        b.plan.index = index;
+        transformerStubs += b.plan.transformerStubs;
+        if (!b.plan.errors.empty())
+          return;
+      }
       dsu::TokenMap map;
       if (!dsu::alignPreprocessed(ctx.getSourceManager(), ctx.getLangOpts(), preprocessed, rec,
                                   map, alignError))
@@ -554,6 +659,7 @@ int main(int argc, char **argv) {
       ro.vmlinuxSymbols = kernel ? &vmlinuxSymbols : nullptr;
       ro.unitHash = base.unitHash;
       ro.patchName = patchName;
+      ro.transformerFile = xfPath;
       b.unit = dsu::rewritePatchUnit(ctx, map, base, b.plan, ro);
     });
     (void)newText;
@@ -575,7 +681,8 @@ int main(int argc, char **argv) {
       failed = true;
       continue;
     }
-    if (b.plan.replaced.empty() && b.plan.added.empty() && b.plan.addedVars.empty()) {
+    if (b.plan.replaced.empty() && b.plan.added.empty() && b.plan.addedVars.empty() &&
+        b.plan.typeUpdates.empty()) {
       fmt::print(stderr, "{}/{}:1:1: note: no function changed (only formatting, comments or "
                          "declarations)\n", o.newDir, rel);
       continue;
@@ -587,6 +694,18 @@ int main(int argc, char **argv) {
     ++index;
   }
   phase("parsed, compared and rewrote the changed units");
+  for (const TransformerFile &tf : transformerFiles)
+    for (const std::string &tag : tf.tags)
+      if (!transformerTagsUsed.count(tag))
+        fmt::print(stderr, "{}:1:1: warning: dsu_transform_{}() is for no type this patch "
+                           "changes in a unit it patches; ignored\n", tf.path, tag);
+  if (!transformerStubs.empty()) {
+    writeFile(o.outDir + "/transformers.c",
+              "/* Type transformers dsu-patchgen cannot write itself: fill them in and pass\n"
+              " * this file with --transformers. */\n\n" + transformerStubs);
+    fmt::print(stderr, "dsu-patchgen: note: transformer stubs written to {}/transformers.c\n",
+               o.outDir);
+  }
   if (failed) {
     fmt::print(stderr, "dsu-patchgen: no patch made\n");
     return 1;
@@ -607,8 +726,8 @@ int main(int argc, char **argv) {
     main += "#include <linux/module.h>\n#include \"dsu/abi.h\"\n#include \"dsu_kernel.h\"\n";
   else
     main += "#include <stddef.h>\n#include \"dsu/abi.h\"\n";
-  std::string unitsTab, funcsTab, refsTab, newFuncsTab, newVarsTab;
-  unsigned nfuncs = 0, nrefs = 0, nnewf = 0, nnewv = 0, addedVars = 0;
+  std::string unitsTab, funcsTab, refsTab, newFuncsTab, newVarsTab, typesTab;
+  unsigned nfuncs = 0, nrefs = 0, nnewf = 0, nnewv = 0, ntypes = 0, addedVars = 0;
   json cumulative = chain.prev.is_null() ? json::array() : chain.prev.value("cumulative", json::array());
   json globals = chain.prev.is_null() ? json::array() : chain.prev.value("globals", json::array());
   for (const Built &b : built)
@@ -635,6 +754,32 @@ int main(int argc, char **argv) {
         cum = c;
     json cf = cum.is_null() ? json::array() : cum["functions"];
     json cv = cum.is_null() ? json::array() : cum["variables"];
+    json ctv = cum.is_null() ? json::object() : cum.value("type_versions", json::object());
+    json typesJson = json::array();
+    for (const dsu::PatchType &t : b.unit.types) {
+      main += fmt::format("void {}(void *, const void *);\n", t.transform);
+      typesTab += fmt::format("\t{{ \"{}\", \"{}\", {}, {}, {} }},\n", b.tu, t.name, t.version,
+                              t.repSize, t.transform);
+      ctv[t.name] = t.version;
+      ++ntypes;
+    }
+    for (const dsu::TypeUpdate &u : b.plan.typeUpdates) {
+      json copied = json::array(), added = json::array();
+      for (const auto &c : u.copied)
+        copied.push_back(c.field);
+      for (const auto &a : u.added)
+        added.push_back({{"field", a.first}, {"default", a.second}});
+      typesJson.push_back({{"name", u.name},
+                           {"from_version", u.from},
+                           {"to_version", u.to},
+                           {"representation_size", u.newSize},
+                           {"union_size", u.unionSize},
+                           {"copied", copied},
+                           {"added", added},
+                           {"removed", u.removed},
+                           {"retyped", u.retyped},
+                           {"user_transformer", u.userTransformer}});
+    }
     for (const std::string &f : b.plan.added) {
       main += fmt::format("extern struct __dsu_func_desc __dsu_pdesc_{}_{};\n", b.index, f);
       newFuncsTab += fmt::format("\t&__dsu_pdesc_{}_{},\n", b.index, f);
@@ -652,13 +797,18 @@ int main(int argc, char **argv) {
       if (c.value("tu", "") == b.tu) {
         c["functions"] = cf;
         c["variables"] = cv;
+        c["type_versions"] = ctv;
         found = true;
       }
     if (!found)
-      cumulative.push_back({{"tu", b.tu}, {"functions", cf}, {"variables", cv}});
+      cumulative.push_back(
+          {{"tu", b.tu}, {"functions", cf}, {"variables", cv}, {"type_versions", ctv}});
     json refs = json::array();
     for (const dsu::PatchRef &r : b.unit.refs)
-      refs.push_back({{"kind", r.kind == 1 ? "function" : r.kind == 2 ? "variable" : "symbol"},
+      refs.push_back({{"kind", r.kind == 1   ? "function"
+                               : r.kind == 2 ? "variable"
+                               : r.kind == 3 ? "symbol"
+                                             : "type"},
                       {"tu", r.tu},
                       {"name", r.name}});
     unitsJson.push_back({{"tu", b.tu},
@@ -669,6 +819,7 @@ int main(int argc, char **argv) {
                          {"deleted_functions", b.plan.deleted},
                          {"added_variables", b.plan.addedVars},
                          {"references", refs},
+                         {"types", typesJson},
                          {"warnings", b.plan.warnings}});
   }
   auto table = [](const std::string &type, const std::string &name, const std::string &body) {
@@ -680,13 +831,18 @@ int main(int argc, char **argv) {
   main += table("const struct __dsu_patch_ref", "refs", refsTab);
   main += table("struct __dsu_func_desc *const", "new_funcs", newFuncsTab);
   main += table("struct __dsu_var_desc *const", "new_vars", newVarsTab);
+  main += table("const struct __dsu_patch_type", "types", typesTab);
   main += fmt::format("{}const struct __dsu_patch __dsu_patch = {{\n"
-                      "\tDSU_ABI_VERSION, {}, {}, {}, {}, {},\n\t\"{}\", \"{}\",\n"
-                      "\t{}, {}, {}, {}, {}\n}};\n",
-                      kernel ? "static " : "", built.size(), nfuncs, nrefs, nnewf, nnewv, fullName,
-                      chain.parentName, "units", nfuncs ? "funcs" : "NULL",
+                      "\t.abi = DSU_ABI_VERSION,\n"
+                      "\t.nunits = {}, .nfuncs = {}, .nrefs = {}, .nnew_funcs = {}, .nnew_vars = {}, "
+                      ".ntypes = {},\n"
+                      "\t.name = \"{}\", .parent = \"{}\",\n"
+                      "\t.units = units, .funcs = {}, .refs = {},\n"
+                      "\t.new_funcs = {}, .new_vars = {}, .types = {}\n}};\n",
+                      kernel ? "static " : "", built.size(), nfuncs, nrefs, nnewf, nnewv, ntypes,
+                      fullName, chain.parentName, nfuncs ? "funcs" : "NULL",
                       nrefs ? "refs" : "NULL", nnewf ? "new_funcs" : "NULL",
-                      nnewv ? "new_vars" : "NULL");
+                      nnewv ? "new_vars" : "NULL", ntypes ? "types" : "NULL");
   if (kernel)
     main += "\nstatic int __init dsu_patch_init(void)\n{\n\treturn dsu_apply(&__dsu_patch, "
             "THIS_MODULE);\n}\n\n/* Unloadable only after a revert (dsu_apply holds a reference "
@@ -709,7 +865,7 @@ int main(int argc, char **argv) {
              {"globals", globals},
              {"summary",
               {{"replaced", nfuncs}, {"added_functions", nnewf}, {"added_variables", addedVars},
-               {"registered_variables", nnewv},
+               {"registered_variables", nnewv}, {"type_updates", ntypes},
                {"references", nrefs}}}};
 
   // 5. Build.

@@ -1,10 +1,13 @@
 #include "UnitDiff.h"
 
 #include "Indirection.h"
+#include "Reasons.h"
+#include "TypeWrapping.h"
 
 #include <clang/AST/ASTContext.h>
 #include <clang/AST/Attr.h>
 #include <clang/AST/Decl.h>
+#include <clang/AST/RecordLayout.h>
 #include <clang/AST/PrettyPrinter.h>
 #include <clang/AST/RecursiveASTVisitor.h>
 #include <clang/AST/Stmt.h>
@@ -23,7 +26,7 @@ namespace dsu {
 
 namespace {
 
-constexpr unsigned kRefFunc = 1, kRefVar = 2, kRefSymbol = 3; // DSU_REF_* (abi.h)
+constexpr unsigned kRefFunc = 1, kRefVar = 2, kRefSymbol = 3, kRefType = 4; // DSU_REF_* (abi.h)
 
 bool isSourceFile(llvm::StringRef file) { return file.ends_with(".c") || file.ends_with(".i"); }
 
@@ -82,6 +85,41 @@ public:
   }
 };
 
+// Concrete uses of struct types in a function body: what type wrapping
+// routes through an accessor (compiler/lib/TypeWrapping.cpp).
+class TypeUseCollector : public RecursiveASTVisitor<TypeUseCollector> {
+public:
+  std::set<std::string> types;
+  bool VisitMemberExpr(MemberExpr *me) {
+    QualType base = me->getBase()->getType();
+    if (me->isArrow())
+      base = base->getPointeeType();
+    note(base);
+    return true;
+  }
+  bool VisitInitListExpr(InitListExpr *ile) {
+    note(ile->getType());
+    return true;
+  }
+  bool VisitOffsetOfExpr(OffsetOfExpr *oe) {
+    for (unsigned i = 0; i < oe->getNumComponents(); ++i)
+      if (oe->getComponent(i).getKind() == OffsetOfNode::Field)
+        noteRecord(oe->getComponent(i).getField()->getParent());
+    return true;
+  }
+
+private:
+  void note(QualType t) {
+    if (!t.isNull())
+      if (const auto *rt = t->getAs<RecordType>())
+        noteRecord(rt->getDecl());
+  }
+  void noteRecord(const RecordDecl *rd) {
+    if (rd && rd->getIdentifier() && !rd->isUnion())
+      types.insert("struct " + rd->getName().str());
+  }
+};
+
 bool foldable(const std::string &reason) {
   return reason == "inline" || reason == "needs_inlining" || reason == "constant_body" ||
          reason == "always_inline";
@@ -91,13 +129,13 @@ std::string escapeC(llvm::StringRef in) { return escapeCString(in); }
 
 } // namespace
 
-UnitSnapshot snapshotUnit(ASTContext &ctx) {
+UnitSnapshot snapshotUnit(ASTContext &ctx, const std::string &transformerFile) {
   UnitSnapshot u;
   const SourceManager &sm = ctx.getSourceManager();
   PrintingPolicy policy(ctx.getLangOpts());
   for (Decl *d : ctx.getTranslationUnitDecl()->decls()) {
     std::string file = presumedFile(sm, d->getLocation());
-    if (!isSourceFile(file))
+    if (!isSourceFile(file) || (!transformerFile.empty() && file == transformerFile))
       continue;
     if (auto *fd = dyn_cast<FunctionDecl>(d); fd && fd->doesThisDeclarationHaveABody()) {
       UnitSnapshot::Function f;
@@ -114,6 +152,10 @@ UnitSnapshot snapshotUnit(ASTContext &ctx) {
       for (DeclRefExpr *r : rc.refs)
         if (auto *callee = dyn_cast<FunctionDecl>(r->getDecl()))
           u.calls[f.name].insert(callee->getName().str());
+      TypeUseCollector tc;
+      tc.TraverseStmt(fd->getBody());
+      if (!tc.types.empty())
+        u.typeUses[f.name] = std::move(tc.types);
       u.functions[f.name] = std::move(f);
     } else if (auto *vd = dyn_cast<VarDecl>(d); vd && vd->isFileVarDecl() &&
                                                 vd->isThisDeclarationADefinition() !=
@@ -140,33 +182,209 @@ UnitSnapshot snapshotUnit(ASTContext &ctx) {
       t.file = file;
       t.line = presumedLine(sm, rd->getLocation());
       t.col = presumedColumn(sm, rd->getLocation());
-      llvm::raw_string_ostream os(t.text);
-      rd->print(os, policy);
+      {
+        llvm::raw_string_ostream os(t.text);
+        rd->print(os, policy);
+      }
+      if (rd->getIdentifier())
+        t.tag = rd->getName().str();
+      if (!rd->isUnion() && !rd->isInvalidDecl() && rd->getDefinition()) {
+        const ASTRecordLayout &layout = ctx.getASTRecordLayout(rd);
+        t.size = layout.getSize().getQuantity();
+        t.align = layout.getAlignment().getQuantity();
+        for (const FieldDecl *fd : rd->fields()) {
+          if (fd->getName().empty()) {
+            t.unnamedMembers = true;
+            continue;
+          }
+          UnitSnapshot::Type::Field f;
+          f.name = fd->getName().str();
+          f.type = fd->getType().getCanonicalType().getAsString();
+          f.bitField = fd->isBitField();
+          if (f.bitField)
+            f.type += fmt::format(" : {}", fd->getBitWidthValue(ctx));
+          for (const auto *a : fd->specific_attrs<AnnotateAttr>())
+            if (a->getAnnotation().starts_with("dsu_default="))
+              f.defaultValue = a->getAnnotation().substr(12).str();
+          t.fields.push_back(std::move(f));
+        }
+        // One line (the patch code keeps its line markers), single spaces.
+        for (char ch : t.text) {
+          bool space = ch == '\n' || ch == ' ' || ch == '\t';
+          if (!space)
+            t.definition += ch;
+          else if (!t.definition.empty() && t.definition.back() != ' ')
+            t.definition += ' ';
+        }
+      }
       u.types[t.name] = std::move(t);
     }
   }
   return u;
 }
 
+namespace {
+
+// Reasons a function that is not updateable may still use a changed type:
+// its code never runs again (it ran once, at boot or program start).
+bool ranOnce(const std::string &reason) { return reason == "init" || reason == "constructor"; }
+
+std::string joinNames(const std::vector<std::string> &v) {
+  std::string out;
+  for (const std::string &s : v)
+    out += (out.empty() ? "" : ", ") + s;
+  return out.empty() ? "none" : out;
+}
+
+// Compares a wrapped type's old and new definitions; errors when the new
+// one cannot replace the old one in place.
+TypeUpdate planTypeUpdate(const BaseUnit::WrappedType &w, const UnitSnapshot::Type &oldT,
+                          const UnitSnapshot::Type &newT, const std::string &tu,
+                          const std::set<std::string> &userTransformers, UnitPlan &plan) {
+  auto where = fmt::format("{}:{}:{}", newT.file, newT.line, newT.col);
+  TypeUpdate u;
+  u.name = newT.name;
+  u.tag = w.tag;
+  u.file = newT.file;
+  u.line = newT.line;
+  u.col = newT.col;
+  u.from = w.version;
+  u.to = w.version + 1;
+  u.newSize = newT.size;
+  u.unionSize = w.unionSize;
+  u.userTransformer = userTransformers.count(w.tag) > 0;
+  if (newT.size > w.unionSize)
+    plan.errors.push_back(fmt::format(
+        "{}: error: the new {} needs {} bytes, but its instances have room for {} (the {}-byte "
+        "representation they were built with plus {} bytes of slop); rebuild the program with "
+        "more slop (DSU_TYPE_SLOP) to allow this change",
+        where, newT.name, newT.size, w.unionSize, w.unionSize - w.slop, w.slop));
+  if (newT.align > w.unionAlign)
+    plan.errors.push_back(fmt::format(
+        "{}: error: the new {} needs {}-byte alignment, but its instances are aligned to {} "
+        "bytes",
+        where, newT.name, newT.align, w.unionAlign));
+  if (newT.unnamedMembers || oldT.unnamedMembers)
+    plan.errors.push_back(fmt::format(
+        "{}: error: {} has anonymous struct or union members: dsu-patchgen matches fields by "
+        "name and cannot transform it",
+        where, newT.name));
+  std::map<std::string, const UnitSnapshot::Type::Field *> oldFields;
+  for (const auto &f : oldT.fields)
+    oldFields[f.name] = &f;
+  std::set<std::string> seen;
+  for (const auto &f : newT.fields) {
+    seen.insert(f.name);
+    auto it = oldFields.find(f.name);
+    if (it == oldFields.end())
+      u.added.push_back({f.name, f.defaultValue});
+    else if (it->second->type == f.type)
+      u.copied.push_back({f.name, f.bitField});
+    else
+      u.retyped.push_back(fmt::format("{} ({} was {})", f.name, f.type, it->second->type));
+  }
+  for (const auto &f : oldT.fields)
+    if (!seen.count(f.name))
+      u.removed.push_back(f.name);
+  u.oldDefinition = oldT.definition;
+  // `struct T {` -> `struct __dsu_rep_T_<from> {`
+  const std::string head = "struct " + w.tag;
+  if (u.oldDefinition.compare(0, head.size(), head) == 0)
+    u.oldDefinition.replace(0, head.size(), fmt::format("struct __dsu_rep_{}_{}", w.tag, u.from));
+  u.newDefinition = newT.definition;
+  if (u.newDefinition.compare(0, head.size(), head) == 0)
+    u.newDefinition.replace(0, head.size(), fmt::format("struct __dsu_rep_{}_{}", w.tag, u.to));
+  if (!u.retyped.empty() && !u.userTransformer) {
+    plan.errors.push_back(fmt::format(
+        "{}: error: {} changed the type of {}: dsu-patchgen cannot convert them; write "
+        "dsu_transform_{}() (a stub is in OUT/transformers.c) and pass the file with "
+        "--transformers FILE",
+        where, newT.name, joinNames(u.retyped), w.tag));
+    std::vector<std::string> copied;
+    for (const auto &c : u.copied)
+      copied.push_back(c.field);
+    std::vector<std::string> added;
+    for (const auto &a : u.added)
+      added.push_back(a.second.empty() ? a.first : a.first + " = " + a.second);
+    plan.transformerStubs += fmt::format(
+        "/*\n * {0} of {1}, version {2} -> {3} ({4}).\n"
+        " * Before calling this, dsu-patchgen copies {5};\n"
+        " * sets the new fields: {6} (zero unless DSU_DEFAULT says otherwise);\n"
+        " * drops {7}.\n"
+        " * It cannot convert {8}: write that below (`from` is the old representation, `to`\n"
+        " * the new one), delete the DSU_TRANSFORMER_STUB line, and pass this file to\n"
+        " * dsu-patchgen with --transformers FILE. The code is merged into the patch's\n"
+        " * copy of the unit: it may use the unit's types, functions and macros.\n */\n"
+        "DSU_TRANSFORMER_STUB\n"
+        "static void dsu_transform_{9}(struct __dsu_rep_{9}_{3} *to, const struct __dsu_rep_{9}_{2} "
+        "*from)\n{{\n}}\n\n",
+        newT.name, tu, u.from, u.to, where, joinNames(copied), joinNames(added),
+        joinNames(u.removed), joinNames(u.retyped), w.tag);
+  }
+  return u;
+}
+
+} // namespace
+
 UnitPlan planUnit(const BaseUnit &base, const UnitSnapshot &oldUnit, const UnitSnapshot &newUnit,
-                  const std::string &patchName) {
+                  const std::string &patchName, const std::set<std::string> &userTransformers) {
   UnitPlan plan;
   plan.tu = base.tu;
   auto where = [](const std::string &file, unsigned line, unsigned col = 1) {
     return fmt::format("{}:{}:{}", file, line, col);
   };
+  // Wrapped types whose layout changes: their transformers, and every
+  // function using them concretely must run new code (compiled against the
+  // new representation) after the update.
+  std::map<std::string, std::string> changedTypes; // "struct T" -> where
+  for (const auto &[name, t] : newUnit.types) {
+    auto old = oldUnit.types.find(name);
+    if (old == oldUnit.types.end() || old->second.text == t.text)
+      continue;
+    auto w = base.wrapped.find(name);
+    if (w == base.wrapped.end()) {
+      auto why = base.unwrapped.find(name);
+      plan.errors.push_back(fmt::format(
+          "{}: error: {} changed layout, but the running program does not wrap it (reason: {}), "
+          "so its live instances cannot be transformed{}",
+          where(t.file, t.line, t.col), name,
+          why == base.unwrapped.end() ? "not in the manifest" : why->second,
+          why != base.unwrapped.end() && why->second == "type_not_selected"
+              ? "; select it for wrapping with `include type " + t.tag + "` in DSU_CONFIG"
+              : ""));
+      continue;
+    }
+    plan.typeUpdates.push_back(
+        planTypeUpdate(w->second, old->second, t, base.tu, userTransformers, plan));
+    changedTypes[name] = where(t.file, t.line, t.col);
+  }
+  for (const auto &[name, t] : oldUnit.types)
+    if (!newUnit.types.count(name) && base.wrapped.count(name))
+      plan.errors.push_back(fmt::format("{}: error: {} is gone from the new version, but the "
+                                        "running program has instances of it",
+                                        where(t.file, t.line, t.col), name));
+
   // Functions whose new code the patch must carry, and why; folded
   // (inline-like) changes reach their callers.
   std::deque<std::string> changed;
   std::set<std::string> seen;
+  std::map<std::string, std::string> becauseOfType; // function -> "struct T"
   for (const auto &[name, f] : newUnit.functions) {
     auto old = oldUnit.functions.find(name);
     if (old == oldUnit.functions.end()) {
       plan.added.insert(name);
       continue;
     }
-    if (old->second.text == f.text)
+    if (old->second.text == f.text) {
+      auto uses = newUnit.typeUses.find(name);
+      if (uses != newUnit.typeUses.end())
+        for (const std::string &t : uses->second)
+          if (changedTypes.count(t) && seen.insert(name).second) {
+            changed.push_back(name);
+            becauseOfType[name] = t;
+          }
       continue;
+    }
     if (old->second.proto != f.proto) {
       plan.added.insert(name);
       plan.warnings.push_back(fmt::format(
@@ -196,8 +414,21 @@ UnitPlan planUnit(const BaseUnit &base, const UnitSnapshot &oldUnit, const UnitS
     if (foldable(b->second) && !f.external) {
       // Its old code is folded into its callers: they change with it.
       for (const auto &[caller, callees] : newUnit.calls)
-        if (callees.count(name) && !plan.added.count(caller) && seen.insert(caller).second)
+        if (callees.count(name) && !plan.added.count(caller) && seen.insert(caller).second) {
           changed.push_back(caller);
+          if (becauseOfType.count(name))
+            becauseOfType[caller] = becauseOfType[name];
+        }
+      continue;
+    }
+    auto t = becauseOfType.find(name);
+    if (t != becauseOfType.end()) {
+      if (ranOnce(b->second))
+        continue;
+      plan.errors.push_back(fmt::format(
+          "{}: error: {}() uses {} concretely, whose layout changes, but it is not updateable "
+          "in the running program (reason: {}), so it would keep using the old layout",
+          where(f.file, f.line, f.col), name, t->second, b->second));
       continue;
     }
     plan.errors.push_back(fmt::format("{}: error: {}() changed, but it is not updateable in the "
@@ -205,8 +436,17 @@ UnitPlan planUnit(const BaseUnit &base, const UnitSnapshot &oldUnit, const UnitS
                                       where(f.file, f.line, f.col), name, b->second));
   }
   for (const auto &[name, f] : oldUnit.functions)
-    if (!newUnit.functions.count(name))
+    if (!newUnit.functions.count(name)) {
       plan.deleted.insert(name);
+      auto uses = oldUnit.typeUses.find(name);
+      if (uses != oldUnit.typeUses.end())
+        for (const std::string &t : uses->second)
+          if (changedTypes.count(t))
+            plan.errors.push_back(fmt::format(
+                "{}: error: {}() is gone from the new version but uses {}, whose layout "
+                "changes; callers elsewhere could still run it on the new layout",
+                where(f.file, f.line, f.col), name, t));
+    }
 
   for (const auto &[name, v] : newUnit.variables) {
     auto old = oldUnit.variables.find(name);
@@ -216,22 +456,14 @@ UnitPlan planUnit(const BaseUnit &base, const UnitSnapshot &oldUnit, const UnitS
     }
     if (old->second.type != v.type)
       plan.errors.push_back(fmt::format(
-          "{}: error: variable '{}' changed type ({} was {}): data-layout changes need type "
-          "transformers, which dsu-patchgen does not generate yet",
+          "{}: error: variable '{}' changed type ({} was {}): a variable's storage cannot "
+          "change size in place; wrap the data in a struct type (`include type`) instead",
           where(v.file, v.line, v.col), name, v.type, old->second.type));
     else if (old->second.init != v.init)
       plan.warnings.push_back(fmt::format(
           "{}: warning: the initializer of '{}' changed; the running program keeps the "
           "variable's current value",
           where(v.file, v.line, v.col), name));
-  }
-  for (const auto &[name, t] : newUnit.types) {
-    auto old = oldUnit.types.find(name);
-    if (old != oldUnit.types.end() && old->second.text != t.text)
-      plan.errors.push_back(fmt::format(
-          "{}: error: {} changed layout: live instances would need type transformers, which "
-          "dsu-patchgen does not generate yet",
-          where(t.file, t.line, t.col), name));
   }
   (void)patchName;
   return plan;
@@ -261,7 +493,10 @@ private:
     return p.isValid() ? fmt::format("{}:{}:{}", p.getFilename(), p.getLine(), p.getColumn())
                        : "<unknown>";
   }
-  bool inSource(const Decl *d) const { return isSourceFile(presumedFile(sm_, d->getLocation())); }
+  bool inSource(const Decl *d) const {
+    std::string f = presumedFile(sm_, d->getLocation());
+    return isSourceFile(f) || (!opts_.transformerFile.empty() && f == opts_.transformerFile);
+  }
 
   std::string baseReason(const std::string &name) const {
     auto it = base_.functions.find(name);
@@ -301,6 +536,11 @@ private:
   void renameReplaced(FunctionDecl *fd);
   void addedFunction(FunctionDecl *fd);
   void externalizeVar(VarDecl *vd);
+  void wrapPatchTypes(RewrittenUnit &out);
+  bool fromTransformerFile(const Decl *d) const {
+    return !opts_.transformerFile.empty() &&
+           presumedFile(sm_, d->getLocation()) == opts_.transformerFile;
+  }
   std::string prelude() const;
 
   ASTContext &ctx_;
@@ -317,6 +557,7 @@ private:
   std::set<unsigned> edited_;
   std::set<unsigned> externed_;
   std::map<const FunctionDecl *, unsigned> addedPointerAt_; // offset after which calls use the pointer
+  std::set<const Decl *> dropped_; // bodies and initializers the patch code leaves out
   std::string tail_;
 };
 
@@ -455,6 +696,7 @@ void PatchRewriter::dropBody(FunctionDecl *fd) {
     if (ch == '\n')
       keep += '\n';
   rw_.ReplaceText(SourceRange(l, r), keep);
+  dropped_.insert(fd);
 }
 
 void PatchRewriter::renameReplaced(FunctionDecl *fd) {
@@ -534,6 +776,7 @@ void PatchRewriter::addedFunction(FunctionDecl *fd) {
 
 // An existing global keeps its running instance: the patch only declares it.
 void PatchRewriter::externalizeVar(VarDecl *vd) {
+  dropped_.insert(vd);
   SourceLocation begin = edit(vd->getBeginLoc());
   if (begin.isInvalid()) {
     errors_.push_back(fmt::format("{}: error: cannot edit the definition of '{}'",
@@ -608,7 +851,8 @@ RewrittenUnit PatchRewriter::run() {
       if (!inSource(d))
         continue;
       if (auto *fd = dyn_cast<FunctionDecl>(d); fd && fd->doesThisDeclarationHaveABody()) {
-        if (plan_.replaced.count(fd->getName().str()) || plan_.added.count(fd->getName().str()))
+        if (plan_.replaced.count(fd->getName().str()) || plan_.added.count(fd->getName().str()) ||
+            fromTransformerFile(fd))
           work.push_back(fd->getBody());
       } else if (auto *vd = dyn_cast<VarDecl>(d); vd && plan_.addedVars.count(vd->getName().str())) {
         work.push_back(vd->getInit());
@@ -631,11 +875,22 @@ RewrittenUnit PatchRewriter::run() {
     }
   }
   for (Decl *d : ctx_.getTranslationUnitDecl()->decls()) {
+    if (auto *rd = dyn_cast<RecordDecl>(d);
+        rd && presumedFile(sm_, rd->getLocation()) == kRepresentationsFile) {
+      // Declared for the parse of the user's transformer; the patch code
+      // defines them itself (wrapTypes).
+      SourceLocation b = edit(rd->getBeginLoc()), e = edit(rd->getBraceRange().getEnd());
+      if (b.isValid() && e.isValid())
+        rw_.ReplaceText(b, offset(e) + 1 - offset(b), "");
+      continue;
+    }
     if (!inSource(d))
       continue;
     if (auto *fd = dyn_cast<FunctionDecl>(d); fd && fd->doesThisDeclarationHaveABody()) {
       const std::string name = fd->getName().str();
-      if (plan_.replaced.count(name)) {
+      if (fromTransformerFile(fd)) {
+        kept.push_back({fd, false}); // the user's transformer code, as written
+      } else if (plan_.replaced.count(name)) {
         kept.push_back({fd, true});
       } else if (plan_.added.count(name)) {
         kept.push_back({fd, false});
@@ -646,7 +901,9 @@ RewrittenUnit PatchRewriter::run() {
       }
     } else if (auto *vd = dyn_cast<VarDecl>(d); vd && vd->isFileVarDecl()) {
       const std::string name = vd->getName().str();
-      if (plan_.addedVars.count(name)) {
+      if (fromTransformerFile(vd)) {
+        // the user's own data, as written
+      } else if (plan_.addedVars.count(name)) {
         if (vd->isThisDeclarationADefinition() != VarDecl::DeclarationOnly)
           addedVars.push_back(vd);
       } else if (vd->isThisDeclarationADefinition() != VarDecl::DeclarationOnly) {
@@ -701,6 +958,9 @@ RewrittenUnit PatchRewriter::run() {
     }
   }
 
+  if (!base_.wrapped.empty())
+    wrapPatchTypes(out);
+
   // The prelude after the unit's first line marker, the tables at its end.
   unsigned at = 0;
   if (buffer_.starts_with("# ") && buffer_.find('\n') != llvm::StringRef::npos)
@@ -723,6 +983,62 @@ RewrittenUnit PatchRewriter::run() {
 }
 
 } // namespace
+
+// The patch code sees the running program's wrapped types as their wrappers
+// (same size and layout as the instances), compiled for the version this
+// patch brings; changed ones get the previous representation and the
+// transformer between the two.
+void PatchRewriter::wrapPatchTypes(RewrittenUnit &out) {
+  std::map<std::string, const TypeUpdate *> updates;
+  for (const TypeUpdate &u : plan_.typeUpdates)
+    updates[u.name] = &u;
+  std::map<std::string, PatchTypeWrap> wraps;
+  for (const auto &[name, w] : base_.wrapped) {
+    PatchTypeWrap p;
+    auto up = updates.find(name);
+    p.version = up != updates.end() ? up->second->to : w.version;
+    p.unionSize = w.unionSize;
+    p.descExpr = fmt::format("((struct __dsu_type_desc *)__dsu_refs_{}[{}])", plan_.index,
+                             slot(kRefType, base_.tu, name));
+    if (up != updates.end())
+      p.after = fmt::format(" {}; void __dsu_p{}_xform_{}(void *, const void *);",
+                            up->second->oldDefinition, plan_.index, w.tag);
+    wraps[w.tag] = p;
+  }
+  RewriteOptions ro;
+  ro.kernel = opts_.kernel;
+  std::vector<TypeRecord> records;
+  bool any = false;
+  wrapTypes(TypeWrapInput{ctx_, rw_, [this](SourceLocation l) { return edit(l); }, ro, &wraps,
+                          [this](const Decl *d) { return dropped_.count(d) > 0; }},
+            records, any);
+  for (const TypeRecord &r : records) {
+    if (!base_.wrapped.count(r.name) || r.updateable)
+      continue;
+    errors_.push_back(fmt::format("{}:{}:1: error: the running program wraps {}, but the patch "
+                                  "code cannot: {}{}",
+                                  r.file, r.line, r.name, reasonText(r.reason),
+                                  r.detail.empty() ? "" : " (" + r.detail + ")"));
+  }
+  for (const TypeUpdate &u : plan_.typeUpdates) {
+    std::string body = fmt::format(
+        "void __dsu_p{0}_xform_{1}(void *__dsu_to, const void *__dsu_from) {{ struct "
+        "__dsu_rep_{1}_{2} *to = __dsu_to; const struct __dsu_rep_{1}_{3} *from = __dsu_from;",
+        plan_.index, u.tag, u.to, u.from);
+    for (const TypeUpdate::Copy &c : u.copied)
+      body += c.bitField ? fmt::format(" to->{0} = from->{0};", c.field)
+                         : fmt::format(" __builtin_memcpy(&to->{0}, &from->{0}, sizeof(to->{0}));",
+                                       c.field);
+    for (const auto &[field, value] : u.added)
+      if (!value.empty())
+        body += fmt::format(" to->{} = ({});", field, value);
+    if (u.userTransformer)
+      body += fmt::format(" dsu_transform_{}(to, from);", u.tag);
+    body += " (void)to; (void)from; }\n";
+    tail_ += body;
+    out.types.push_back({u.name, u.to, u.newSize, fmt::format("__dsu_p{}_xform_{}", plan_.index, u.tag)});
+  }
+}
 
 RewrittenUnit rewritePatchUnit(ASTContext &ctx, const TokenMap &map, const BaseUnit &base,
                                const UnitPlan &plan, const PatchRewriteOptions &opts) {

@@ -33,18 +33,32 @@ struct UnitSnapshot {
     std::string init;
   };
   struct Type {
-    std::string name, file;
+    std::string name, tag, file; // "struct T", "T"
     unsigned line = 0, col = 1;
     std::string text;
+    // Layout, for wrapped types' transformers (structs only).
+    unsigned long size = 0, align = 0; // bytes
+    struct Field {
+      std::string name, type;   // canonical type
+      std::string defaultValue; // from DSU_DEFAULT(v) (annotate "dsu_default=v"); "" = zero
+      bool bitField = false;
+    };
+    std::vector<Field> fields;
+    bool unnamedMembers = false; // anonymous struct/union members (not transformable by name)
+    std::string definition;      // the definition on one line, for a previous representation
   };
   std::map<std::string, Function> functions;
   std::map<std::string, Variable> variables; // file scope only
   std::map<std::string, Type> types;
   // Calls between functions of the unit (caller -> callees).
   std::map<std::string, std::set<std::string>> calls;
+  // Concrete uses of struct types (member access, initializer, offsetof):
+  // function -> "struct T".
+  std::map<std::string, std::set<std::string>> typeUses;
 };
 
-UnitSnapshot snapshotUnit(clang::ASTContext &ctx);
+// `transformerFile`: the presumed file of merged user transformers, left out.
+UnitSnapshot snapshotUnit(clang::ASTContext &ctx, const std::string &transformerFile = "");
 
 // What the base (the running program) has for a unit, from its manifest and
 // from the patches already on the stack below the one being made.
@@ -56,6 +70,34 @@ struct BaseUnit {
   // Globals that patches below this one define: reached by name at apply
   // time (so a missing parent is reported as such, not as a link error).
   std::set<std::string> patchGlobals;
+  // Types the running program wraps, in the version its instances are
+  // brought to now (patches below this one included).
+  struct WrappedType {
+    std::string tag;
+    unsigned version = 0;
+    unsigned long unionSize = 0, unionAlign = 0, slop = 0;
+  };
+  std::map<std::string, WrappedType> wrapped; // "struct T" ->
+  std::map<std::string, std::string> unwrapped; // "struct T" -> why not (reason id)
+};
+
+// A layout change of a wrapped type, and its transformer.
+struct TypeUpdate {
+  std::string name, tag, file; // "struct T", "T", where the new definition is
+  unsigned line = 0, col = 1;
+  unsigned from = 0, to = 0;   // versions
+  unsigned long newSize = 0, unionSize = 0;
+  struct Copy {
+    std::string field;
+    bool bitField = false;
+  };
+  std::vector<Copy> copied;                               // same name and type
+  std::vector<std::pair<std::string, std::string>> added; // field, default ("" = zero)
+  std::vector<std::string> removed;
+  std::vector<std::string> retyped; // "x (int * was int)": the user's transformer converts them
+  std::string oldDefinition;        // struct __dsu_rep_<tag>_<from> { ... } on one line
+  std::string newDefinition;        // struct __dsu_rep_<tag>_<to> { ... } on one line
+  bool userTransformer = false;     // dsu_transform_<tag>() comes from --transformers
 };
 
 // What the patch does to one unit.
@@ -66,17 +108,34 @@ struct UnitPlan {
   std::set<std::string> added;    // new (or with a new prototype): defined by the patch
   std::set<std::string> deleted;  // gone from the new source (old code stays)
   std::set<std::string> addedVars;
+  std::vector<TypeUpdate> typeUpdates;
+  // Stubs of transformers the user must write (retyped fields), for OUT/transformers.c.
+  std::string transformerStubs;
   std::vector<std::string> errors;   // "file:line:col: error: ..." (no artifact)
   std::vector<std::string> warnings; // "file:line:col: warning: ..."
 };
 
 // Compares the old and new versions of a unit against what the base has.
+// `userTransformers`: tags whose dsu_transform_<tag>() the user supplies.
 UnitPlan planUnit(const BaseUnit &base, const UnitSnapshot &oldUnit, const UnitSnapshot &newUnit,
-                  const std::string &patchName);
+                  const std::string &patchName,
+                  const std::set<std::string> &userTransformers = {});
 
 struct PatchRef {
   unsigned kind = 0; // DSU_REF_*
   std::string tu, name;
+};
+
+// The presumed file name under which the representations a user's
+// transformer refers to are declared for the parse (left out of the code).
+inline constexpr const char *kRepresentationsFile = "<dsu-patchgen representations>";
+
+// A type update as the patch table lists it.
+struct PatchType {
+  std::string name;         // "struct T"
+  unsigned version = 0;
+  unsigned long repSize = 0;
+  std::string transform;    // the transformer's symbol in the patch code
 };
 
 struct RewrittenUnit {
@@ -84,6 +143,7 @@ struct RewrittenUnit {
   std::vector<PatchRef> refs; // slot i is __dsu_refs_<index>[i]
   std::vector<std::string> newVarDescs;  // registry names of added statics
   std::vector<std::string> addedGlobals; // added functions and variables with external linkage
+  std::vector<PatchType> types;
   std::vector<std::string> errors;
 };
 
@@ -98,6 +158,9 @@ struct PatchRewriteOptions {
   const std::set<std::string> *vmlinuxSymbols = nullptr;
   std::string unitHash; // the base's, for descriptors of added functions
   std::string patchName;
+  // Presumed file of the user's transformers merged into the unit: its
+  // functions are carried as they are (neither added nor replaced).
+  std::string transformerFile;
 };
 
 // Edits the new version's preprocessed text (aligned with its AST) into the

@@ -82,7 +82,8 @@ int dsu_core_prepare(struct dsu_core *core, const struct __dsu_patch *patch,
 		return fail("patch has DSU ABI %u, the runtime has %u", patch->abi, DSU_ABI_VERSION);
 	if (!patch->name || !patch->parent || (patch->nunits && !patch->units) ||
 	    (patch->nfuncs && !patch->funcs) || (patch->nrefs && !patch->refs) ||
-	    (patch->nnew_funcs && !patch->new_funcs) || (patch->nnew_vars && !patch->new_vars))
+	    (patch->nnew_funcs && !patch->new_funcs) || (patch->nnew_vars && !patch->new_vars) ||
+	    (patch->ntypes && !patch->types))
 		return fail("malformed patch: missing name, parent or tables");
 	for (i = 0; i < patch->nunits; i++)
 		if (!patch->units[i].tu || !patch->units[i].unit_hash)
@@ -100,6 +101,15 @@ int dsu_core_prepare(struct dsu_core *core, const struct __dsu_patch *patch,
 		if (r->kind != DSU_REF_SYMBOL && !lists_unit(patch, r->tu))
 			return fail("patch %s refers to %s:%s but does not list unit %s among the "
 				    "units it was built against", patch->name, r->tu, r->name, r->tu);
+	}
+	for (i = 0; i < patch->ntypes; i++) {
+		const struct __dsu_patch_type *t = &patch->types[i];
+
+		if (!t->tu || !t->name || !t->transform)
+			return fail("malformed patch %s: type entry %u is incomplete", patch->name, i);
+		if (!lists_unit(patch, t->tu))
+			return fail("patch %s changes %s of %s but does not list unit %s among the "
+				    "units it was built against", patch->name, t->name, t->tu, t->tu);
 	}
 	for (i = 0; i < patch->nfuncs; i++)
 		if (!lists_unit(patch, patch->funcs[i].tu))
@@ -163,6 +173,49 @@ int dsu_core_prepare(struct dsu_core *core, const struct __dsu_patch *patch,
 		a->funcs[i].desc = d;
 		a->funcs[i].new_fn = f->fn;
 	}
+	a->ntypes = patch->ntypes;
+	if (patch->ntypes) {
+		a->types = env->zalloc(sizeof(*a->types) * patch->ntypes);
+		if (!a->types) {
+			dsu_core_discard(core, a);
+			return fail("out of memory");
+		}
+	}
+	for (i = 0; i < patch->ntypes; i++) {
+		const struct __dsu_patch_type *t = &patch->types[i];
+		struct __dsu_type_desc *d = env->find_type ? env->find_type(t->tu, t->name) : NULL;
+
+		if (!d) {
+			dsu_core_discard(core, a);
+			return fail("patch %s changes %s of %s, which the running program does not "
+				    "wrap", patch->name, t->name, t->tu);
+		}
+		if (d->abi != DSU_ABI_VERSION) {
+			dsu_core_discard(core, a);
+			return fail("%s of %s was built with DSU ABI %u, the runtime has %u", t->name,
+				    t->tu, d->abi, DSU_ABI_VERSION);
+		}
+		for (j = 0; j < i; j++)
+			if (a->types[j].desc == d) {
+				dsu_core_discard(core, a);
+				return fail("patch %s changes %s of %s twice", patch->name, t->name,
+					    t->tu);
+			}
+		if (t->version != d->version_now + 1) {
+			dsu_core_discard(core, a);
+			return fail("patch %s brings %s of %s to version %u, but the running "
+				    "program has it in version %u", patch->name, t->name, t->tu,
+				    t->version, d->version_now);
+		}
+		if (t->rep_size > d->data_size) {
+			dsu_core_discard(core, a);
+			return fail("patch %s: the new %s (%lu bytes) does not fit in the %lu bytes "
+				    "its instances have", patch->name, t->name, t->rep_size,
+				    d->data_size);
+		}
+		a->types[i].desc = d;
+		a->types[i].update = t;
+	}
 	for (i = 0; i < patch->nrefs; i++) {
 		const struct __dsu_patch_ref *r = &patch->refs[i];
 		void *addr = NULL;
@@ -183,6 +236,9 @@ int dsu_core_prepare(struct dsu_core *core, const struct __dsu_patch *patch,
 		case DSU_REF_SYMBOL:
 			addr = env->find_symbol(r->name);
 			break;
+		case DSU_REF_TYPE:
+			addr = env->find_type ? env->find_type(r->tu, r->name) : NULL;
+			break;
 		default:
 			dsu_core_discard(core, a);
 			return fail("patch %s: reference %u has unknown kind %u", patch->name, i,
@@ -195,7 +251,8 @@ int dsu_core_prepare(struct dsu_core *core, const struct __dsu_patch *patch,
 					    "does not have", patch->name, r->name);
 			return fail("patch %s needs %s %s:%s, which the running program does not "
 				    "register", patch->name,
-				    r->kind == DSU_REF_FUNC ? "function" : "static variable", r->tu,
+				    r->kind == DSU_REF_FUNC ? "function" :
+				    r->kind == DSU_REF_VAR ? "static variable" : "wrapped type", r->tu,
 				    r->name);
 		}
 		*r->slot = addr;
@@ -230,8 +287,16 @@ void dsu_core_commit(struct dsu_core *core, struct dsu_applied *a)
 		f->desc->version = a->level;
 	}
 	a->below = core->top;
-	core->top = a;
+	/* The type slow path walks the stack without a lock: publish the
+	 * patch (its transformers) before the versions that need them. */
+	__atomic_store_n(&core->top, a, __ATOMIC_RELEASE);
 	core->depth++;
+	for (i = 0; i < a->ntypes; i++) {
+		struct dsu_applied_type *t = &a->types[i];
+
+		t->old_version = t->desc->version_now;
+		__atomic_store_n(&t->desc->version_now, t->update->version, __ATOMIC_RELEASE);
+	}
 }
 
 void dsu_core_discard(struct dsu_core *core, struct dsu_applied *a)
@@ -240,6 +305,8 @@ void dsu_core_discard(struct dsu_core *core, struct dsu_applied *a)
 		return;
 	if (a->funcs)
 		core->env->free(a->funcs);
+	if (a->types)
+		core->env->free(a->types);
 	core->env->free(a);
 }
 
@@ -255,6 +322,20 @@ unsigned int dsu_core_revert_code(const struct dsu_core *core, void **fns, unsig
 	for (i = 0; i < a->patch->nnew_funcs && n < max; i++)
 		fns[n++] = *a->patch->new_funcs[i]->ptr;
 	return n;
+}
+
+int dsu_core_revert_check(const struct dsu_core *core, char *err, unsigned long errlen)
+{
+	const struct dsu_applied *a = core->top;
+
+	if (!a)
+		return fail("no patch is applied");
+	/* Transformers only run forward: instances may be in the new layout. */
+	if (a->ntypes)
+		return fail("patch %s changed the layout of %s (%s); instances may be in the new "
+			    "layout already, so it cannot be reverted", a->patch->name,
+			    a->types[0].update->name, a->types[0].update->tu);
+	return 0;
 }
 
 struct dsu_applied *dsu_core_revert_commit(struct dsu_core *core)
@@ -275,4 +356,83 @@ struct dsu_applied *dsu_core_revert_commit(struct dsu_core *core)
 	core->depth--;
 	a->below = NULL;
 	return a;
+}
+
+/* The transformer bringing `type` from version - 1 to version. */
+static const struct __dsu_patch_type *type_step(const struct dsu_core *core,
+						const struct __dsu_type_desc *type,
+						unsigned int version)
+{
+	const struct dsu_applied *a;
+	unsigned int i;
+
+	for (a = __atomic_load_n(&core->top, __ATOMIC_ACQUIRE); a; a = a->below)
+		for (i = 0; i < a->ntypes; i++)
+			if (a->types[i].desc == type && a->types[i].update->version == version)
+				return a->types[i].update;
+	return NULL;
+}
+
+int dsu_core_type_slow(const struct dsu_core *core, struct __dsu_type_desc *type, void *obj,
+		       unsigned int expected, char *err, unsigned long errlen)
+{
+	unsigned int *vp = obj;
+	unsigned char *data = (unsigned char *)obj + type->data_offset;
+	unsigned char small[256], *copy;
+	unsigned int now, seen, v;
+
+	for (;;) {
+		now = __atomic_load_n(&type->version_now, __ATOMIC_ACQUIRE);
+		seen = __atomic_load_n(vp, __ATOMIC_ACQUIRE);
+		if (expected != now)
+			return fail("%s (%s): code built for version %u ran after the update to "
+				    "version %u", type->name, type->tu, expected, now);
+		if ((seen & ~DSU_TYPE_VERSION_MASK) != DSU_TYPE_MAGIC) {
+			/* Zeroed or fresh: all-zero is zero in any layout, fresh
+			 * memory is written through the accessor before it is read. */
+			if (__atomic_compare_exchange_n(vp, &seen, DSU_TYPE_MAGIC | now, 0,
+							__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+				return 0;
+			continue;
+		}
+		if (seen == DSU_TYPE_BUSY) {
+			if (core->env->relax)
+				core->env->relax();
+			continue;
+		}
+		v = seen & DSU_TYPE_VERSION_MASK;
+		if (v == now)
+			return 0;
+		if (v > now)
+			return fail("%s (%s): an instance is in version %u, newer than the "
+				    "running version %u", type->name, type->tu, v, now);
+		if (__atomic_compare_exchange_n(vp, &seen, DSU_TYPE_BUSY, 0, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE))
+			break;
+	}
+	copy = type->data_size <= sizeof(small) ? small : core->env->zalloc_atomic(type->data_size);
+	if (!copy) {
+		__atomic_store_n(vp, seen, __ATOMIC_RELEASE);
+		return fail("%s (%s): no memory to transform an instance", type->name, type->tu);
+	}
+	for (; v < now; v++) {
+		const struct __dsu_patch_type *step = type_step(core, type, v + 1);
+
+		if (!step) {
+			/* Cannot happen: every version up to now was committed
+			 * with its transformer, and patches with types stay. */
+			__atomic_store_n(vp, DSU_TYPE_MAGIC | v, __ATOMIC_RELEASE);
+			if (copy != small)
+				core->env->free(copy);
+			return fail("%s (%s): no transformer to version %u", type->name, type->tu,
+				    v + 1);
+		}
+		memcpy(copy, data, type->data_size);
+		memset(data, 0, type->data_size);
+		step->transform(data, copy);
+	}
+	if (copy != small)
+		core->env->free(copy);
+	__atomic_store_n(vp, DSU_TYPE_MAGIC | now, __ATOMIC_RELEASE);
+	return 0;
 }

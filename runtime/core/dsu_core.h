@@ -28,8 +28,21 @@ struct dsu_env {
 	const char *(*unit_hash)(const char *tu);
 	/* A global symbol's address (DSU_REF_SYMBOL), NULL when unknown. */
 	void *(*find_symbol)(const char *name);
+	/* A wrapped type's descriptor (DSU_REF_TYPE, type updates), NULL when
+	 * the unit does not wrap a type of that name. */
+	struct __dsu_type_desc *(*find_type)(const char *tu, const char *name);
 	void *(*zalloc)(unsigned long size);
 	void (*free)(void *p);
+	/* For the type slow path, which may run where sleeping is not allowed. */
+	void *(*zalloc_atomic)(unsigned long size);
+	/* Lets another CPU (thread) finish transforming an instance. */
+	void (*relax)(void);
+};
+
+struct dsu_applied_type {
+	struct __dsu_type_desc *desc;
+	const struct __dsu_patch_type *update;
+	unsigned int old_version;
 };
 
 struct dsu_applied_func {
@@ -45,6 +58,8 @@ struct dsu_applied {
 	unsigned int level; /* 1 = first patch on the base */
 	unsigned int nfuncs;
 	struct dsu_applied_func *funcs;
+	unsigned int ntypes;
+	struct dsu_applied_type *types;
 	struct dsu_applied *below;
 	void *handle;       /* the back end's: dlopen handle, struct module */
 	/* Figures, filled by the back end (nanoseconds). */
@@ -87,6 +102,10 @@ void dsu_core_discard(struct dsu_core *core, struct dsu_applied *a);
  */
 unsigned int dsu_core_revert_code(const struct dsu_core *core, void **fns, unsigned int max);
 
+/* Whether the top patch can be reverted: 0, or -1 with the reason in err
+ * (nothing applied; it changed the layout of a wrapped type). */
+int dsu_core_revert_check(const struct dsu_core *core, char *err, unsigned long errlen);
+
 /* Removes the top patch: restores pointers and versions. Returns it (the
  * caller releases its handle and calls dsu_core_discard), NULL if none. */
 struct dsu_applied *dsu_core_revert_commit(struct dsu_core *core);
@@ -96,6 +115,18 @@ struct __dsu_func_desc *dsu_core_find_func(const struct dsu_core *core, const ch
 					   const char *name);
 struct __dsu_var_desc *dsu_core_find_var(const struct dsu_core *core, const char *tu,
 					 const char *name);
+
+/*
+ * The slow path of __dsu_con_T (the back ends' __dsu_type_slow calls it):
+ * brings the instance at obj (the wrapper) to type->version_now, marking
+ * fresh memory and transforming older versions in place, one patch's
+ * transformer at a time, exactly once however many threads get here.
+ * Returns 0, or -1 with a message when code built for version `expected`
+ * is not the current code for the type (stale code: an unsafe update), or
+ * memory for the transform is not available.
+ */
+int dsu_core_type_slow(const struct dsu_core *core, struct __dsu_type_desc *type, void *obj,
+		       unsigned int expected, char *err, unsigned long errlen);
 
 /* FNV-1a over tu, a 0 byte and name: the registries' hash. */
 static inline unsigned int dsu_core_hash(const char *tu, const char *name)

@@ -34,6 +34,16 @@ int dsu_revert_newest(char *msg, unsigned long msglen);
 /* Patches applied now (0 = the program as built). */
 unsigned int dsu_patch_level(void);
 
+/*
+ * The value a field a patch adds to a wrapped struct gets in instances that
+ * exist when the patch is applied (otherwise zero), e.g.
+ *   struct client { int fd; unsigned long limit DSU_DEFAULT(4096); };
+ * dsu-patchgen's transformer reads it; the program's layout is unaffected.
+ * The value is an expression over constants and the unit's declarations.
+ */
+#define DSU_DEFAULT(value) __attribute__((__annotate__("dsu_default=" DSU_STRINGIFY_(value))))
+#define DSU_STRINGIFY_(x) #x
+
 #ifdef __cplusplus
 }
 #endif

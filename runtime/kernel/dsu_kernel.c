@@ -92,7 +92,7 @@ struct dsu_table {
 };
 
 static struct {
-	struct dsu_table funcs, vars, units;
+	struct dsu_table funcs, vars, types, units;
 	unsigned int skipped;	/* other ABI, not in kernel data, or malformed */
 	u64 build_ns;
 	bool ready;
@@ -170,7 +170,7 @@ struct dsu_addrs {
 };
 
 struct dsu_collect {
-	struct dsu_addrs funcs, vars;
+	struct dsu_addrs funcs, vars, types;
 };
 
 static int dsu_addrs_push(struct dsu_addrs *a, unsigned long addr)
@@ -205,6 +205,8 @@ static int dsu_collect_sym(void *data, const char *name, unsigned long addr)
 		return dsu_addrs_push(&c->funcs, addr);
 	if (strstr(name, DSU_VDESC_PREFIX))
 		return dsu_addrs_push(&c->vars, addr);
+	if (strstr(name, DSU_TDESC_PREFIX))
+		return dsu_addrs_push(&c->types, addr);
 	return 0;
 }
 
@@ -239,6 +241,16 @@ static struct __dsu_var_desc *dsu_check_var(unsigned long addr)
 	return d;
 }
 
+static struct __dsu_type_desc *dsu_check_type(unsigned long addr)
+{
+	struct __dsu_type_desc *d = (void *)addr;
+
+	if (!dsu_in_data(addr, sizeof(*d)) || d->abi != DSU_ABI_VERSION || !d->name || !d->tu ||
+	    !d->unit_hash || d->data_offset + d->data_size > d->size)
+		return NULL;
+	return d;
+}
+
 static int __init dsu_registry_build(void)
 {
 	struct dsu_collect c = {};
@@ -251,7 +263,8 @@ static int __init dsu_registry_build(void)
 		goto out;
 	ret = -ENOMEM;
 	if (dsu_table_alloc(&dsu_reg.funcs, c.funcs.n) || dsu_table_alloc(&dsu_reg.vars, c.vars.n) ||
-	    dsu_table_alloc(&dsu_reg.units, c.funcs.n + c.vars.n))
+	    dsu_table_alloc(&dsu_reg.types, c.types.n) ||
+	    dsu_table_alloc(&dsu_reg.units, c.funcs.n + c.vars.n + c.types.n))
 		goto out;
 	for (i = 0; i < c.funcs.n; i++) {
 		struct __dsu_func_desc *d = dsu_check_func(c.funcs.v[i]);
@@ -273,19 +286,32 @@ static int __init dsu_registry_build(void)
 		dsu_table_add(&dsu_reg.vars, d->tu, d->name, d, false);
 		dsu_table_add(&dsu_reg.units, d->tu, "", (void *)d->unit_hash, true);
 	}
+	for (i = 0; i < c.types.n; i++) {
+		struct __dsu_type_desc *d = dsu_check_type(c.types.v[i]);
+
+		if (!d) {
+			dsu_reg.skipped++;
+			continue;
+		}
+		dsu_table_add(&dsu_reg.types, d->tu, d->name, d, false);
+		dsu_table_add(&dsu_reg.units, d->tu, "", (void *)d->unit_hash, true);
+	}
 	dsu_reg.build_ns = ktime_get_ns() - t0;
 	dsu_reg.ready = true;
 	ret = 0;
-	pr_info("registry: %u functions, %u variables, %u units in %llu.%03llu ms (%u descriptors skipped, %u names ambiguous)\n",
-		dsu_reg.funcs.count, dsu_reg.vars.count, dsu_reg.units.count,
+	pr_info("registry: %u functions, %u variables, %u wrapped types, %u units in %llu.%03llu ms (%u descriptors skipped, %u names ambiguous)\n",
+		dsu_reg.funcs.count, dsu_reg.vars.count, dsu_reg.types.count, dsu_reg.units.count,
 		dsu_reg.build_ns / NSEC_PER_MSEC, dsu_reg.build_ns % NSEC_PER_MSEC / NSEC_PER_USEC,
-		dsu_reg.skipped, dsu_reg.funcs.dups + dsu_reg.vars.dups + dsu_reg.units.dups);
+		dsu_reg.skipped,
+		dsu_reg.funcs.dups + dsu_reg.vars.dups + dsu_reg.types.dups + dsu_reg.units.dups);
 out:
 	kvfree(c.funcs.v);
 	kvfree(c.vars.v);
+	kvfree(c.types.v);
 	if (ret) {
 		kvfree(dsu_reg.funcs.slots);
 		kvfree(dsu_reg.vars.slots);
+		kvfree(dsu_reg.types.slots);
 		kvfree(dsu_reg.units.slots);
 		memset(&dsu_reg, 0, sizeof(dsu_reg));
 		pr_err("registry: not built (%d); patches cannot be applied\n", ret);
@@ -304,6 +330,11 @@ static struct __dsu_func_desc *dsu_env_find_func(const char *tu, const char *nam
 static struct __dsu_var_desc *dsu_env_find_var(const char *tu, const char *name)
 {
 	return dsu_table_find(&dsu_reg.vars, tu, name);
+}
+
+static struct __dsu_type_desc *dsu_env_find_type(const char *tu, const char *name)
+{
+	return dsu_table_find(&dsu_reg.types, tu, name);
 }
 
 static const char *dsu_env_unit_hash(const char *tu)
@@ -334,13 +365,27 @@ static void dsu_env_free(void *p)
 	kfree(p);
 }
 
+/* The type slow path runs wherever the type is used: maybe atomic. */
+static void *dsu_env_zalloc_atomic(unsigned long size)
+{
+	return kzalloc(size, GFP_ATOMIC);
+}
+
+static void dsu_env_relax(void)
+{
+	cpu_relax();
+}
+
 static const struct dsu_env dsu_env = {
 	.find_func = dsu_env_find_func,
 	.find_var = dsu_env_find_var,
 	.unit_hash = dsu_env_unit_hash,
 	.find_symbol = dsu_env_find_symbol,
+	.find_type = dsu_env_find_type,
 	.zalloc = dsu_env_zalloc,
 	.free = dsu_env_free,
+	.zalloc_atomic = dsu_env_zalloc_atomic,
+	.relax = dsu_env_relax,
 };
 
 /* ---------------------------------------------------------------------- */
@@ -623,6 +668,7 @@ EXPORT_SYMBOL_GPL(dsu_apply);
 
 int dsu_revert(void)
 {
+	static char errbuf[DSU_CORE_ERRLEN]; /* under dsu_mutex */
 	struct dsu_stop s = {};
 	struct dsu_applied *top, *a;
 	struct dsu_range *ranges = NULL;
@@ -633,9 +679,9 @@ int dsu_revert(void)
 
 	mutex_lock(&dsu_mutex);
 	top = dsu_core.top;
-	if (!top) {
-		pr_err("revert: no patch is applied\n");
-		ret = -ENOENT;
+	if (dsu_core_revert_check(&dsu_core, errbuf, sizeof(errbuf))) {
+		pr_err("revert: %s\n", errbuf);
+		ret = top ? -EPERM : -ENOENT;
 		goto out;
 	}
 	cap = top->nfuncs + top->patch->nnew_funcs;
@@ -667,6 +713,22 @@ out:
 	return ret;
 }
 EXPORT_SYMBOL_GPL(dsu_revert);
+
+/*
+ * The slow path of every __dsu_con_T in the kernel and in patch modules.
+ * Stale code touching a transformed instance means an update was unsafe;
+ * say so loudly (once per type) and let the caller go on: stopping the
+ * kernel here would lose more than it saves.
+ */
+void __dsu_type_slow(struct __dsu_type_desc *type, void *obj, unsigned int expected)
+{
+	char err[DSU_CORE_ERRLEN];
+
+	if (!dsu_core_type_slow(&dsu_core, type, obj, expected, err, sizeof(err)))
+		return;
+	WARN_ONCE(1, "dsu: %s\n", err);
+}
+EXPORT_SYMBOL(__dsu_type_slow);
 
 /* ---------------------------------------------------------------------- */
 /* /proc/dsu */

@@ -42,6 +42,8 @@ extern struct __dsu_func_desc __start___dsu_funcs[] __attribute__((weak, visibil
 extern struct __dsu_func_desc __stop___dsu_funcs[] __attribute__((weak, visibility("hidden")));
 extern struct __dsu_var_desc __start___dsu_vars[] __attribute__((weak, visibility("hidden")));
 extern struct __dsu_var_desc __stop___dsu_vars[] __attribute__((weak, visibility("hidden")));
+extern struct __dsu_type_desc __start___dsu_types[] __attribute__((weak, visibility("hidden")));
+extern struct __dsu_type_desc __stop___dsu_types[] __attribute__((weak, visibility("hidden")));
 
 static unsigned long long now_ns(void)
 {
@@ -177,9 +179,25 @@ static void *env_find_symbol(const char *name)
 	return dlsym(RTLD_DEFAULT, name);
 }
 
+/* Few types are wrapped: a linear search over the section. */
+static struct __dsu_type_desc *env_find_type(const char *tu, const char *name)
+{
+	struct __dsu_type_desc *t;
+
+	for (t = __start___dsu_types; t && t < __stop___dsu_types; t++)
+		if (t->abi == DSU_ABI_VERSION && !strcmp(t->name, name) && !strcmp(t->tu, tu))
+			return t;
+	return NULL;
+}
+
 static void *env_zalloc(unsigned long size)
 {
 	return calloc(1, size);
+}
+
+static void env_relax(void)
+{
+	__builtin_ia32_pause();
 }
 
 static const struct dsu_env user_env = {
@@ -187,8 +205,11 @@ static const struct dsu_env user_env = {
 	.find_var = env_find_var,
 	.unit_hash = env_unit_hash,
 	.find_symbol = env_find_symbol,
+	.find_type = env_find_type,
 	.zalloc = env_zalloc,
 	.free = free,
+	.zalloc_atomic = env_zalloc,
+	.relax = env_relax,
 };
 
 /* ---- state ------------------------------------------------------------- */
@@ -232,24 +253,18 @@ unsigned int dsu_patch_level(void)
 /* ---- wrapped types ------------------------------------------------------ */
 
 /*
- * The slow path of __dsu_con_T. An instance without the magic (zeroed, or
- * fresh memory not yet written through the accessor) is taken to be in the
- * current version and marked so. Transforming older versions comes with the
- * type transformers (issue 4).
+ * The slow path of __dsu_con_T (the core does the work). Stale code reaching
+ * an instance means an update was unsafe: the program's data can no longer
+ * be trusted, so it stops here rather than corrupt it.
  */
 void __dsu_type_slow(struct __dsu_type_desc *type, void *obj, unsigned int expected)
 {
-	unsigned int *version = obj;
-	unsigned int seen = __atomic_load_n(version, __ATOMIC_ACQUIRE);
+	char err[DSU_CORE_ERRLEN];
 
-	if ((seen & ~DSU_TYPE_VERSION_MASK) != DSU_TYPE_MAGIC) {
-		__atomic_compare_exchange_n(version, &seen, DSU_TYPE_MAGIC | type->version_now, 0,
-					    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+	if (!dsu_core_type_slow(&core, type, obj, expected, err, sizeof(err)))
 		return;
-	}
-	if ((seen & DSU_TYPE_VERSION_MASK) != expected)
-		fprintf(stderr, "dsu: %s (%s): an instance in version %u reached code built for "
-			"version %u\n", type->name, type->tu, seen & DSU_TYPE_VERSION_MASK, expected);
+	fprintf(stderr, "dsu: fatal: %s\n", err);
+	abort();
 }
 
 /* ---- the stack check --------------------------------------------------- */
@@ -446,8 +461,8 @@ int dsu_revert_newest(char *msg, unsigned long msglen)
 	ensure_core();
 	if (req.state != IDLE)
 		say(msg, msglen, "another update is in progress");
-	else if (!core.top)
-		say(msg, msglen, "no patch is applied");
+	else if (dsu_core_revert_check(&core, why, sizeof(why)))
+		say(msg, msglen, "%s", why);
 	else if (try_revert(msg, msglen, why, sizeof(why)))
 		rc = 0;
 	else
@@ -562,9 +577,9 @@ static void serve(int fd)
 			reply(fd, "error: another update is pending\n");
 			return;
 		}
-		if (!apply && !core.top) {
+		if (!apply && dsu_core_revert_check(&core, msg, sizeof(msg))) {
 			pthread_mutex_unlock(&lock);
-			reply(fd, "error: no patch is applied\n");
+			reply(fd, "error: %s\n", msg);
 			return;
 		}
 		if (apply && prepare_file(line + 6, &a, &h, msg, sizeof(msg))) {

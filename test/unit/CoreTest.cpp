@@ -7,10 +7,14 @@ extern "C" {
 #include "dsu_core.h"
 }
 
+#include <atomic>
+#include <chrono>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <map>
 #include <string>
+#include <thread>
 
 namespace {
 
@@ -45,7 +49,30 @@ const char *unitHash(const char *tu) { return !std::strcmp(tu, "u.c") ? "H1" : n
 void *findSymbol(const char *name) { return !std::strcmp(name, "sym") ? (void *)&counter : nullptr; }
 void *zalloc(unsigned long n) { return std::calloc(1, n); }
 
-const dsu_env env{findFunc, findVar, unitHash, findSymbol, zalloc, std::free};
+// A wrapped type "struct T" of u.c: { int x; int y; } in version 0.
+struct RepT0 {
+  int x, y;
+};
+struct RepT1 {
+  int y;
+  long z;
+  int x;
+};
+struct WrappedT {
+  unsigned int version;
+  union {
+    RepT0 data;
+    char slop[sizeof(RepT0) + 16];
+  } u;
+};
+__dsu_type_desc descT{DSU_ABI_VERSION, 0, "struct T", "u.c", sizeof(WrappedT), sizeof(RepT0),
+                      offsetof(WrappedT, u), sizeof(WrappedT::u), "H1", nullptr};
+__dsu_type_desc *findType(const char *tu, const char *name) {
+  return !std::strcmp(tu, "u.c") && !std::strcmp(name, "struct T") ? &descT : nullptr;
+}
+
+const dsu_env env{findFunc, findVar, unitHash, findSymbol, findType, zalloc, std::free, zalloc,
+                  nullptr};
 
 struct Patch {
   __dsu_patch_unit units[1] = {{"u.c", "H1"}};
@@ -54,7 +81,8 @@ struct Patch {
   __dsu_patch_ref refs[3] = {{DSU_REF_VAR, "u.c", "counter", &slots[0]},
                              {DSU_REF_FUNC, "u.c", "b", &slots[1]},
                              {DSU_REF_SYMBOL, nullptr, "sym", &slots[2]}};
-  __dsu_patch p{DSU_ABI_VERSION, 1, 2, 3, 0, 0, "p1", "", units, funcs, refs, nullptr, nullptr};
+  __dsu_patch p{DSU_ABI_VERSION, 1, 2, 3, 0, 0, 0, "p1", "", units, funcs, refs, nullptr, nullptr,
+                nullptr};
 };
 
 std::string prepareError(dsu_core &core, const __dsu_patch &p) {
@@ -188,7 +216,8 @@ TEST_CASE("stacked patches: parent order, added functions, revert to the one bel
   // p2 replaces a again and the function p1 added.
   __dsu_patch_unit units[] = {{"u.c", "H1"}};
   __dsu_patch_func funcs[] = {{"u.c", "a", (void *)newerA}, {"u.c", "added", (void *)newB}};
-  __dsu_patch p2{DSU_ABI_VERSION, 1, 2, 0, 0, 0, "p2", "p1", units, funcs, nullptr, nullptr, nullptr};
+  __dsu_patch p2{DSU_ABI_VERSION, 1, 2, 0, 0, 0, 0, "p2", "p1", units, funcs, nullptr, nullptr,
+                 nullptr, nullptr};
   Patch again;
   CHECK_THAT(prepareError(core, again.p), Catch::Contains("already applied"));
   REQUIRE(dsu_core_prepare(&core, &p2, &a2, err, sizeof err) == 0);
@@ -204,4 +233,106 @@ TEST_CASE("stacked patches: parent order, added functions, revert to the one bel
   dsu_core_discard(&core, dsu_core_revert_commit(&core));
   CHECK(ptrA == (void *)oldA);
   CHECK(dsu_core_find_func(&core, "u.c", "added") == nullptr);
+}
+
+namespace {
+
+std::atomic<int> transforms{0};
+
+// Version 0 -> 1: fields move, z is new (defaults to x + y).
+void transformT1(void *to, const void *from) {
+  auto *n = static_cast<RepT1 *>(to);
+  const auto *o = static_cast<const RepT0 *>(from);
+  CHECK(n->z == 0); // handed over zeroed
+  n->x = o->x;
+  n->y = o->y;
+  n->z = o->x + o->y;
+  transforms++;
+  // Long enough for a second thread to find the instance busy.
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+}
+
+struct TypePatch {
+  __dsu_patch_unit units[1] = {{"u.c", "H1"}};
+  __dsu_patch_type types[1] = {{"u.c", "struct T", 1, sizeof(RepT1), transformT1}};
+  void *slots[1] = {};
+  __dsu_patch_ref refs[1] = {{DSU_REF_TYPE, "u.c", "struct T", &slots[0]}};
+  __dsu_patch p{DSU_ABI_VERSION, 1, 0, 1, 0, 0, 1, "pt", "", units, nullptr, refs, nullptr,
+                nullptr, types};
+};
+
+std::string slowError(dsu_core &core, WrappedT &obj, unsigned expected) {
+  char err[DSU_CORE_ERRLEN] = "";
+  return dsu_core_type_slow(&core, &descT, &obj, expected, err, sizeof err) ? err : "";
+}
+
+} // namespace
+
+TEST_CASE("type updates: checks, lazy exactly-once transform, no revert", "[core][types]") {
+  descT.version_now = 0;
+  dsu_core core;
+  dsu_core_init(&core, &env);
+  WrappedT fresh{}, old{}, racy{};
+  // Version 0: fresh (zeroed) memory is marked, marked memory passes.
+  CHECK(slowError(core, fresh, 0).empty());
+  CHECK(fresh.version == DSU_TYPE_MAGIC);
+  old.version = DSU_TYPE_MAGIC;
+  old.u.data = {3, 4};
+  racy.version = DSU_TYPE_MAGIC;
+  racy.u.data = {5, 6};
+
+  {
+    TypePatch tp;
+    tp.types[0].rep_size = sizeof(WrappedT::u) + 1;
+    CHECK_THAT(prepareError(core, tp.p), Catch::Contains("does not fit in the"));
+  }
+  {
+    TypePatch tp;
+    tp.types[0].version = 2;
+    CHECK_THAT(prepareError(core, tp.p), Catch::Contains("has it in version 0"));
+  }
+  {
+    TypePatch tp;
+    tp.types[0].name = "struct U";
+    CHECK_THAT(prepareError(core, tp.p), Catch::Contains("does not wrap"));
+  }
+  CHECK(descT.version_now == 0);
+
+  TypePatch tp;
+  dsu_applied *a = nullptr;
+  char err[DSU_CORE_ERRLEN];
+  REQUIRE(dsu_core_prepare(&core, &tp.p, &a, err, sizeof err) == 0);
+  CHECK(tp.slots[0] == &descT);
+  dsu_core_commit(&core, a);
+  CHECK(descT.version_now == 1);
+  CHECK(transforms == 0); // lazily: nothing touched yet
+
+  // Code built for version 0 is stale now.
+  CHECK_THAT(slowError(core, old, 0), Catch::Contains("code built for version 0 ran after"));
+  CHECK(old.version == DSU_TYPE_MAGIC);
+
+  CHECK(slowError(core, old, 1).empty());
+  CHECK(old.version == (DSU_TYPE_MAGIC | 1));
+  const RepT1 &o1 = *reinterpret_cast<RepT1 *>(&old.u);
+  CHECK(o1.x == 3);
+  CHECK(o1.y == 4);
+  CHECK(o1.z == 7);
+  CHECK(transforms == 1);
+  CHECK(slowError(core, old, 1).empty()); // done once
+  CHECK(transforms == 1);
+
+  // Two threads reach the same old instance: one transforms, the other
+  // waits for it and finds it done.
+  std::string e1, e2;
+  std::thread t1([&] { e1 = slowError(core, racy, 1); });
+  std::thread t2([&] { e2 = slowError(core, racy, 1); });
+  t1.join();
+  t2.join();
+  CHECK(e1.empty());
+  CHECK(e2.empty());
+  CHECK(transforms == 2);
+  CHECK(reinterpret_cast<RepT1 *>(&racy.u)->z == 11);
+
+  CHECK(dsu_core_revert_check(&core, err, sizeof err) == -1);
+  CHECK_THAT(std::string(err), Catch::Contains("cannot be reverted"));
 }

@@ -28,7 +28,7 @@
 #define DSU_ABI_H
 
 /* Bumped on any incompatible change to the structures below. */
-#define DSU_ABI_VERSION 2
+#define DSU_ABI_VERSION 3
 
 /*
  * Sections holding the descriptors of a user-space program; the linker
@@ -78,15 +78,25 @@ struct __dsu_var_desc {
  *   struct __dsu_rep_T_0 { fields };
  *   struct T { unsigned int __dsu_version;
  *              union { struct __dsu_rep_T_0 __dsu_data;
- *                      char __dsu_slop[sizeof(struct __dsu_rep_T_0) + SLOP]; } __dsu_u; };
+ *                      char __dsu_slop[ROUND8(sizeof(struct __dsu_rep_T_0) + SLOP)]; }
+ *                __dsu_u __attribute__((__aligned__(8))); };
  * and every concrete use goes through __dsu_con_T(p), which returns the
  * representation after making sure the instance is in the version the code
  * was compiled for. The version field holds DSU_TYPE_MAGIC | version; an
  * instance without the magic (zeroed, or fresh memory not written yet) is
  * taken to be in the current version.
+ *
+ * A patch that changes T's layout brings version n: its code is compiled
+ * against struct __dsu_rep_T_n (which must fit in the same union: sizeof and
+ * alignment of the wrapper never change) and its accessor expects n. The
+ * runtime transforms an older instance on its first concrete use, in place,
+ * one step at a time (n-1 -> n through the patch's transformer); while one
+ * thread (CPU) transforms it the version field holds DSU_TYPE_BUSY, so two
+ * threads touching the same old instance transform it exactly once.
  */
 #define DSU_TYPE_MAGIC 0xD5000000u
 #define DSU_TYPE_VERSION_MASK 0x00ffffffu
+#define DSU_TYPE_BUSY (DSU_TYPE_MAGIC | DSU_TYPE_VERSION_MASK)
 
 struct __dsu_type_desc {
 	unsigned int abi;
@@ -95,10 +105,12 @@ struct __dsu_type_desc {
 	unsigned int version_now;
 	const char *name;      /* "struct T" */
 	const char *tu;
-	unsigned long size;    /* sizeof the wrapper: representation + slop */
+	unsigned long size;    /* sizeof the wrapper */
 	unsigned long rep_size; /* sizeof the version-0 representation */
+	unsigned long data_offset; /* offsetof(wrapper, __dsu_u) */
+	unsigned long data_size;   /* sizeof the union: representation + slop */
 	const char *unit_hash;
-	void *runtime;         /* the runtime's: transformer chain */
+	void *runtime;         /* reserved for the runtime (NULL as built) */
 };
 
 /* The slow path of every __dsu_con_T: brings *obj to version `expected`. */
@@ -115,7 +127,9 @@ void __dsu_type_slow(struct __dsu_type_desc *type, void *obj, unsigned int expec
  *   2. fills every reference slot from the registry;
  *   3. waits until no function it replaces is active (on a stack), then,
  *      with everything else stopped, points each replaced function's
- *      pointer at the new code and registers what the patch adds.
+ *      pointer at the new code, registers what the patch adds and moves
+ *      the wrapped types it changes to their new version (instances are
+ *      transformed lazily, on first use).
  * All of it or nothing. Reverting the newest patch restores the pointers
  * it changed, when none of its functions is active.
  */
@@ -124,6 +138,7 @@ void __dsu_type_slow(struct __dsu_type_desc *type, void *obj, unsigned int expec
 #define DSU_REF_FUNC 1   /* a function by (tu, name): its stub's address */
 #define DSU_REF_VAR 2    /* a static variable by (tu, name): its address */
 #define DSU_REF_SYMBOL 3 /* a global symbol by name (kernel: not exported) */
+#define DSU_REF_TYPE 4   /* a wrapped type by (tu, "struct T"): its type descriptor */
 
 struct __dsu_patch_ref {
 	unsigned int kind;
@@ -139,6 +154,19 @@ struct __dsu_patch_func {
 	void *fn;
 };
 
+/*
+ * A layout change of a wrapped type: instances in version `version - 1`
+ * become `version` through `transform`, which gets the new representation
+ * zeroed (`to`, in place) and a copy of the old one (`from`).
+ */
+struct __dsu_patch_type {
+	const char *tu;
+	const char *name;          /* "struct T" */
+	unsigned int version;      /* the version this patch brings */
+	unsigned long rep_size;    /* sizeof the new representation (fits data_size) */
+	void (*transform)(void *to, const void *from);
+};
+
 /* A unit the patch was built against. */
 struct __dsu_patch_unit {
 	const char *tu;
@@ -147,7 +175,7 @@ struct __dsu_patch_unit {
 
 struct __dsu_patch {
 	unsigned int abi;
-	unsigned int nunits, nfuncs, nrefs, nnew_funcs, nnew_vars;
+	unsigned int nunits, nfuncs, nrefs, nnew_funcs, nnew_vars, ntypes;
 	const char *name;   /* unique: output name and content hash */
 	const char *parent; /* the patch it must be applied on top of; "" = the base */
 	const struct __dsu_patch_unit *units;
@@ -156,6 +184,9 @@ struct __dsu_patch {
 	/* What the patch adds, registered for later patches: */
 	struct __dsu_func_desc *const *new_funcs;
 	struct __dsu_var_desc *const *new_vars;
+	/* Layout changes of wrapped types; a patch with any cannot be reverted
+	 * (instances may be in the new layout already). */
+	const struct __dsu_patch_type *types;
 };
 
 #define DSU_PATCH_SYMBOL "__dsu_patch"

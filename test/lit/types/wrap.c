@@ -15,8 +15,9 @@
 #define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
 struct point { int x, y; };
-// CHECK: struct __dsu_rep_point_0 { int x, y; }; struct point { unsigned int __dsu_version; union { struct __dsu_rep_point_0 __dsu_data; char __dsu_slop[sizeof(struct __dsu_rep_point_0) + 64]; } __dsu_u; };
-// CHECK-SAME: static inline __attribute__((__always_inline__, __unused__)) struct __dsu_rep_point_0 *__dsu_con_point(struct point *p) { if (__builtin_expect(p->__dsu_version != DSU_TYPE_MAGIC, 0)) __dsu_type_slow(&__dsu_tdesc_point, p, 0); return &p->__dsu_u.__dsu_data; }
+// CHECK: struct __dsu_rep_point_0 { int x, y; }; struct point { unsigned int __dsu_version; union { struct __dsu_rep_point_0 __dsu_data; char __dsu_slop[(sizeof(struct __dsu_rep_point_0) + 64 + 7) / 8 * 8]; } __dsu_u __attribute__((__aligned__(8))); };
+// CHECK-SAME: static struct __dsu_type_desc __dsu_tdesc_point __attribute__((__used__, __aligned__(8), __section__("__dsu_types"))) = { DSU_ABI_VERSION, 0, "struct point", __dsu_tu_name, sizeof(struct point), sizeof(struct __dsu_rep_point_0), __builtin_offsetof(struct point, __dsu_u), sizeof(((struct point *)0)->__dsu_u), __dsu_unit_hash, 0 };
+// CHECK-SAME: static inline __attribute__((__always_inline__, __unused__)) struct __dsu_rep_point_0 *__dsu_con_point(struct point *p) { if (__builtin_expect(__atomic_load_n(&p->__dsu_version, __ATOMIC_ACQUIRE) != DSU_TYPE_MAGIC, 0)) __dsu_type_slow(&__dsu_tdesc_point, p, 0); return &p->__dsu_u.__dsu_data; }
 struct box { struct point corner[2]; int id; };
 struct other { int v; };
 
