@@ -25,6 +25,8 @@
 #include <clang/Frontend/CompilerInstance.h>
 #include <clang/Frontend/FrontendAction.h>
 #include <clang/Frontend/TextDiagnosticPrinter.h>
+#include <clang/Lex/PPCallbacks.h>
+#include <clang/Lex/Preprocessor.h>
 #include <clang/Tooling/Tooling.h>
 #include <fmt/format.h>
 #include <llvm/Support/FileSystem.h>
@@ -153,6 +155,18 @@ public:
     ci.setVerboseOutputStream(diagStream_);
     ci.getPreprocessor().setTokenWatcher(
         [this](const clang::Token &tok) { recorder_(tok); });
+    // The kernel's __user expands to nothing: only its expansions say which
+    // struct pointers are user-space ABI (type wrapping leaves those alone).
+    struct UserMarks : clang::PPCallbacks {
+      std::vector<clang::SourceLocation> &marks;
+      explicit UserMarks(std::vector<clang::SourceLocation> &m) : marks(m) {}
+      void MacroExpands(const clang::Token &name, const clang::MacroDefinition &,
+                        clang::SourceRange range, const clang::MacroArgs *) override {
+        if (name.getIdentifierInfo() && name.getIdentifierInfo()->getName() == "__user")
+          marks.push_back(range.getBegin());
+      }
+    };
+    ci.getPreprocessor().addPPCallbacks(std::make_unique<UserMarks>(userMarks_));
     return true;
   }
 
@@ -179,6 +193,7 @@ public:
         }
         dsu::RewriteOptions opts = self.opts_;
         opts.preprocessed = &map;
+        opts.userMarks = &self.userMarks_;
         self.out_ = dsu::rewriteTranslationUnit(ctx, opts);
         self.ran_ = true;
       }
@@ -195,6 +210,7 @@ private:
   llvm::raw_string_ostream diagStream_;
   std::string &error_;
   dsu::TokenRecorder recorder_;
+  std::vector<clang::SourceLocation> userMarks_;
   bool ran_ = false;
 };
 
@@ -466,6 +482,15 @@ int main(int argc, char **argv) {
       break;
     std::string text = slurp(stderrFile);
     bool excludedMore = attempt < 3 && excludeFailingFunctions(text, result, opts.needsInlining);
+    // Otherwise, once: without wrapped types (a static assertion on a
+    // struct's size or offsets, ...), keeping the functions' indirection.
+    bool anyWrapped = std::any_of(result.types.begin(), result.types.end(),
+                                  [](const dsu::TypeRecord &t) { return t.updateable; });
+    if (!excludedMore && anyWrapped && !opts.typesOff) {
+      opts.typesOff = true;
+      opts.typesOffWhy = firstErrorLine(text);
+      excludedMore = true;
+    }
     if (excludedMore) {
       dsu::RewriteResult again;
       std::string ignored;

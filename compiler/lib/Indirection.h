@@ -16,6 +16,8 @@
 // preprocessed unit keep diagnostics pointing at the original files.
 #pragma once
 
+#include <clang/Basic/SourceLocation.h>
+
 #include "Reasons.h"
 
 #include <llvm/ADT/StringRef.h>
@@ -84,6 +86,14 @@ struct RewriteOptions {
   std::string tuName;             // recorded in descriptors
   std::string unitHash;           // recorded in descriptors (base identity)
   unsigned typeSlop = 64;         // bytes a wrapped type may grow by in place
+  // Expansions of the kernel's __user marker (empty in a normal build, so
+  // only the preprocessor sees it): a struct pointed to through one is
+  // user-space ABI and never wrapped.
+  const std::vector<clang::SourceLocation> *userMarks = nullptr;
+  // Set on the retry after the unit failed to compile with its types
+  // wrapped: none is (reason type_rewrite_failed, with this detail).
+  bool typesOff = false;
+  std::string typesOffWhy;
   // Set when the whole file is left out: functions are listed, nothing edited.
   bool fileExcluded = false;
   Reason fileReason = Reason::PolicyFile;

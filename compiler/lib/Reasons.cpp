@@ -43,6 +43,9 @@ std::string_view reasonId(Reason r) {
   case Reason::TypeConstInstance: return "const_instance";
   case Reason::TypeUninstrumentableUse: return "uninstrumentable_use";
   case Reason::TypeUneditable: return "uneditable_use";
+  case Reason::TypeUserVisible: return "user_visible";
+  case Reason::TypePercpuInstance: return "percpu_instance";
+  case Reason::TypeRewriteFailed: return "type_rewrite_failed";
   }
   return "unknown";
 }
@@ -78,7 +81,7 @@ std::string_view reasonText(Reason r) {
   case Reason::Uneditable: return "definition is not editable source text (macro-generated name)";
   case Reason::RewriteFailed: return "rewriting the translation unit failed; compiled unmodified";
   case Reason::TypeWrappingUnsupported: return "type wrapping is not implemented yet";
-  case Reason::TypeNotSelected: return "not selected for wrapping (wrapping is opt-in: `include type NAME` in DSU_CONFIG)";
+  case Reason::TypeNotSelected: return "left out by the policy (`exclude type NAME` in DSU_CONFIG)";
   case Reason::TypeUnion: return "a union: not wrapped";
   case Reason::TypeAnonymous: return "anonymous: no tag for the wrapper to keep";
   case Reason::TypeDeclarators: return "defined inside a declaration of objects or a typedef";
@@ -88,6 +91,9 @@ std::string_view reasonText(Reason r) {
   case Reason::TypeConstInstance: return "a const instance lives in read-only memory and could not be transformed";
   case Reason::TypeUninstrumentableUse: return "used in code that must not call the runtime (noinstr, naked)";
   case Reason::TypeUneditable: return "a use is not in editable text";
+  case Reason::TypeUserVisible: return "reached through __user pointers: its layout is the user-space ABI";
+  case Reason::TypePercpuInstance: return "a per-CPU instance is reached with segment-relative accesses the accessor cannot see";
+  case Reason::TypeRewriteFailed: return "the unit does not compile with its types wrapped";
   }
   return "unknown";
 }

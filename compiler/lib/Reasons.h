@@ -37,7 +37,7 @@ enum class Reason {
   RewriteFailed,      // rewriting the unit failed; compiled unmodified
   TypeWrappingUnsupported, // types: wrapping is not implemented yet
   // Types (wrapping):
-  TypeNotSelected,    // the policy does not select it (wrapping is opt-in for now)
+  TypeNotSelected,    // the policy leaves it out (exclude type)
   TypeUnion,          // unions are not wrapped
   TypeAnonymous,      // no tag to keep for the wrapper
   TypeDeclarators,    // defined inside a declaration of objects or a typedef
@@ -47,6 +47,9 @@ enum class Reason {
   TypeConstInstance,  // a const instance lives in read-only memory: cannot be transformed
   TypeUninstrumentableUse, // used in code that must not call the runtime (noinstr, naked, ...)
   TypeUneditable,     // a use is not in editable text
+  TypeUserVisible,    // reached through __user pointers: its layout is user-space ABI
+  TypePercpuInstance, // a per-CPU instance: reached with segment-relative accesses
+  TypeRewriteFailed,  // the unit does not compile with its types wrapped
 };
 
 std::string_view reasonId(Reason r);

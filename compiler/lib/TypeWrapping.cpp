@@ -7,6 +7,7 @@
 #include <clang/AST/Decl.h>
 #include <clang/AST/Expr.h>
 #include <clang/AST/RecursiveASTVisitor.h>
+#include <clang/AST/TypeLoc.h>
 #include <clang/Basic/SourceManager.h>
 #include <clang/Lex/Lexer.h>
 #include <clang/Rewrite/Core/Rewriter.h>
@@ -61,8 +62,34 @@ bool hasBraces(const InitListExpr *ile, const SourceManager &sm) {
 class UseScanner : public RecursiveASTVisitor<UseScanner> {
 public:
   UseScanner(std::map<const RecordDecl *, Candidate *> &byDecl, const SourceManager &sm,
-             std::function<bool(const Decl *)> skip)
-      : byDecl_(byDecl), sm_(sm), skip_(std::move(skip)) {}
+             std::function<bool(const Decl *)> skip,
+             const std::vector<SourceLocation> *userMarks)
+      : byDecl_(byDecl), sm_(sm), skip_(std::move(skip)), userMarks_(userMarks) {}
+
+  // `struct T __user *`: the marker expands between the type's first token
+  // and the star.
+  bool VisitPointerTypeLoc(PointerTypeLoc tl) {
+    if (!userMarks_ || userMarks_->empty())
+      return true;
+    Candidate *c = find(tl.getPointeeLoc().getType());
+    if (!c || c->record.reason != Reason::None)
+      return true;
+    SourceLocation b = sm_.getExpansionLoc(tl.getBeginLoc()), e = sm_.getExpansionLoc(tl.getStarLoc());
+    if (b.isInvalid() || e.isInvalid() || sm_.getFileID(b) != sm_.getFileID(e))
+      return true;
+    for (SourceLocation m : *userMarks_) {
+      if (sm_.getFileID(m) != sm_.getFileID(b))
+        continue;
+      unsigned o = sm_.getFileOffset(m);
+      if (o > sm_.getFileOffset(b) && o < sm_.getFileOffset(e)) {
+        c->record.reason = Reason::TypeUserVisible;
+        PresumedLoc p = sm_.getPresumedLoc(m);
+        c->record.detail = p.isValid() ? fmt::format("{}:{}", p.getFilename(), p.getLine()) : "";
+        break;
+      }
+    }
+    return true;
+  }
   bool shouldTraversePostOrder() const { return true; }
 
   // In a constant initializer (`&g.f` of a static) or an unevaluated
@@ -169,6 +196,11 @@ public:
       c->record.reason = Reason::TypeConstInstance;
       c->record.detail = vd->getName().str();
     }
+    if (Candidate *c = find(t); c && vd->hasGlobalStorage())
+      if (const auto *sa = vd->getAttr<SectionAttr>(); sa && sa->getName().contains("percpu")) {
+        c->record.reason = Reason::TypePercpuInstance;
+        c->record.detail = vd->getName().str();
+      }
     return true;
   }
 
@@ -204,6 +236,7 @@ private:
   std::map<const RecordDecl *, Candidate *> &byDecl_;
   const SourceManager &sm_;
   std::function<bool(const Decl *)> skip_;
+  const std::vector<SourceLocation> *userMarks_;
   const FunctionDecl *fn_ = nullptr;
   bool direct_ = false;
   std::set<const InitListExpr *> seenInits_;
@@ -255,9 +288,12 @@ std::string wrapTypes(TypeWrapInput in, std::vector<TypeRecord> &types, bool &wr
     } else if (opts.fileExcluded) {
       t.reason = Reason::TypeNotSelected;
       t.detail = "the file is not instrumented";
-    } else if (!opts.policy || !opts.policy->hasIncludeRules(Policy::Kind::Type)) {
-      t.reason = Reason::TypeNotSelected;
-    } else if (PolicyDecision pd = opts.policy->type(t.tag.empty() ? t.name : t.tag); !pd.instrument) {
+    } else if (opts.typesOff) {
+      t.reason = Reason::TypeRewriteFailed;
+      t.detail = opts.typesOffWhy;
+    } else if (PolicyDecision pd = opts.policy ? opts.policy->type(t.tag.empty() ? t.name : t.tag)
+                                                : PolicyDecision{true, ""};
+               !pd.instrument) {
       t.reason = Reason::TypeNotSelected;
       t.detail = pd.reason;
     }
@@ -279,7 +315,7 @@ std::string wrapTypes(TypeWrapInput in, std::vector<TypeRecord> &types, bool &wr
   for (Candidate &c : cands)
     if (c.record.reason == Reason::None)
       byDecl[c.def] = &c;
-  UseScanner scan(byDecl, sm, in.skip);
+  UseScanner scan(byDecl, sm, in.skip, opts.userMarks);
   if (!byDecl.empty())
     scan.TraverseDecl(ctx.getTranslationUnitDecl());
 

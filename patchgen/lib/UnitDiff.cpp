@@ -350,7 +350,7 @@ UnitPlan planUnit(const BaseUnit &base, const UnitSnapshot &oldUnit, const UnitS
           where(t.file, t.line, t.col), name,
           why == base.unwrapped.end() ? "not in the manifest" : why->second,
           why != base.unwrapped.end() && why->second == "type_not_selected"
-              ? "; select it for wrapping with `include type " + t.tag + "` in DSU_CONFIG"
+              ? " (DSU_CONFIG leaves it out)"
               : ""));
       continue;
     }

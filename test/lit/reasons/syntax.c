@@ -19,5 +19,5 @@ int empty_params() { return seven; }
 
 struct point { int x, y; };
 typedef struct { int r; } ring;
-// CHECK: T struct point: not updateable: type_not_selected
-// CHECK: T ring: not updateable: type_not_selected
+// CHECK: T struct point: updateable
+// CHECK: T ring: not updateable: anonymous
