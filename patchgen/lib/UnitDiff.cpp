@@ -120,6 +120,38 @@ private:
   }
 };
 
+// Fields whose address is taken (`&p->f`, `&p->f.g`, `&p->a[i]`): pointers
+// into an instance that a transform moving the field would leave behind.
+class AddressTakenCollector : public RecursiveASTVisitor<AddressTakenCollector> {
+public:
+  explicit AddressTakenCollector(const SourceManager &sm) : sm_(sm) {}
+  std::map<const FieldDecl *, std::string> fields;
+  bool VisitUnaryOperator(UnaryOperator *uo) {
+    if (uo->getOpcode() != UO_AddrOf)
+      return true;
+    const Expr *e = uo->getSubExpr()->IgnoreParenImpCasts();
+    for (;;) {
+      if (const auto *as = dyn_cast<ArraySubscriptExpr>(e)) {
+        e = as->getBase()->IgnoreParenImpCasts();
+      } else if (const auto *me = dyn_cast<MemberExpr>(e)) {
+        if (const auto *fd = dyn_cast<FieldDecl>(me->getMemberDecl()); fd && !fields.count(fd)) {
+          PresumedLoc p = sm_.getPresumedLoc(sm_.getExpansionLoc(uo->getBeginLoc()));
+          fields[fd] = p.isValid() ? fmt::format("{}:{}", p.getFilename(), p.getLine()) : "?";
+        }
+        if (me->isArrow())
+          break;
+        e = me->getBase()->IgnoreParenImpCasts();
+      } else {
+        break;
+      }
+    }
+    return true;
+  }
+
+private:
+  const SourceManager &sm_;
+};
+
 bool foldable(const std::string &reason) {
   return reason == "inline" || reason == "needs_inlining" || reason == "constant_body" ||
          reason == "always_inline";
@@ -133,6 +165,8 @@ UnitSnapshot snapshotUnit(ASTContext &ctx, const std::string &transformerFile) {
   UnitSnapshot u;
   const SourceManager &sm = ctx.getSourceManager();
   PrintingPolicy policy(ctx.getLangOpts());
+  AddressTakenCollector addressTaken(sm);
+  addressTaken.TraverseDecl(ctx.getTranslationUnitDecl());
   for (Decl *d : ctx.getTranslationUnitDecl()->decls()) {
     std::string file = presumedFile(sm, d->getLocation());
     if (!isSourceFile(file) || (!transformerFile.empty() && file == transformerFile))
@@ -201,6 +235,10 @@ UnitSnapshot snapshotUnit(ASTContext &ctx, const std::string &transformerFile) {
           f.name = fd->getName().str();
           f.type = fd->getType().getCanonicalType().getAsString();
           f.bitField = fd->isBitField();
+          f.record = fd->getType()->isRecordType();
+          f.offset = layout.getFieldOffset(fd->getFieldIndex()) / 8;
+          if (auto it = addressTaken.fields.find(fd); it != addressTaken.fields.end())
+            f.addressTakenAt = it->second;
           if (f.bitField)
             f.type += fmt::format(" : {}", fd->getBitWidthValue(ctx));
           for (const auto *a : fd->specific_attrs<AnnotateAttr>())
@@ -278,9 +316,24 @@ TypeUpdate planTypeUpdate(const BaseUnit::WrappedType &w, const UnitSnapshot::Ty
     auto it = oldFields.find(f.name);
     if (it == oldFields.end())
       u.added.push_back({f.name, f.defaultValue});
-    else if (it->second->type == f.type)
+    else if (it->second->type == f.type) {
       u.copied.push_back({f.name, f.bitField});
-    else
+      const auto &of = *it->second;
+      if (!of.addressTakenAt.empty() && of.offset != f.offset) {
+        // An embedded object (list head, lock ...) is linked to from
+        // elsewhere for the instance's whole life; a scalar's address is
+        // usually held only for a call (the safety analysis covers those).
+        std::string msg = fmt::format(
+            "{}: {}: field '{}' of {} moves from offset {} to {}, and its address is taken "
+            "(at {}): pointers to it that outlive the update would dangle",
+            where, of.record ? "error" : "warning", f.name, newT.name, of.offset, f.offset,
+            of.addressTakenAt);
+        if (of.record)
+          plan.errors.push_back(msg + "; keep it where it is (add new fields after it)");
+        else
+          plan.warnings.push_back(msg);
+      }
+    } else
       u.retyped.push_back(fmt::format("{} ({} was {})", f.name, f.type, it->second->type));
   }
   for (const auto &f : oldT.fields)

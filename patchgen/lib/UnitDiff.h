@@ -42,6 +42,9 @@ struct UnitSnapshot {
       std::string name, type;   // canonical type
       std::string defaultValue; // from DSU_DEFAULT(v) (annotate "dsu_default=v"); "" = zero
       bool bitField = false;
+      bool record = false;        // a struct or union (list heads, locks ...)
+      unsigned long offset = 0;   // bytes
+      std::string addressTakenAt; // "file:line" of a `&` reaching it, "" if none
     };
     std::vector<Field> fields;
     bool unnamedMembers = false; // anonymous struct/union members (not transformable by name)
