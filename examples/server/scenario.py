@@ -15,7 +15,10 @@ dsu-patchgen + dsuctl:
   4. revert v3: back to v2's behaviour;
   5. a patch built against another build of v1 is refused, nothing changes;
      a patch whose parent is not on top is refused;
-  6. figures: update pause and total apply time for patches of 1, 10 and 100
+  6. v2 -> v4: struct clientState gains statistics while clients are
+     connected (instances transformed on first use, a half-received request
+     survives), revert refused; a layout too big for the slop is refused;
+  7. figures: update pause and total apply time for patches of 1, 10 and 100
      functions (a generated program).
 Every check that fails stops the run with a non-zero exit status.
 --demo narrates the story (used by examples/demo.sh).
@@ -233,8 +236,66 @@ def main():
         rc, out = dsuctl("apply", pid, p1)
         check(rc == 0, "p1 applies again after its revert")
         check(a.ask("GET empty.txt")[0] == "ERR bad file", "and takes effect again")
+
+        say("== v2 -> v4: struct clientState gains statistics while clients are connected")
+        v4 = tree("v4", os.path.join(HERE, "v4"))
+        _, _, p4 = patchgen(os.path.join(WORK, "p1"), v4, os.path.join(WORK, "p4"))
+        pj = json.load(open(os.path.join(WORK, "p4", "patch.json")))
+        unit = [u for u in pj["units"] if u["tu"] == "server.c"][0]
+        t = unit["types"][0] if unit["types"] else {}
+        check(t.get("name") == "struct clientState" and t.get("to_version") == 1
+              and [f["field"] for f in t.get("added", [])] == ["statistics"]
+              and t.get("copied") == ["socket", "line", "len"],
+              "p4 moves struct clientState to version 1: statistics added, the rest copied")
+        check({"handleRequest", "serveClient", "serveOnce"} <= set(unit["replaced"]),
+              "the functions using clientState are replaced: " + ", ".join(unit["replaced"]))
+        c = Client(port)
+        check(c.ask("PING")[0].startswith("PONG v1"), "a second client connects before the update")
+        c.s.sendall(b"GET hel")  # half a request, in the client's line buffer across the update
+        time.sleep(0.2)
+        rc, out = dsuctl("apply", pid, p4)
+        check(rc == 0 and "level 2" in out, "dsuctl apply p4 (level 2)")
+        mt = re.search(r"pause ([0-9.]+) us; prepare ([0-9.]+) us", out)
+        head, body = a.ask("GET hello.txt")
+        check(head == "OK 13" and body == b"hello, world\n",
+              "the client connected since v1 is still served (socket and buffer transformed)")
+        a.send("BOGUS")
+        check(a.readline() == "ERR unknown request", "v4 counts an unknown request")
+        stats = a.ask("STATS")[0]
+        check(re.fullmatch(r"STATS client=3 unknown=1 clients=3 requests=\d+", stats) is not None
+              or print(stats), "the old client's statistics start at the update: " + stats)
+        c.s.sendall(b"lo.txt\n")
+        head = c.readline()
+        body = c.f.read(13) if head == "OK 13" else b""
+        check(head == "OK 13" and body == b"hello, world\n",
+              "the half request received before the update completes after it")
+        check(c.ask("STATS")[0].startswith("STATS client=2 unknown=0"),
+              "the second client has its own statistics")
+        d = Client(port)
+        check(d.ask("STATS")[0].startswith("STATS client=1 unknown=0 clients=4"),
+              "a client connecting after the update starts from zero")
+        rc, out = dsuctl("revert", pid)
+        check(rc == 1 and "cannot be reverted" in out, "p4 changed a layout: revert is refused")
+        check(a.ask("STATS")[0].startswith("STATS client=4"), "and nothing changed")
+
+        say("== a layout that does not fit the slop is refused; the server keeps running")
+        v5 = tree("v5", os.path.join(HERE, "v4"))
+        path = os.path.join(v5, "server.c")
+        text = open(path).read().replace("struct clientStatistics statistics; /* v4 */",
+                                         "struct clientStatistics statistics; /* v4 */\n\tchar history[4096];")
+        open(path, "w").write(text)
+        rc, out, p5 = patchgen(os.path.join(WORK, "p4"), v5, os.path.join(WORK, "p5"), expect_ok=False)
+        check(rc != 0 and re.search(r"server\.c:\d+:8: error: the new struct clientState needs \d+ bytes, "
+                                    r"but its instances have room for \d+", out) is not None
+              and not os.path.exists(p5) or print(out),
+              "dsu-patchgen refuses it, naming both sizes, and makes no patch")
+        check(a.ask("STATS")[0].startswith("STATS client=5"), "the server runs v4 as before")
         a.s.close()
         b.s.close()
+        c.s.close()
+        d.s.close()
+        if mt:
+            say(f"figure: user-space layout change (p4) pause {mt.group(1)} us, prepare {mt.group(2)} us")
         if m:
             say(f"figure: user-space v1->v2 pause {m.group(1)} us, prepare {m.group(2)} us")
     finally:

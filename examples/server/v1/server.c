@@ -17,6 +17,14 @@
 
 #define MAX_CLIENTS 16
 
+/* One connected client. Defined here, so dsu-cc wraps it: a patch may change
+ * its layout while clients are connected (see v4). */
+struct clientState {
+	int socket;
+	char line[512]; /* the request being received */
+	size_t len;
+};
+
 static struct clientState clients[MAX_CLIENTS];
 static int nclients;
 static unsigned long requests;
@@ -97,6 +105,34 @@ static int listenLoopback(const char *portFile)
 	return s;
 }
 
+/* One round of the loop: waits up to 100 ms, serves what arrived. */
+static void serveOnce(int listener, const char *root)
+{
+	struct pollfd fds[MAX_CLIENTS + 1];
+
+	fds[0] = (struct pollfd){ .fd = listener, .events = POLLIN };
+	for (int i = 0; i < nclients; i++)
+		fds[i + 1] = (struct pollfd){ .fd = clients[i].socket, .events = POLLIN };
+	if (poll(fds, nclients + 1, 100) <= 0)
+		return;
+	for (int i = nclients - 1; i >= 0; i--) {
+		if (!(fds[i + 1].revents & (POLLIN | POLLHUP)))
+			continue;
+		if (serveClient(&clients[i], root) < 0) {
+			close(clients[i].socket);
+			clients[i] = clients[--nclients];
+		}
+	}
+	if ((fds[0].revents & POLLIN) && nclients < MAX_CLIENTS) {
+		clients[nclients].socket = accept(listener, NULL, NULL);
+		clients[nclients].len = 0;
+		if (clients[nclients].socket >= 0)
+			nclients++;
+	}
+}
+
+/* main stays on the stack for good: it uses no wrapped type concretely, so
+ * a patch changing struct clientState never has to replace it. */
 int main(int argc, char **argv)
 {
 	int listener;
@@ -107,27 +143,7 @@ int main(int argc, char **argv)
 	}
 	listener = listenLoopback(argv[2]);
 	for (;;) {
-		struct pollfd fds[MAX_CLIENTS + 1];
-
 		dsu_update(); /* the update point */
-		fds[0] = (struct pollfd){ .fd = listener, .events = POLLIN };
-		for (int i = 0; i < nclients; i++)
-			fds[i + 1] = (struct pollfd){ .fd = clients[i].socket, .events = POLLIN };
-		if (poll(fds, nclients + 1, 100) <= 0)
-			continue;
-		for (int i = nclients - 1; i >= 0; i--) {
-			if (!(fds[i + 1].revents & (POLLIN | POLLHUP)))
-				continue;
-			if (serveClient(&clients[i], argv[1]) < 0) {
-				close(clients[i].socket);
-				clients[i] = clients[--nclients];
-			}
-		}
-		if ((fds[0].revents & POLLIN) && nclients < MAX_CLIENTS) {
-			clients[nclients].socket = accept(listener, NULL, NULL);
-			clients[nclients].len = 0;
-			if (clients[nclients].socket >= 0)
-				nclients++;
-		}
+		serveOnce(listener, argv[1]);
 	}
 }

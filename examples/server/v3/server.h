@@ -3,12 +3,6 @@
 #define SERVER_H
 #include <stddef.h>
 
-struct clientState {
-	int socket;
-	char line[512]; /* the request being received */
-	size_t len;
-};
-
 struct buffer {
 	char *data;
 	size_t len;
