@@ -319,7 +319,8 @@ std::string wrapTypes(TypeWrapInput in, std::vector<TypeRecord> &types, bool &wr
   if (!byDecl.empty())
     scan.TraverseDecl(ctx.getTranslationUnitDecl());
 
-  // The definition must stand alone (`struct T { ... };`) and be editable.
+  // The definition must stand alone (`struct T { ... };`, attributes after
+  // the brace allowed: they stay on the representation) and be editable.
   auto tokenAfter = [&](SourceLocation editLoc, Token &tok) {
     llvm::StringRef buf = sm.getBufferData(sm.getFileID(editLoc));
     unsigned off = sm.getFileOffset(editLoc);
@@ -327,7 +328,21 @@ std::string wrapTypes(TypeWrapInput in, std::vector<TypeRecord> &types, bool &wr
               buf.end());
     Token skip;
     lex.LexFromRawLexer(skip); // the token at editLoc
-    return !lex.LexFromRawLexer(tok) || tok.is(tok::eof);
+    for (;;) {
+      if (lex.LexFromRawLexer(tok) && tok.is(tok::eof))
+        return true;
+      if (!tok.is(tok::raw_identifier) || tok.getRawIdentifier() != "__attribute__")
+        return true;
+      int depth = 0;
+      do {
+        if (lex.LexFromRawLexer(tok) && tok.is(tok::eof))
+          return true;
+        if (tok.is(tok::l_paren))
+          ++depth;
+        else if (tok.is(tok::r_paren))
+          --depth;
+      } while (depth > 0);
+    }
   };
   std::string tail;
   for (Candidate &c : cands) {

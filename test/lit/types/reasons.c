@@ -1,4 +1,4 @@
-// Every reason a selected struct is not wrapped (it keeps its layout, and
+// Every reason a struct (wrapped by default) is not wrapped (it keeps its layout, and
 // the unit still compiles and runs).
 // RUN: rm -rf %t && mkdir -p %t
 // RUN: printf 'include type *\n' > %t/policy.cfg
@@ -33,6 +33,15 @@ __attribute__((section(".noinstr.text"))) int peek(struct raw *r) { return r->v;
 // CHECK-DAG: T struct raw uninstrumentable_use | {{.*}} (peek)
 struct fine { int v; };
 // CHECK-DAG: T struct fine wrapped
+#define __user
+struct uapi { int v; };
+int fetch(struct uapi __user *u) { return u->v; }
+// CHECK-DAG: T struct uapi user_visible | {{.*}} ({{.*}}reasons.c:[[@LINE-1]])
+struct pcpu { int v; };
+__attribute__((section(".data..percpu"))) struct pcpu per_cpu_counter;
+// CHECK-DAG: T struct pcpu percpu_instance | {{.*}} (per_cpu_counter)
+struct tagged { int v; } __attribute__((__unused__));
+// CHECK-DAG: T struct tagged wrapped
 
 int main(void) {
   union num n = { 1 };
@@ -41,7 +50,9 @@ int main(void) {
   struct msg m = { 0 };
   struct raw rw = { 5 };
   struct fine f = { 6 };
+  struct uapi u = { 0 };
+  struct tagged tg = { 0 };
   decl_instance.a = 1;
-  int s = n.i + an.a + w.v + m.len + elided.p.b + defaults.level + make().v + peek(&rw) + f.v;
+  int s = n.i + an.a + w.v + m.len + elided.p.b + defaults.level + make().v + peek(&rw) + f.v + fetch(&u) + tg.v;
   return s == 1 + 2 + 3 + 0 + 2 + 3 + 4 + 5 + 6 ? 0 : 1;
 }
