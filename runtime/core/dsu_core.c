@@ -396,7 +396,7 @@ int dsu_core_type_slow(const struct dsu_core *core, struct __dsu_type_desc *type
 			continue;
 		}
 		if (seen == DSU_TYPE_BUSY) {
-			if (core->env->relax)
+			if (core->env && core->env->relax)
 				core->env->relax();
 			continue;
 		}

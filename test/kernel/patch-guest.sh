@@ -3,7 +3,8 @@
 # module dsu-patchgen built from test/kernel/patches/proc-version.diff while a
 # reader is blocked on a pipe and /proc/version is held open, checks the new
 # behaviour, reverts, checks the old one; then applies and reverts the
-# 1/10/100-function patches for the figures. Prints "DSU-PATCH: ok|FAIL: ..."
+# 1/10/100-function patches for the figures; last a data-layout change
+# (struct msg_queue gains a field). Prints "DSU-PATCH: ok|FAIL: ..."
 # per check and "DSU-PATCH: PASS" when all passed.
 fail=0
 ok() { echo "DSU-PATCH: ok: $*"; }
@@ -59,6 +60,29 @@ for n in 1 10 100; do
   done
   [ $good = 1 ] && ok "the $n-function patch applies and reverts (twice)"
 done
+
+# A data-layout change, last (it cannot be reverted): struct msg_queue
+# (ipc/msg.c, wrapped by dsu-cc) gains q_sends. A queue made before the
+# update keeps its messages and gets the field, zero, on first use.
+field() { awk -v k="$1" -v c="$2" '$1 == k { print $c }' /proc/sysvipc/msg; }
+/msgq create 7 > /dev/null && /msgq send 7 before-1 && /msgq send 7 before-2 ||
+  bad "message queue 7 before the update"
+[ "$(field 7 5)" = 2 ] && ok "queue 7 holds 2 messages before the update" || bad "qnum: $(field 7 5)"
+insmod /msg_sends.ko && ok "insmod msg_sends.ko (struct msg_queue gains q_sends)" ||
+  bad "insmod msg_sends.ko failed"
+sed 's/^/DSU-PATCH: types: /' /proc/dsu
+[ "$(field 7 15)" = "sends=0" ] && ok "the queue made before the update shows sends=0 (transformed on first use)" ||
+  bad "queue 7 after the update: $(grep '^ *7 ' /proc/sysvipc/msg)"
+[ "$(field 7 5)" = 2 ] && ok "and still holds its 2 messages" || bad "qnum after the update: $(field 7 5)"
+/msgq send 7 after-1 && [ "$(field 7 15)" = "sends=1" ] && [ "$(field 7 5)" = 3 ] &&
+  ok "a send after the update counts (sends=1, 3 messages)" || bad "after a send: $(grep '^ *7 ' /proc/sysvipc/msg)"
+[ "$(/msgq recv 7)" = before-1 ] && [ "$(/msgq recv 7)" = before-2 ] && [ "$(/msgq recv 7)" = after-1 ] &&
+  ok "the messages come out intact, in order" || bad "receiving from queue 7"
+/msgq create 8 > /dev/null && /msgq send 8 new && [ "$(field 8 15)" = "sends=1" ] &&
+  ok "a queue made after the update counts from its creation" || bad "queue 8: $(grep '^ *8 ' /proc/sysvipc/msg)"
+if echo revert > /proc/dsu 2>/dev/null; then bad "a layout change was reverted"; else
+  ok "revert of the layout change is refused"; fi
+dmesg | grep -q "cannot be reverted" && ok "the kernel says why" || bad "no reason for the refused revert"
 
 dmesg | grep "dsu:" | sed 's/^/DSU-PATCH: dmesg: /'
 if dmesg | grep -qE "Oops|BUG:|WARNING:"; then bad "dmesg shows an oops or a warning"; fi

@@ -4,7 +4,9 @@
 # gains a line from a new static function counting reads in a new global),
 # and the booted dsu-cc kernel takes it live in QEMU while a reader is
 # blocked on a pipe and /proc/version is held open; revert brings the old
-# behaviour back (patch-guest.sh). Also builds patches of 1, 10 and 100
+# behaviour back (patch-guest.sh). Then a data-layout change: struct
+# msg_queue (ipc/msg.c, wrapped by dsu-cc) gains a field while a message
+# queue holds messages (test/kernel/patches/msg-queue-sends.diff). Also builds patches of 1, 10 and 100
 # lib/ functions and prints dsu-patchgen's time and each apply's pause and
 # total time.
 #   test-patch.sh BUILD_DIR DSU_CC DSU_PATCHGEN
@@ -46,6 +48,11 @@ status=0
 copy
 (cd "$new" && patch -s -p1 < "$here/patches/proc-version.diff")
 patchgen proc_version "the one-file kernel patch"
+# A data-layout change: struct msg_queue (ipc/msg.c, wrapped by default)
+# gains a field.
+copy
+(cd "$new" && patch -s -p1 < "$here/patches/msg-queue-sends.diff")
+patchgen msg_sends "a wrapped struct gaining a field"
 for n in 1 10 100; do
   copy
   "$here/gen-changes.py" "$tree" "$new" "$n" lib/kstrtox.c lib/vsprintf.c lib/bitmap.c
@@ -53,6 +60,7 @@ for n in 1 10 100; do
 done
 rm -rf "$new"
 
+clang-19 -O2 -static -Wall -Werror "$here/msgq.c" -o "$work/stage/msgq"
 cp "$here/patch-guest.sh" "$work/stage/guest-extra.sh"
 chmod +x "$work/stage/guest-extra.sh"
 "$here/initramfs.sh" "$work/initramfs.cpio.gz" "$work"/stage/*
@@ -66,5 +74,7 @@ tr -d '\r' < "$log" | awk '/DSU-PATCH: size [0-9]+ round/ {
   printf "test-patch: figure: kernel patch of %3d functions (apply %s): pause %s us, total apply %s us\n", $3, $5, $9, $10 }'
 tr -d '\r' < "$log" | awk '/DSU-PATCH: proc: 1 proc_version/ {
   printf "test-patch: figure: /proc/version patch: pause %s us, total apply %s us\n", $6, $7 }'
+tr -d '\r' < "$log" | awk '/DSU-PATCH: types: 1 msg_sends/ {
+  printf "test-patch: figure: struct msg_queue layout patch: pause %s us, total apply %s us\n", $6, $7 }'
 [ $status = 0 ] && echo "test-patch: PASS"
 exit $status
