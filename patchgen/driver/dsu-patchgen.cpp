@@ -62,13 +62,14 @@ namespace {
 struct Options {
   std::string oldDir, newDir, outDir, kernelDir, name;
   std::vector<std::string> transformers; // --transformers FILE (user-written type transformers)
+  std::set<std::string> shadow;          // --shadow TAG: added fields become shadow data
   bool build = true;
   bool verbose = false;
 };
 
 [[noreturn]] void usage() {
   fmt::print(stderr, "usage: dsu-patchgen OLD NEW -o OUT [--kernel KDIR] [--name NAME] "
-                     "[--transformers FILE]... [--no-build] [-v]\n");
+                     "[--transformers FILE]... [--shadow TAG]... [--no-build] [-v]\n");
   std::exit(2);
 }
 
@@ -309,6 +310,12 @@ int main(int argc, char **argv) {
       o.name = argv[++i];
     else if (a == "--transformers" && i + 1 < argc)
       o.transformers.push_back(argv[++i]);
+    else if (a == "--shadow" && i + 1 < argc) {
+      std::string tag = argv[++i];
+      if (llvm::StringRef(tag).starts_with("struct "))
+        tag = tag.substr(7);
+      o.shadow.insert(tag);
+    }
     else if (a == "--no-build")
       o.build = false;
     else if (a == "-v")
@@ -394,12 +401,32 @@ int main(int argc, char **argv) {
   }
   std::sort(changedC.begin(), changedC.end());
   phase("compared the trees");
-  if (!changedOther.empty()) {
-    for (const std::string &h : changedOther)
-      fmt::print(stderr, "{}/{}:1:1: error: header changed: dsu-patchgen handles changes to .c "
-                         "files only (yet)\n", o.newDir, h);
-    return 1;
+  // A header may only add fields to shadowed structs: the running code's
+  // layouts stay, and the changed .c units reach the fields as shadow data.
+  std::vector<std::string> shadowHeaders;
+  bool badHeader = false;
+  for (const std::string &h : changedOther) {
+    std::string why = "dsu-patchgen carries header changes only when they add fields to "
+                      "structs named with --shadow";
+    if (!o.shadow.empty()) {
+      std::string r = dsu::shadowOnlyHeaderChange(readFile(oldVersionOf(h)).value_or(""),
+                                                  readFile(o.newDir + "/" + h).value_or(""),
+                                                  o.shadow);
+      if (r.empty()) {
+        shadowHeaders.push_back(h);
+        continue;
+      }
+      auto colon = r.find(':');
+      fmt::print(stderr, "{}/{}:{}:1: error: header changed:{}\n", o.newDir, h,
+                 r.substr(0, colon), r.substr(colon + 1));
+      badHeader = true;
+      continue;
+    }
+    fmt::print(stderr, "{}/{}:1:1: error: header changed: {}\n", o.newDir, h, why);
+    badHeader = true;
   }
+  if (badHeader)
+    return 1;
   if (changedC.empty()) {
     fmt::print(stderr, "dsu-patchgen: error: no .c file differs between {} and {}\n", o.oldDir,
                o.newDir);
@@ -537,6 +564,7 @@ int main(int argc, char **argv) {
         v->insert(v->end(), {"-idirafter", DSU_RUNTIME_INCLUDE});
     }
     dsu::BaseUnit base = baseUnit(m, chain);
+    base.shadowed = o.shadow;
     if (o.verbose)
       fmt::print(stderr, "dsu-patchgen: {} ({})\n", rel, base.tu);
 
@@ -548,7 +576,7 @@ int main(int argc, char **argv) {
     if (oldVersionOf(rel) != u.baseSource)
       oldReq.content = readFile(oldVersionOf(rel));
     if (!parseUnit(oldReq, diags, [&](clang::ASTContext &ctx, dsu::TokenRecorder &) {
-          oldSnap = dsu::snapshotUnit(ctx);
+          oldSnap = dsu::snapshotUnit(ctx, "", o.shadow);
         })) {
       fmt::print(stderr, "{}dsu-patchgen: error: the old version of {} does not parse with its "
                          "recorded flags\n", diags, rel);
@@ -593,7 +621,7 @@ int main(int argc, char **argv) {
       ParseRequest planReq{job.parseArgs, cwd, newPath, std::nullopt};
       diags.clear();
       if (!parseUnit(planReq, diags, [&](clang::ASTContext &ctx, dsu::TokenRecorder &) {
-            dsu::UnitSnapshot newSnap = dsu::snapshotUnit(ctx);
+            dsu::UnitSnapshot newSnap = dsu::snapshotUnit(ctx, "", o.shadow);
             b.plan = dsu::planUnit(base, oldSnap, newSnap, patchName, userTags);
           })) {
         fmt::print(stderr, "{}dsu-patchgen: error: the new version of {} does not compile\n",
@@ -642,7 +670,7 @@ int main(int argc, char **argv) {
     std::string alignError;
     bool parsed = parseUnit(newReq, diags, [&](clang::ASTContext &ctx, dsu::TokenRecorder &rec) {
       if (!planned) {
-        dsu::UnitSnapshot newSnap = dsu::snapshotUnit(ctx);
+        dsu::UnitSnapshot newSnap = dsu::snapshotUnit(ctx, "", o.shadow);
         b.plan = dsu::planUnit(base, oldSnap, newSnap, patchName, userTags);
         b.plan.index = index;
         transformerStubs += b.plan.transformerStubs;
@@ -671,6 +699,8 @@ int main(int argc, char **argv) {
     }
     for (const std::string &w : b.plan.warnings)
       fmt::print(stderr, "{}\n", w);
+    for (const std::string &w : b.unit.warnings)
+      fmt::print(stderr, "{}\n", w);
     if (!b.plan.errors.empty() || !b.unit.errors.empty() || !alignError.empty()) {
       for (const std::string &e : b.plan.errors)
         fmt::print(stderr, "{}\n", e);
@@ -682,7 +712,7 @@ int main(int argc, char **argv) {
       continue;
     }
     if (b.plan.replaced.empty() && b.plan.added.empty() && b.plan.addedVars.empty() &&
-        b.plan.typeUpdates.empty()) {
+        b.plan.typeUpdates.empty() && b.plan.shadowUpdates.empty()) {
       fmt::print(stderr, "{}/{}:1:1: note: no function changed (only formatting, comments or "
                          "declarations)\n", o.newDir, rel);
       continue;
@@ -756,6 +786,9 @@ int main(int argc, char **argv) {
     json cv = cum.is_null() ? json::array() : cum["variables"];
     json ctv = cum.is_null() ? json::object() : cum.value("type_versions", json::object());
     json typesJson = json::array();
+    json shadowJson = json::array();
+    for (const dsu::ShadowUpdate &su : b.plan.shadowUpdates)
+      shadowJson.push_back({{"name", su.name}, {"added", su.added}});
     for (const dsu::PatchType &t : b.unit.types) {
       main += fmt::format("void {}(void *, const void *);\n", t.transform);
       typesTab += fmt::format("\t{{ \"{}\", \"{}\", {}, {}, {} }},\n", b.tu, t.name, t.version,
@@ -820,6 +853,7 @@ int main(int argc, char **argv) {
                          {"added_variables", b.plan.addedVars},
                          {"references", refs},
                          {"types", typesJson},
+                         {"shadow", shadowJson},
                          {"warnings", b.plan.warnings}});
   }
   auto table = [](const std::string &type, const std::string &name, const std::string &body) {

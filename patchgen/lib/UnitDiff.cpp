@@ -18,6 +18,7 @@
 #include <llvm/Support/raw_ostream.h>
 
 #include <algorithm>
+#include <regex>
 #include <deque>
 
 using namespace clang;
@@ -161,7 +162,8 @@ std::string escapeC(llvm::StringRef in) { return escapeCString(in); }
 
 } // namespace
 
-UnitSnapshot snapshotUnit(ASTContext &ctx, const std::string &transformerFile) {
+UnitSnapshot snapshotUnit(ASTContext &ctx, const std::string &transformerFile,
+                          const std::set<std::string> &shadowed) {
   UnitSnapshot u;
   const SourceManager &sm = ctx.getSourceManager();
   PrintingPolicy policy(ctx.getLangOpts());
@@ -169,7 +171,11 @@ UnitSnapshot snapshotUnit(ASTContext &ctx, const std::string &transformerFile) {
   addressTaken.TraverseDecl(ctx.getTranslationUnitDecl());
   for (Decl *d : ctx.getTranslationUnitDecl()->decls()) {
     std::string file = presumedFile(sm, d->getLocation());
-    if (!isSourceFile(file) || (!transformerFile.empty() && file == transformerFile))
+    const auto *shadowRecord = dyn_cast<RecordDecl>(d);
+    const bool shadowedHere = shadowRecord && shadowRecord->getIdentifier() &&
+                              shadowed.count(shadowRecord->getName().str());
+    if ((!isSourceFile(file) && !shadowedHere) ||
+        (!transformerFile.empty() && file == transformerFile))
       continue;
     if (auto *fd = dyn_cast<FunctionDecl>(d); fd && fd->doesThisDeclarationHaveABody()) {
       UnitSnapshot::Function f;
@@ -395,6 +401,39 @@ UnitPlan planUnit(const BaseUnit &base, const UnitSnapshot &oldUnit, const UnitS
     if (old == oldUnit.types.end() || old->second.text == t.text)
       continue;
     auto w = base.wrapped.find(name);
+    if (w == base.wrapped.end() && !t.tag.empty() && base.shadowed.count(t.tag)) {
+      // Added fields become shadow data; the rest must stay as it is.
+      ShadowUpdate su;
+      su.name = name;
+      su.tag = t.tag;
+      std::map<std::string, const UnitSnapshot::Type::Field *> newFields;
+      for (const auto &f : t.fields)
+        newFields[f.name] = &f;
+      std::set<std::string> oldNames;
+      for (const auto &f : old->second.fields) {
+        oldNames.insert(f.name);
+        auto nf = newFields.find(f.name);
+        if (nf == newFields.end() || nf->second->type != f.type)
+          plan.errors.push_back(fmt::format(
+              "{}: error: field '{}' of shadowed {} is {}: a shadowed struct keeps its layout; "
+              "a patch can only add fields to it",
+              where(t.file, t.line, t.col), f.name, name,
+              nf == newFields.end() ? "gone" : "retyped (" + nf->second->type + " was " + f.type + ")"));
+      }
+      for (const auto &f : t.fields)
+        if (!oldNames.count(f.name)) {
+          if (f.bitField)
+            plan.errors.push_back(fmt::format("{}: error: the shadow field '{}' of {} is a "
+                                              "bit-field; shadow fields must be addressable",
+                                              where(t.file, t.line, t.col), f.name, name));
+          su.added.push_back(f.name);
+        }
+      if (t.unnamedMembers != old->second.unnamedMembers)
+        plan.errors.push_back(fmt::format("{}: error: anonymous members of shadowed {} changed",
+                                          where(t.file, t.line, t.col), name));
+      plan.shadowUpdates.push_back(std::move(su));
+      continue;
+    }
     if (w == base.wrapped.end()) {
       auto why = base.unwrapped.find(name);
       plan.errors.push_back(fmt::format(
@@ -404,7 +443,7 @@ UnitPlan planUnit(const BaseUnit &base, const UnitSnapshot &oldUnit, const UnitS
           why == base.unwrapped.end() ? "not in the manifest" : why->second,
           why != base.unwrapped.end() && why->second == "type_not_selected"
               ? " (DSU_CONFIG leaves it out)"
-              : ""));
+              : "; to add fields to it, name it with --shadow " + t.tag));
       continue;
     }
     plan.typeUpdates.push_back(
@@ -590,6 +629,7 @@ private:
   void addedFunction(FunctionDecl *fd);
   void externalizeVar(VarDecl *vd);
   void wrapPatchTypes(RewrittenUnit &out);
+  void shadowFields();
   bool fromTransformerFile(const Decl *d) const {
     return !opts_.transformerFile.empty() &&
            presumedFile(sm_, d->getLocation()) == opts_.transformerFile;
@@ -607,6 +647,7 @@ private:
   llvm::StringRef buffer_;
   std::vector<PatchRef> refs_;
   std::vector<std::string> errors_;
+  std::vector<std::string> warnings_;
   std::set<unsigned> edited_;
   std::set<unsigned> externed_;
   std::map<const FunctionDecl *, unsigned> addedPointerAt_; // offset after which calls use the pointer
@@ -1013,6 +1054,8 @@ RewrittenUnit PatchRewriter::run() {
 
   if (!base_.wrapped.empty())
     wrapPatchTypes(out);
+  if (!plan_.shadowUpdates.empty())
+    shadowFields();
 
   // The prelude after the unit's first line marker, the tables at its end.
   unsigned at = 0;
@@ -1032,6 +1075,7 @@ RewrittenUnit PatchRewriter::run() {
   out.text = rb ? std::string(rb->begin(), rb->end()) : buffer_.str();
   out.refs = refs_;
   out.errors = errors_;
+  out.warnings = warnings_;
   return out;
 }
 
@@ -1093,10 +1137,232 @@ void PatchRewriter::wrapPatchTypes(RewrittenUnit &out) {
   }
 }
 
+namespace {
+
+// Member accesses of shadow fields, inner before outer, and frees of
+// objects of shadowed types, in the code the patch keeps.
+class ShadowUseScanner : public RecursiveASTVisitor<ShadowUseScanner> {
+public:
+  ShadowUseScanner(const std::map<const FieldDecl *, std::string> &fields,
+                   const std::set<const RecordDecl *> &records, const std::set<const Decl *> &dropped)
+      : fields_(fields), records_(records), dropped_(dropped) {}
+  bool shouldTraversePostOrder() const { return true; }
+  bool TraverseFunctionDecl(FunctionDecl *fd) {
+    return dropped_.count(fd) ? true : RecursiveASTVisitor::TraverseFunctionDecl(fd);
+  }
+  bool TraverseVarDecl(VarDecl *vd) {
+    return dropped_.count(vd) ? true : RecursiveASTVisitor::TraverseVarDecl(vd);
+  }
+  bool VisitMemberExpr(MemberExpr *me) {
+    if (const auto *fd = dyn_cast<FieldDecl>(me->getMemberDecl()); fd && fields_.count(fd))
+      members.push_back(me);
+    return true;
+  }
+  bool VisitCallExpr(CallExpr *ce) {
+    static const std::set<std::string> frees = {"free",  "kfree", "kvfree", "vfree",
+                                                "kfree_sensitive", "kmem_cache_free"};
+    const FunctionDecl *callee = ce->getDirectCallee();
+    if (!callee || !callee->getIdentifier() || !frees.count(callee->getName().str()))
+      return true;
+    for (Expr *arg : ce->arguments()) {
+      QualType t = arg->IgnoreParenImpCasts()->getType();
+      if (t->isPointerType())
+        if (const auto *rt = t->getPointeeType()->getAs<RecordType>())
+          if (records_.count(rt->getDecl()->getDefinition()))
+            freed.push_back({arg, rt->getDecl()->getDefinition()});
+    }
+    return true;
+  }
+  std::vector<MemberExpr *> members;
+  std::vector<std::pair<Expr *, const RecordDecl *>> freed;
+
+private:
+  const std::map<const FieldDecl *, std::string> &fields_;
+  const std::set<const RecordDecl *> &records_;
+  const std::set<const Decl *> &dropped_;
+};
+
+} // namespace
+
+// Shadow fields: the struct keeps the running layout (the added fields are
+// cut out of its definition); each use of an added field goes to the
+// runtime's shadow storage for (object, field), and the objects the patch
+// code frees release theirs.
+void PatchRewriter::shadowFields() {
+  std::map<const FieldDecl *, std::string> fields; // field -> typedef name
+  std::set<const RecordDecl *> records;
+  std::map<const RecordDecl *, const ShadowUpdate *> updates;
+  PrintingPolicy policy(lo_);
+  for (Decl *d : ctx_.getTranslationUnitDecl()->decls()) {
+    auto *rd = dyn_cast<RecordDecl>(d);
+    if (!rd || !rd->isThisDeclarationADefinition() || !rd->getIdentifier())
+      continue;
+    for (const ShadowUpdate &su : plan_.shadowUpdates) {
+      if (su.tag != rd->getName() || rd->isUnion())
+        continue;
+      records.insert(rd);
+      updates[rd] = &su;
+      std::string typedefs;
+      for (FieldDecl *fd : rd->fields()) {
+        if (std::find(su.added.begin(), su.added.end(), fd->getName().str()) == su.added.end())
+          continue;
+        const std::string tname = fmt::format("__dsu_shadow_t_{}_{}", su.tag, fd->getName().str());
+        fields[fd] = tname;
+        std::string decl;
+        llvm::raw_string_ostream os(decl);
+        fd->getType().print(os, policy, tname);
+        typedefs += " typedef " + os.str() + ";";
+        // Cut the declaration out: from its first token to its ';'.
+        SourceLocation b = edit(fd->getBeginLoc()), e = edit(fd->getEndLoc());
+        Token semi;
+        bool alone = false;
+        if (b.isValid() && e.isValid()) {
+          Lexer lex(sm_.getLocForStartOfFile(map_.file), lo_, buffer_.begin(),
+                    buffer_.begin() + offset(e), buffer_.end());
+          Token last;
+          lex.LexFromRawLexer(last);
+          alone = !lex.LexFromRawLexer(semi) && semi.is(tok::semi);
+        }
+        if (!alone) {
+          errors_.push_back(fmt::format("{}: error: cannot cut the shadow field '{}' out of {} "
+                                        "(declare it on its own: `type name;`)",
+                                        where(fd->getLocation()), fd->getName().str(), su.name));
+          continue;
+        }
+        std::string keep;
+        for (char ch : buffer_.slice(offset(b), offset(semi.getLocation()) + 1))
+          if (ch == '\n')
+            keep += '\n';
+        rw_.ReplaceText(b, offset(semi.getLocation()) + 1 - offset(b), keep);
+      }
+      // The field types, after the definition's ';'.
+      SourceLocation rb = edit(rd->getBraceRange().getEnd());
+      if (rb.isValid()) {
+        Lexer lex(sm_.getLocForStartOfFile(map_.file), lo_, buffer_.begin(),
+                  buffer_.begin() + offset(rb), buffer_.end());
+        Token tok;
+        while (!lex.LexFromRawLexer(tok) && !tok.is(tok::semi))
+          ;
+        if (tok.is(tok::semi))
+          rw_.InsertTextAfterToken(tok.getLocation(), typedefs);
+      }
+    }
+  }
+  ShadowUseScanner scan(fields, records, dropped_);
+  scan.TraverseDecl(ctx_.getTranslationUnitDecl());
+  for (MemberExpr *me : scan.members) {
+    const auto *fd = cast<FieldDecl>(me->getMemberDecl());
+    const std::string &tname = fields.at(fd);
+    const RecordDecl *rd = fd->getParent();
+    const std::string id = "0x" + sha256Hex(fmt::format("{}.{}", updates.at(rd)->name,
+                                                        fd->getName().str()), 8) + "ul";
+    SourceLocation b = edit(me->getBase()->getBeginLoc()), op = edit(me->getOperatorLoc()),
+                   m = edit(me->getMemberLoc());
+    if (b.isInvalid() || op.isInvalid() || m.isInvalid()) {
+      errors_.push_back(fmt::format("{}: error: cannot edit this use of the shadow field '{}'",
+                                    where(me->getExprLoc()), fd->getName().str()));
+      continue;
+    }
+    rw_.InsertTextBefore(b, fmt::format("(*({} *)__dsu_shadow({}(", tname, me->isArrow() ? "" : "&"));
+    rw_.ReplaceText(op, offset(m) + fd->getName().size() - offset(op),
+                    fmt::format("), {}, sizeof({})))", id, tname));
+  }
+  std::set<const RecordDecl *> released;
+  for (auto &[arg, rd] : scan.freed) {
+    SourceLocation b = edit(arg->getBeginLoc()), e = edit(arg->getEndLoc());
+    if (b.isInvalid() || e.isInvalid())
+      continue;
+    rw_.InsertTextBefore(b, "__dsu_shadow_release(");
+    rw_.InsertTextAfterToken(e, ")");
+    released.insert(rd);
+  }
+  for (const RecordDecl *rd : records)
+    if (!released.count(rd))
+      warnings_.push_back(fmt::format(
+          "{}: warning: no function in the patch frees a {}: its shadow fields are released "
+          "only where the patch code frees one (kfree, kmem_cache_free, free ...); include the "
+          "function that frees it, or they outlive their objects",
+          where(rd->getLocation()), updates.at(rd)->name));
+}
+
 RewrittenUnit rewritePatchUnit(ASTContext &ctx, const TokenMap &map, const BaseUnit &base,
                                const UnitPlan &plan, const PatchRewriteOptions &opts) {
   PatchRewriter r(ctx, map, base, plan, opts);
   return r.run();
+}
+
+} // namespace dsu
+
+namespace dsu {
+
+std::string shadowOnlyHeaderChange(const std::string &oldText, const std::string &newText,
+                                   const std::set<std::string> &shadowed) {
+  auto lines = [](const std::string &t) {
+    std::vector<std::string> v;
+    std::string cur;
+    for (char c : t) {
+      if (c == '\n') {
+        v.push_back(cur);
+        cur.clear();
+      } else {
+        cur += c;
+      }
+    }
+    if (!cur.empty())
+      v.push_back(cur);
+    return v;
+  };
+  std::vector<std::string> o = lines(oldText), n = lines(newText);
+  // Old lines must appear in order in the new text; what is left was added.
+  size_t i = 0;
+  std::vector<bool> added(n.size(), false);
+  for (size_t j = 0; j < n.size(); ++j) {
+    if (i < o.size() && n[j] == o[i])
+      ++i;
+    else
+      added[j] = true;
+  }
+  if (i != o.size())
+    return fmt::format("{}: a line was removed or changed (only added fields of shadowed "
+                       "structs can be carried)", i + 1);
+  // Which struct body each new line is in (by brace depth from `struct T {`).
+  std::string in;
+  int depth = 0;
+  static const std::regex open(R"(^\s*struct\s+([A-Za-z_][A-Za-z0-9_]*)\s*\{)");
+  for (size_t j = 0; j < n.size(); ++j) {
+    std::smatch m;
+    if (in.empty() && std::regex_search(n[j], m, open)) {
+      in = m[1].str();
+      depth = 0;
+    }
+    bool inside = !in.empty() && depth > 0;
+    for (char c : n[j]) {
+      if (c == '{')
+        ++depth;
+      else if (c == '}')
+        --depth;
+    }
+    if (added[j]) {
+      // Without comments (one-line ones; a comment block is all comment).
+      std::string code = n[j];
+      for (size_t c; (c = code.find("/*")) != std::string::npos;) {
+        size_t e = code.find("*/", c + 2);
+        code.erase(c, e == std::string::npos ? std::string::npos : e + 2 - c);
+      }
+      if (size_t c = code.find("//"); c != std::string::npos)
+        code.erase(c);
+      llvm::StringRef line = llvm::StringRef(code).trim();
+      if (line.empty() || line.starts_with("*"))
+        continue;
+      if (!inside || !shadowed.count(in))
+        return fmt::format("{}: an added line outside the body of a shadowed struct", j + 1);
+      if (!line.ends_with(";") || line.contains('{') || line.starts_with("#"))
+        return fmt::format("{}: an added line that is not a field declaration", j + 1);
+    }
+    if (!in.empty() && depth <= 0 && n[j].find('}') != std::string::npos)
+      in.clear();
+  }
+  return "";
 }
 
 } // namespace dsu

@@ -61,7 +61,9 @@ struct UnitSnapshot {
 };
 
 // `transformerFile`: the presumed file of merged user transformers, left out.
-UnitSnapshot snapshotUnit(clang::ASTContext &ctx, const std::string &transformerFile = "");
+// `shadowed`: struct tags whose definitions count wherever they are (headers).
+UnitSnapshot snapshotUnit(clang::ASTContext &ctx, const std::string &transformerFile = "",
+                          const std::set<std::string> &shadowed = {});
 
 // What the base (the running program) has for a unit, from its manifest and
 // from the patches already on the stack below the one being made.
@@ -82,6 +84,13 @@ struct BaseUnit {
   };
   std::map<std::string, WrappedType> wrapped; // "struct T" ->
   std::map<std::string, std::string> unwrapped; // "struct T" -> why not (reason id)
+  std::set<std::string> shadowed;               // tags given with --shadow
+};
+
+// Fields a patch adds to a struct that is not wrapped: shadow data.
+struct ShadowUpdate {
+  std::string name, tag;            // "struct task_struct", "task_struct"
+  std::vector<std::string> added;   // field names
 };
 
 // A layout change of a wrapped type, and its transformer.
@@ -112,6 +121,7 @@ struct UnitPlan {
   std::set<std::string> deleted;  // gone from the new source (old code stays)
   std::set<std::string> addedVars;
   std::vector<TypeUpdate> typeUpdates;
+  std::vector<ShadowUpdate> shadowUpdates;
   // Stubs of transformers the user must write (retyped fields), for OUT/transformers.c.
   std::string transformerStubs;
   std::vector<std::string> errors;   // "file:line:col: error: ..." (no artifact)
@@ -141,6 +151,12 @@ struct PatchType {
   std::string transform;    // the transformer's symbol in the patch code
 };
 
+// Whether a header's change only adds fields to shadowed structs (the only
+// header change a patch can carry: the running code's layout is untouched).
+// Empty when it does; otherwise why not, as "LINE: reason".
+std::string shadowOnlyHeaderChange(const std::string &oldText, const std::string &newText,
+                                   const std::set<std::string> &shadowed);
+
 struct RewrittenUnit {
   std::string text;           // the patch code: the new unit's -E text, edited
   std::vector<PatchRef> refs; // slot i is __dsu_refs_<index>[i]
@@ -148,6 +164,7 @@ struct RewrittenUnit {
   std::vector<std::string> addedGlobals; // added functions and variables with external linkage
   std::vector<PatchType> types;
   std::vector<std::string> errors;
+  std::vector<std::string> warnings;
 };
 
 struct PatchRewriteOptions {

@@ -116,6 +116,20 @@ struct __dsu_type_desc {
 /* The slow path of every __dsu_con_T: brings *obj to version `expected`. */
 void __dsu_type_slow(struct __dsu_type_desc *type, void *obj, unsigned int expected);
 
+/*
+ * Shadow data (dsu-patchgen --shadow TAG): fields a patch adds to a struct
+ * that is not wrapped (a kernel struct in a header, such as task_struct)
+ * live outside the object, keyed by its address and a field id, as
+ * livepatch's shadow variables. Patch code reaches such a field through
+ *   __dsu_shadow(obj, id, size)   zeroed storage, allocated on first use
+ *                                 (never sleeps: the kernel allocates atomically)
+ * and, where the patch code frees an object of the type, releases all of
+ * its shadow data first:
+ *   __dsu_shadow_release(obj)     returns obj (it wraps the free's argument).
+ */
+void *__dsu_shadow(const void *obj, unsigned long id, unsigned long size);
+void *__dsu_shadow_release(const void *obj);
+
 #define DSU_TYPE_SECTION "__dsu_types"
 #define DSU_TDESC_PREFIX "__dsu_tdesc_"
 
