@@ -155,18 +155,22 @@ public:
     ci.setVerboseOutputStream(diagStream_);
     ci.getPreprocessor().setTokenWatcher(
         [this](const clang::Token &tok) { recorder_(tok); });
-    // The kernel's __user expands to nothing: only its expansions say which
-    // struct pointers are user-space ABI (type wrapping leaves those alone).
-    struct UserMarks : clang::PPCallbacks {
-      std::vector<clang::SourceLocation> &marks;
-      explicit UserMarks(std::vector<clang::SourceLocation> &m) : marks(m) {}
+    // The kernel's __user and __iomem expand to nothing: only their
+    // expansions say which struct pointers are user-space ABI or device
+    // registers (type wrapping leaves those alone).
+    struct Marks : clang::PPCallbacks {
+      std::vector<dsu::RewriteOptions::AddressSpaceMark> &marks;
+      explicit Marks(std::vector<dsu::RewriteOptions::AddressSpaceMark> &m) : marks(m) {}
       void MacroExpands(const clang::Token &name, const clang::MacroDefinition &,
                         clang::SourceRange range, const clang::MacroArgs *) override {
-        if (name.getIdentifierInfo() && name.getIdentifierInfo()->getName() == "__user")
-          marks.push_back(range.getBegin());
+        if (!name.getIdentifierInfo())
+          return;
+        llvm::StringRef n = name.getIdentifierInfo()->getName();
+        if (n == "__user" || n == "__iomem")
+          marks.push_back({range.getBegin(), n == "__iomem"});
       }
     };
-    ci.getPreprocessor().addPPCallbacks(std::make_unique<UserMarks>(userMarks_));
+    ci.getPreprocessor().addPPCallbacks(std::make_unique<Marks>(marks_));
     return true;
   }
 
@@ -193,7 +197,7 @@ public:
         }
         dsu::RewriteOptions opts = self.opts_;
         opts.preprocessed = &map;
-        opts.userMarks = &self.userMarks_;
+        opts.addressSpaceMarks = &self.marks_;
         self.out_ = dsu::rewriteTranslationUnit(ctx, opts);
         self.ran_ = true;
       }
@@ -210,7 +214,7 @@ private:
   llvm::raw_string_ostream diagStream_;
   std::string &error_;
   dsu::TokenRecorder recorder_;
-  std::vector<clang::SourceLocation> userMarks_;
+  std::vector<dsu::RewriteOptions::AddressSpaceMark> marks_;
   bool ran_ = false;
 };
 

@@ -86,10 +86,14 @@ struct RewriteOptions {
   std::string tuName;             // recorded in descriptors
   std::string unitHash;           // recorded in descriptors (base identity)
   unsigned typeSlop = 64;         // bytes a wrapped type may grow by in place
-  // Expansions of the kernel's __user marker (empty in a normal build, so
-  // only the preprocessor sees it): a struct pointed to through one is
-  // user-space ABI and never wrapped.
-  const std::vector<clang::SourceLocation> *userMarks = nullptr;
+  // Expansions of the kernel's __user and __iomem markers (empty in a normal
+  // build, so only the preprocessor sees them): a struct pointed to through
+  // one is user-space ABI or a device's registers, and never wrapped.
+  struct AddressSpaceMark {
+    clang::SourceLocation loc;
+    bool io = false; // __iomem (else __user)
+  };
+  const std::vector<AddressSpaceMark> *addressSpaceMarks = nullptr;
   // Set on the retry after the unit failed to compile with its types
   // wrapped: none is (reason type_rewrite_failed, with this detail).
   bool typesOff = false;

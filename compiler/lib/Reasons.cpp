@@ -44,6 +44,8 @@ std::string_view reasonId(Reason r) {
   case Reason::TypeUninstrumentableUse: return "uninstrumentable_use";
   case Reason::TypeUneditable: return "uneditable_use";
   case Reason::TypeUserVisible: return "user_visible";
+  case Reason::TypeHardwareLayout: return "hardware_layout";
+  case Reason::TypeOverlay: return "overlay";
   case Reason::TypePercpuInstance: return "percpu_instance";
   case Reason::TypeRewriteFailed: return "type_rewrite_failed";
   }
@@ -92,6 +94,8 @@ std::string_view reasonText(Reason r) {
   case Reason::TypeUninstrumentableUse: return "used in code that must not call the runtime (noinstr, naked)";
   case Reason::TypeUneditable: return "a use is not in editable text";
   case Reason::TypeUserVisible: return "reached through __user pointers: its layout is the user-space ABI";
+  case Reason::TypeHardwareLayout: return "reached through __iomem pointers: its layout is a device's registers";
+  case Reason::TypeOverlay: return "an explicit cast lays it over raw memory (a firmware or hardware record, a byte buffer): that memory has no version field";
   case Reason::TypePercpuInstance: return "a per-CPU instance is reached with segment-relative accesses the accessor cannot see";
   case Reason::TypeRewriteFailed: return "the unit does not compile with its types wrapped";
   }

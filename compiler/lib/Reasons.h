@@ -48,6 +48,8 @@ enum class Reason {
   TypeUninstrumentableUse, // used in code that must not call the runtime (noinstr, naked, ...)
   TypeUneditable,     // a use is not in editable text
   TypeUserVisible,    // reached through __user pointers: its layout is user-space ABI
+  TypeHardwareLayout, // reached through __iomem pointers: a device's register layout
+  TypeOverlay,        // an explicit cast lays it over raw memory (firmware, hardware, a buffer)
   TypePercpuInstance, // a per-CPU instance: reached with segment-relative accesses
   TypeRewriteFailed,  // the unit does not compile with its types wrapped
 };

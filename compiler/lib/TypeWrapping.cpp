@@ -62,14 +62,45 @@ bool hasBraces(const InitListExpr *ile, const SourceManager &sm) {
 class UseScanner : public RecursiveASTVisitor<UseScanner> {
 public:
   UseScanner(std::map<const RecordDecl *, Candidate *> &byDecl, const SourceManager &sm,
-             std::function<bool(const Decl *)> skip,
-             const std::vector<SourceLocation> *userMarks)
-      : byDecl_(byDecl), sm_(sm), skip_(std::move(skip)), userMarks_(userMarks) {}
+             const LangOptions &lo, std::function<bool(const Decl *)> skip,
+             const std::vector<RewriteOptions::AddressSpaceMark> *marks)
+      : byDecl_(byDecl), sm_(sm), lo_(lo), skip_(std::move(skip)), marks_(marks) {}
 
-  // `struct T __user *`: the marker expands between the type's first token
-  // and the star.
+  // `(struct T *)bytes`: a layout laid over raw memory (a firmware blob, a
+  // hardware record, a buffer), which has no version field. container_of
+  // and the list_entry family cast from void * too, but to an object.
+  bool VisitCStyleCastExpr(CStyleCastExpr *ce) {
+    QualType to = ce->getType();
+    if (!to->isPointerType())
+      return true;
+    Candidate *c = find(to->getPointeeType());
+    if (!c || c->record.reason != Reason::None)
+      return true;
+    QualType from = ce->getSubExpr()->IgnoreParens()->getType();
+    bool raw = from->isIntegerType();
+    if (from->isPointerType()) {
+      QualType p = from->getPointeeType();
+      raw = p->isVoidType() || p->isCharType() || p->isIntegerType();
+    }
+    if (!raw)
+      return true;
+    for (SourceLocation loc = ce->getBeginLoc(); loc.isMacroID();
+         loc = sm_.getImmediateMacroCallerLoc(loc)) {
+      llvm::StringRef macro = Lexer::getImmediateMacroName(loc, sm_, lo_);
+      if (macro.contains("container_of") || macro.ends_with("_entry") ||
+          macro.ends_with("_entry_rcu") || macro.contains("_entry_safe"))
+        return true;
+    }
+    c->record.reason = Reason::TypeOverlay;
+    PresumedLoc p = sm_.getPresumedLoc(sm_.getExpansionLoc(ce->getBeginLoc()));
+    c->record.detail = p.isValid() ? fmt::format("{}:{}", p.getFilename(), p.getLine()) : "";
+    return true;
+  }
+
+  // `struct T __user *` / `struct T __iomem *`: the marker expands between
+  // the type's first token and the star.
   bool VisitPointerTypeLoc(PointerTypeLoc tl) {
-    if (!userMarks_ || userMarks_->empty())
+    if (!marks_ || marks_->empty())
       return true;
     Candidate *c = find(tl.getPointeeLoc().getType());
     if (!c || c->record.reason != Reason::None)
@@ -77,12 +108,13 @@ public:
     SourceLocation b = sm_.getExpansionLoc(tl.getBeginLoc()), e = sm_.getExpansionLoc(tl.getStarLoc());
     if (b.isInvalid() || e.isInvalid() || sm_.getFileID(b) != sm_.getFileID(e))
       return true;
-    for (SourceLocation m : *userMarks_) {
+    for (const RewriteOptions::AddressSpaceMark &mark : *marks_) {
+      SourceLocation m = mark.loc;
       if (sm_.getFileID(m) != sm_.getFileID(b))
         continue;
       unsigned o = sm_.getFileOffset(m);
       if (o > sm_.getFileOffset(b) && o < sm_.getFileOffset(e)) {
-        c->record.reason = Reason::TypeUserVisible;
+        c->record.reason = mark.io ? Reason::TypeHardwareLayout : Reason::TypeUserVisible;
         PresumedLoc p = sm_.getPresumedLoc(m);
         c->record.detail = p.isValid() ? fmt::format("{}:{}", p.getFilename(), p.getLine()) : "";
         break;
@@ -235,8 +267,9 @@ private:
   }
   std::map<const RecordDecl *, Candidate *> &byDecl_;
   const SourceManager &sm_;
+  const LangOptions &lo_;
   std::function<bool(const Decl *)> skip_;
-  const std::vector<SourceLocation> *userMarks_;
+  const std::vector<RewriteOptions::AddressSpaceMark> *marks_;
   const FunctionDecl *fn_ = nullptr;
   bool direct_ = false;
   std::set<const InitListExpr *> seenInits_;
@@ -315,7 +348,7 @@ std::string wrapTypes(TypeWrapInput in, std::vector<TypeRecord> &types, bool &wr
   for (Candidate &c : cands)
     if (c.record.reason == Reason::None)
       byDecl[c.def] = &c;
-  UseScanner scan(byDecl, sm, in.skip, opts.userMarks);
+  UseScanner scan(byDecl, sm, lo, in.skip, opts.addressSpaceMarks);
   if (!byDecl.empty())
     scan.TraverseDecl(ctx.getTranslationUnitDecl());
 

@@ -37,6 +37,18 @@ struct fine { int v; };
 struct uapi { int v; };
 int fetch(struct uapi __user *u) { return u->v; }
 // CHECK-DAG: T struct uapi user_visible | {{.*}} ({{.*}}reasons.c:[[@LINE-1]])
+#define __iomem
+struct regs { unsigned int index, data; };
+unsigned int rd(struct regs __iomem *r) { return r->data; }
+// CHECK-DAG: T struct regs hardware_layout | {{.*}} ({{.*}}reasons.c:[[@LINE-1]])
+struct record { unsigned short len, kind; };
+static unsigned char blob[16] = { 4, 0, 1, 0 };
+int kind_of(void) { return ((struct record *)blob)->kind; }
+// CHECK-DAG: T struct record overlay | {{.*}} ({{.*}}reasons.c:[[@LINE-1]])
+#define container_of(p, T, m) ((T *)((char *)(p) - __builtin_offsetof(T, m)))
+struct node { int key; struct node *next; };
+struct node *owner(struct node **link) { return container_of(link, struct node, next); }
+// CHECK-DAG: T struct node wrapped
 struct pcpu { int v; };
 __attribute__((section(".data..percpu"))) struct pcpu per_cpu_counter;
 // CHECK-DAG: T struct pcpu percpu_instance | {{.*}} (per_cpu_counter)
@@ -52,7 +64,8 @@ int main(void) {
   struct fine f = { 6 };
   struct uapi u = { 0 };
   struct tagged tg = { 0 };
+  struct regs rg = { 0, 0 };
   decl_instance.a = 1;
-  int s = n.i + an.a + w.v + m.len + elided.p.b + defaults.level + make().v + peek(&rw) + f.v + fetch(&u) + tg.v;
+  int s = n.i + an.a + w.v + m.len + elided.p.b + defaults.level + make().v + peek(&rw) + f.v + fetch(&u) + tg.v + rd(&rg) + kind_of() - 1 + (owner(&(struct node){ 1, 0 }.next) ? 0 : 1);
   return s == 1 + 2 + 3 + 0 + 2 + 3 + 4 + 5 + 6 ? 0 : 1;
 }
