@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <regex>
 #include <deque>
+#include <functional>
 
 using namespace clang;
 
@@ -88,9 +89,28 @@ public:
 
 // Concrete uses of struct types in a function body: what type wrapping
 // routes through an accessor (compiler/lib/TypeWrapping.cpp).
+// The free-family functions whose argument releases an object.
+bool isFreeFunction(llvm::StringRef name) {
+  return name == "free" || name == "kfree" || name == "kvfree" || name == "vfree" ||
+         name == "kfree_sensitive" || name == "kmem_cache_free";
+}
+
 class TypeUseCollector : public RecursiveASTVisitor<TypeUseCollector> {
 public:
-  std::set<std::string> types;
+  std::set<std::string> types, freed;
+  bool VisitCallExpr(CallExpr *ce) {
+    const FunctionDecl *callee = ce->getDirectCallee();
+    if (!callee || !callee->getIdentifier() || !isFreeFunction(callee->getName()))
+      return true;
+    for (Expr *arg : ce->arguments()) {
+      QualType t = arg->IgnoreParenImpCasts()->getType();
+      if (t->isPointerType())
+        if (const auto *rt = t->getPointeeType()->getAs<RecordType>())
+          if (rt->getDecl()->getIdentifier())
+            freed.insert("struct " + rt->getDecl()->getName().str());
+    }
+    return true;
+  }
   bool VisitMemberExpr(MemberExpr *me) {
     QualType base = me->getBase()->getType();
     if (me->isArrow())
@@ -196,6 +216,8 @@ UnitSnapshot snapshotUnit(ASTContext &ctx, const std::string &transformerFile,
       tc.TraverseStmt(fd->getBody());
       if (!tc.types.empty())
         u.typeUses[f.name] = std::move(tc.types);
+      if (!tc.freed.empty())
+        u.frees[f.name] = std::move(tc.freed);
       u.functions[f.name] = std::move(f);
     } else if (auto *vd = dyn_cast<VarDecl>(d); vd && vd->isFileVarDecl() &&
                                                 vd->isThisDeclarationADefinition() !=
@@ -487,6 +509,36 @@ UnitPlan planUnit(const BaseUnit &base, const UnitSnapshot &oldUnit, const UnitS
     }
     if (seen.insert(name).second)
       changed.push_back(name);
+  }
+  // Functions of the unit that free an object of a shadowed type (directly
+  // or through inline helpers folded into them) join the patch: its copy of
+  // them releases the object's shadow data.
+  if (!plan.shadowUpdates.empty()) {
+    std::set<std::string> shadowNames;
+    for (const ShadowUpdate &su : plan.shadowUpdates)
+      shadowNames.insert(su.name);
+    std::map<std::string, bool> memo;
+    std::function<bool(const std::string &, int)> frees = [&](const std::string &fn, int depth) {
+      if (depth > 8)
+        return false;
+      if (auto it = newUnit.frees.find(fn); it != newUnit.frees.end())
+        for (const std::string &t : it->second)
+          if (shadowNames.count(t))
+            return true;
+      if (auto it = newUnit.calls.find(fn); it != newUnit.calls.end())
+        for (const std::string &callee : it->second) {
+          auto b = base.functions.find(callee);
+          if (b != base.functions.end() && foldable(b->second) && frees(callee, depth + 1))
+            return true;
+        }
+      return false;
+    };
+    for (const auto &[name, f] : newUnit.functions) {
+      auto b = base.functions.find(name);
+      if (b != base.functions.end() && b->second.empty() && !plan.added.count(name) &&
+          frees(name, 0) && seen.insert(name).second)
+        changed.push_back(name);
+    }
   }
   while (!changed.empty()) {
     std::string name = changed.front();
@@ -1159,10 +1211,8 @@ public:
     return true;
   }
   bool VisitCallExpr(CallExpr *ce) {
-    static const std::set<std::string> frees = {"free",  "kfree", "kvfree", "vfree",
-                                                "kfree_sensitive", "kmem_cache_free"};
     const FunctionDecl *callee = ce->getDirectCallee();
-    if (!callee || !callee->getIdentifier() || !frees.count(callee->getName().str()))
+    if (!callee || !callee->getIdentifier() || !isFreeFunction(callee->getName()))
       return true;
     for (Expr *arg : ce->arguments()) {
       QualType t = arg->IgnoreParenImpCasts()->getType();

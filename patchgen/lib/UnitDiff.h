@@ -58,6 +58,9 @@ struct UnitSnapshot {
   // Concrete uses of struct types (member access, initializer, offsetof):
   // function -> "struct T".
   std::map<std::string, std::set<std::string>> typeUses;
+  // Objects freed (free, kfree, kmem_cache_free ... of a struct pointer):
+  // function -> "struct T".
+  std::map<std::string, std::set<std::string>> frees;
 };
 
 // `transformerFile`: the presumed file of merged user transformers, left out.

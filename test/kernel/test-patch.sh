@@ -6,7 +6,9 @@
 # blocked on a pipe and /proc/version is held open; revert brings the old
 # behaviour back (patch-guest.sh). Then a data-layout change: struct
 # msg_queue (ipc/msg.c, wrapped by dsu-cc) gains a field while a message
-# queue holds messages (test/kernel/patches/msg-queue-sends.diff). Also builds patches of 1, 10 and 100
+# queue holds messages (test/kernel/patches/msg-queue-sends.diff), and shadow
+# data: task_struct gains a field (test/kernel/patches/task-opens-shadow.diff,
+# --shadow task_struct) counting each task's opens. Also builds patches of 1, 10 and 100
 # lib/ functions and prints dsu-patchgen's time and each apply's pause and
 # total time.
 #   test-patch.sh BUILD_DIR DSU_CC DSU_PATCHGEN
@@ -31,18 +33,19 @@ copy() {
 }
 # dsu-patchgen on NEW: OUT=$work/NAME, module staged as NAME.ko; prints
 # its wall time (a figure).
-patchgen() { # NAME WHAT
-  local t0 secs
+patchgen() { # NAME WHAT [DSU-PATCHGEN ARGS...]
+  local t0 secs name=$1 what=$2
+  shift 2
   t0=$(date +%s.%N)
-  if ! "$patchgen" "$tree" "$new" -o "$work/$1" --kernel "$tree" > "$work/$1.log" 2>&1; then
-    cat "$work/$1.log"
-    echo "test-patch: FAIL: dsu-patchgen for $2"
+  if ! "$patchgen" "$tree" "$new" -o "$work/$name" --kernel "$tree" "$@" > "$work/$name.log" 2>&1; then
+    cat "$work/$name.log"
+    echo "test-patch: FAIL: dsu-patchgen for $what"
     exit 1
   fi
   secs=$(echo "$(date +%s.%N) - $t0" | bc)
-  head -1 "$work/$1.log"
-  printf 'test-patch: figure: dsu-patchgen for %s: %.2f s\n' "$2" "$secs"
-  cp "$work/$1/dsu_$1.ko" "$work/stage/$1.ko"
+  grep -v '^  ' "$work/$name.log"
+  printf 'test-patch: figure: dsu-patchgen for %s: %.2f s\n' "$what" "$secs"
+  cp "$work/$name/dsu_$name.ko" "$work/stage/$name.ko"
 }
 status=0
 copy
@@ -53,6 +56,14 @@ patchgen proc_version "the one-file kernel patch"
 copy
 (cd "$new" && patch -s -p1 < "$here/patches/msg-queue-sends.diff")
 patchgen msg_sends "a wrapped struct gaining a field"
+# Shadow data: task_struct (a header's struct, never wrapped) gains a field.
+copy
+(cd "$new" && patch -s -p1 < "$here/patches/task-opens-shadow.diff")
+patchgen task_opens "a shadow field in task_struct" --shadow task_struct
+if ! python3 -c "import json,sys; u=[u for u in json.load(open(sys.argv[1]))['units'] if u['tu']=='kernel/fork.c'][0]; sys.exit('free_task' not in u['replaced'])" "$work/task_opens/patch.json"; then
+  echo "test-patch: FAIL: free_task (which frees task_structs) did not join the shadow patch"
+  status=1
+fi
 for n in 1 10 100; do
   copy
   "$here/gen-changes.py" "$tree" "$new" "$n" lib/kstrtox.c lib/vsprintf.c lib/bitmap.c
@@ -74,6 +85,8 @@ tr -d '\r' < "$log" | awk '/DSU-PATCH: size [0-9]+ round/ {
   printf "test-patch: figure: kernel patch of %3d functions (apply %s): pause %s us, total apply %s us\n", $3, $5, $9, $10 }'
 tr -d '\r' < "$log" | awk '/DSU-PATCH: proc: 1 proc_version/ {
   printf "test-patch: figure: /proc/version patch: pause %s us, total apply %s us\n", $6, $7 }'
+tr -d '\r' < "$log" | awk '/DSU-PATCH: shadow: 1 task_opens/ {
+  printf "test-patch: figure: task_struct shadow-field patch: pause %s us, total apply %s us\n", $6, $7 }'
 tr -d '\r' < "$log" | awk '/DSU-PATCH: types: 1 msg_sends/ {
   printf "test-patch: figure: struct msg_queue layout patch: pause %s us, total apply %s us\n", $6, $7 }'
 [ $status = 0 ] && echo "test-patch: PASS"
