@@ -21,6 +21,7 @@ grep "DSU-" "$log" || true
 grep -q "DSU-WORKLOAD: PASS" "$log" || { echo "test-boot: FAIL: the workload did not report PASS"; status=1; }
 
 python3 "$here/breakdown.py" "$tree" || status=1
+python3 "$here/../types/figures.py" --kernel "$tree" || status=1
 "$here/compile-ratio.sh" "$tree" "$dsucc" || true
 [ $status = 0 ] && echo "test-boot: PASS"
 exit $status
