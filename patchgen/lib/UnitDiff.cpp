@@ -95,20 +95,28 @@ bool isFreeFunction(llvm::StringRef name) {
          name == "kfree_sensitive" || name == "kmem_cache_free";
 }
 
+// The struct objects a call of the free family releases: (argument, record).
+std::vector<std::pair<Expr *, const RecordDecl *>> freedRecords(CallExpr *ce) {
+  std::vector<std::pair<Expr *, const RecordDecl *>> out;
+  const FunctionDecl *callee = ce->getDirectCallee();
+  if (!callee || !callee->getIdentifier() || !isFreeFunction(callee->getName()))
+    return out;
+  for (Expr *arg : ce->arguments()) {
+    QualType t = arg->IgnoreParenImpCasts()->getType();
+    if (t->isPointerType())
+      if (const auto *rt = t->getPointeeType()->getAs<RecordType>())
+        if (const RecordDecl *rd = rt->getDecl()->getDefinition(); rd && rd->getIdentifier())
+          out.push_back({arg, rd});
+  }
+  return out;
+}
+
 class TypeUseCollector : public RecursiveASTVisitor<TypeUseCollector> {
 public:
   std::set<std::string> types, freed;
   bool VisitCallExpr(CallExpr *ce) {
-    const FunctionDecl *callee = ce->getDirectCallee();
-    if (!callee || !callee->getIdentifier() || !isFreeFunction(callee->getName()))
-      return true;
-    for (Expr *arg : ce->arguments()) {
-      QualType t = arg->IgnoreParenImpCasts()->getType();
-      if (t->isPointerType())
-        if (const auto *rt = t->getPointeeType()->getAs<RecordType>())
-          if (rt->getDecl()->getIdentifier())
-            freed.insert("struct " + rt->getDecl()->getName().str());
-    }
+    for (auto &[arg, rd] : freedRecords(ce))
+      freed.insert("struct " + rd->getName().str());
     return true;
   }
   bool VisitMemberExpr(MemberExpr *me) {
@@ -1211,16 +1219,9 @@ public:
     return true;
   }
   bool VisitCallExpr(CallExpr *ce) {
-    const FunctionDecl *callee = ce->getDirectCallee();
-    if (!callee || !callee->getIdentifier() || !isFreeFunction(callee->getName()))
-      return true;
-    for (Expr *arg : ce->arguments()) {
-      QualType t = arg->IgnoreParenImpCasts()->getType();
-      if (t->isPointerType())
-        if (const auto *rt = t->getPointeeType()->getAs<RecordType>())
-          if (records_.count(rt->getDecl()->getDefinition()))
-            freed.push_back({arg, rt->getDecl()->getDefinition()});
-    }
+    for (auto &[arg, rd] : freedRecords(ce))
+      if (records_.count(rd))
+        freed.push_back({arg, rd});
     return true;
   }
   std::vector<MemberExpr *> members;
