@@ -378,7 +378,9 @@ int dsu_core_type_slow(const struct dsu_core *core, struct __dsu_type_desc *type
 {
 	unsigned int *vp = obj;
 	unsigned char *data = (unsigned char *)obj + type->data_offset;
-	unsigned char small[256], *copy;
+	unsigned char small[512], *buf;
+	const unsigned char *from;
+	unsigned long i;
 	unsigned int now, seen, v;
 
 	for (;;) {
@@ -410,29 +412,42 @@ int dsu_core_type_slow(const struct dsu_core *core, struct __dsu_type_desc *type
 						__ATOMIC_ACQUIRE))
 			break;
 	}
-	copy = type->data_size <= sizeof(small) ? small : core->env->zalloc_atomic(type->data_size);
-	if (!copy) {
+	/*
+	 * The new representation is built aside (two buffers: the steps of a
+	 * chain alternate between them) and written back only where its bytes
+	 * differ. A field that keeps its place and value is never written, so
+	 * code that reaches it through an interior pointer (a lock, a list
+	 * head another unit knows only by its own type) is not disturbed.
+	 */
+	buf = 2 * type->data_size <= sizeof(small) ? small :
+						     core->env->zalloc_atomic(2 * type->data_size);
+	if (!buf) {
 		__atomic_store_n(vp, seen, __ATOMIC_RELEASE);
 		return fail("%s (%s): no memory to transform an instance", type->name, type->tu);
 	}
+	from = data;
 	for (; v < now; v++) {
 		const struct __dsu_patch_type *step = type_step(core, type, v + 1);
+		unsigned char *to = from == buf ? buf + type->data_size : buf;
 
 		if (!step) {
 			/* Cannot happen: every version up to now was committed
 			 * with its transformer, and patches with types stay. */
-			__atomic_store_n(vp, DSU_TYPE_MAGIC | v, __ATOMIC_RELEASE);
-			if (copy != small)
-				core->env->free(copy);
+			__atomic_store_n(vp, seen, __ATOMIC_RELEASE);
+			if (buf != small)
+				core->env->free(buf);
 			return fail("%s (%s): no transformer to version %u", type->name, type->tu,
 				    v + 1);
 		}
-		memcpy(copy, data, type->data_size);
-		memset(data, 0, type->data_size);
-		step->transform(data, copy);
+		memset(to, 0, type->data_size);
+		step->transform(to, from);
+		from = to;
 	}
-	if (copy != small)
-		core->env->free(copy);
+	for (i = 0; i < type->data_size; i++)
+		if (data[i] != from[i])
+			data[i] = from[i];
+	if (buf != small)
+		core->env->free(buf);
 	__atomic_store_n(vp, DSU_TYPE_MAGIC | now, __ATOMIC_RELEASE);
 	return 0;
 }
