@@ -46,6 +46,7 @@ std::string_view reasonId(Reason r) {
   case Reason::TypeUserVisible: return "user_visible";
   case Reason::TypeHardwareLayout: return "hardware_layout";
   case Reason::TypeOverlay: return "overlay";
+  case Reason::TypeFirstMemberAlias: return "first_member_alias";
   case Reason::TypePercpuInstance: return "percpu_instance";
   case Reason::TypeRewriteFailed: return "type_rewrite_failed";
   }
@@ -95,6 +96,7 @@ std::string_view reasonText(Reason r) {
   case Reason::TypeUneditable: return "a use is not in editable text";
   case Reason::TypeUserVisible: return "reached through __user pointers: its layout is the user-space ABI";
   case Reason::TypeHardwareLayout: return "reached through __iomem pointers: its layout is a device's registers";
+  case Reason::TypeFirstMemberAlias: return "its address escapes as another pointer type and its first member is a struct: other code may take the object for its first member, which wrapping moves";
   case Reason::TypeOverlay: return "an explicit cast lays it over raw memory (a firmware or hardware record, a byte buffer): that memory has no version field";
   case Reason::TypePercpuInstance: return "a per-CPU instance is reached with segment-relative accesses the accessor cannot see";
   case Reason::TypeRewriteFailed: return "the unit does not compile with its types wrapped";

@@ -50,6 +50,7 @@ enum class Reason {
   TypeUserVisible,    // reached through __user pointers: its layout is user-space ABI
   TypeHardwareLayout, // reached through __iomem pointers: a device's register layout
   TypeOverlay,        // an explicit cast lays it over raw memory (firmware, hardware, a buffer)
+  TypeFirstMemberAlias, // its address escapes untyped and its first member is a struct others may take it for
   TypePercpuInstance, // a per-CPU instance: reached with segment-relative accesses
   TypeRewriteFailed,  // the unit does not compile with its types wrapped
 };

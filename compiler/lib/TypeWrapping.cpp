@@ -66,6 +66,48 @@ public:
              const std::vector<RewriteOptions::AddressSpaceMark> *marks)
       : byDecl_(byDecl), sm_(sm), lo_(lo), skip_(std::move(skip)), marks_(marks) {}
 
+  // `struct T *` converted to `void *` or another pointer type: if T's first
+  // member is a struct, code elsewhere may take the object for that member
+  // (the kernel's drvdata idiom: atkbd passes itself, libps2 reads a
+  // ps2dev), and wrapping moves it. Decided after the traversal, when the
+  // conversions that only hand memory to free/mem*/IS_ERR are known.
+  bool VisitCastExpr(CastExpr *ce) {
+    if (ce->getCastKind() != CK_BitCast)
+      return true;
+    QualType from = ce->getSubExpr()->getType();
+    if (!from->isPointerType())
+      return true;
+    Candidate *c = find(from->getPointeeType());
+    if (!c || c->record.reason != Reason::None || c->def->field_empty())
+      return true;
+    QualType first = (*c->def->field_begin())->getType();
+    while (const ArrayType *at = first->getAsArrayTypeUnsafe())
+      first = at->getElementType();
+    if (first->isRecordType())
+      escapes.push_back({ce, c});
+    return true;
+  }
+  bool VisitCallExpr(CallExpr *call) {
+    const FunctionDecl *callee = call->getDirectCallee();
+    if (!callee || !callee->getIdentifier())
+      return true;
+    llvm::StringRef n = callee->getName();
+    static const char *const benign[] = {
+        "free",    "kfree",   "kvfree",  "vfree",      "kfree_sensitive", "kmem_cache_free",
+        "memset",  "memcpy",  "memmove", "memcmp",     "memzero_explicit", "IS_ERR",
+        "IS_ERR_OR_NULL",     "PTR_ERR", "ERR_CAST",   "PTR_ERR_OR_ZERO",  "kmemleak_not_leak",
+        "kfree_rcu"};
+    bool isBenign = n.starts_with("__builtin_mem");
+    for (const char *b : benign)
+      isBenign = isBenign || n == b;
+    if (isBenign)
+      for (Expr *arg : call->arguments())
+        handedToMemory.insert(arg->IgnoreParens());
+    return true;
+  }
+  std::vector<std::pair<const CastExpr *, Candidate *>> escapes;
+  std::set<const Expr *> handedToMemory;
+
   // `(struct T *)bytes`: a layout laid over raw memory (a firmware blob, a
   // hardware record, a buffer), which has no version field. container_of
   // and the list_entry family cast from void * too, but to an object.
@@ -351,6 +393,13 @@ std::string wrapTypes(TypeWrapInput in, std::vector<TypeRecord> &types, bool &wr
   UseScanner scan(byDecl, sm, lo, in.skip, opts.addressSpaceMarks);
   if (!byDecl.empty())
     scan.TraverseDecl(ctx.getTranslationUnitDecl());
+  for (auto &[cast, c] : scan.escapes) {
+    if (c->record.reason != Reason::None || scan.handedToMemory.count(cast))
+      continue;
+    c->record.reason = Reason::TypeFirstMemberAlias;
+    PresumedLoc p = sm.getPresumedLoc(sm.getExpansionLoc(cast->getBeginLoc()));
+    c->record.detail = p.isValid() ? fmt::format("{}:{}", p.getFilename(), p.getLine()) : "";
+  }
 
   // The definition must stand alone (`struct T { ... };`, attributes after
   // the brace allowed: they stay on the representation) and be editable.

@@ -49,12 +49,22 @@ int kind_of(void) { return ((struct record *)blob)->kind; }
 struct node { int key; struct node *next; };
 struct node *owner(struct node **link) { return container_of(link, struct node, next); }
 // CHECK-DAG: T struct node wrapped
+struct inner { int v; };
+struct outer { struct inner in; int extra; };
+void set_drvdata(void *p);
+void attach(struct outer *o) { set_drvdata(o); }
+// CHECK-DAG: T struct outer first_member_alias | {{.*}} ({{.*}}reasons.c:[[@LINE-1]])
+// CHECK-DAG: T struct inner wrapped
+struct freed { struct inner in; };
+void release(struct freed *f) { __builtin_memset(f, 0, sizeof *f); }
+// CHECK-DAG: T struct freed wrapped
 struct pcpu { int v; };
 __attribute__((section(".data..percpu"))) struct pcpu per_cpu_counter;
 // CHECK-DAG: T struct pcpu percpu_instance | {{.*}} (per_cpu_counter)
 struct tagged { int v; } __attribute__((__unused__));
 // CHECK-DAG: T struct tagged wrapped
 
+void set_drvdata(void *p) { (void)p; }
 int main(void) {
   union num n = { 1 };
   anon_t an = { 2 };
@@ -65,6 +75,8 @@ int main(void) {
   struct uapi u = { 0 };
   struct tagged tg = { 0 };
   struct regs rg = { 0, 0 };
+  struct freed fr;
+  release(&fr);
   decl_instance.a = 1;
   int s = n.i + an.a + w.v + m.len + elided.p.b + defaults.level + make().v + peek(&rw) + f.v + fetch(&u) + tg.v + rd(&rg) + kind_of() - 1 + (owner(&(struct node){ 1, 0 }.next) ? 0 : 1);
   return s == 1 + 2 + 3 + 0 + 2 + 3 + 4 + 5 + 6 ? 0 : 1;
