@@ -48,6 +48,7 @@ std::string_view reasonId(Reason r) {
   case Reason::TypeOverlay: return "overlay";
   case Reason::TypeFirstMemberAlias: return "first_member_alias";
   case Reason::TypePercpuInstance: return "percpu_instance";
+  case Reason::TypeSectionInstance: return "section_instance";
   case Reason::TypeRewriteFailed: return "type_rewrite_failed";
   }
   return "unknown";
@@ -98,6 +99,7 @@ std::string_view reasonText(Reason r) {
   case Reason::TypeHardwareLayout: return "reached through __iomem pointers: its layout is a device's registers";
   case Reason::TypeFirstMemberAlias: return "its address escapes as another pointer type and its first member is a struct: other code may take the object for its first member, which wrapping moves";
   case Reason::TypeOverlay: return "an explicit cast lays it over raw memory (a firmware or hardware record, a byte buffer): that memory has no version field";
+  case Reason::TypeSectionInstance: return "an instance lives in a linker table (a special section) that other code walks with the plain layout";
   case Reason::TypePercpuInstance: return "a per-CPU instance is reached with segment-relative accesses the accessor cannot see";
   case Reason::TypeRewriteFailed: return "the unit does not compile with its types wrapped";
   }

@@ -52,6 +52,7 @@ enum class Reason {
   TypeOverlay,        // an explicit cast lays it over raw memory (firmware, hardware, a buffer)
   TypeFirstMemberAlias, // its address escapes untyped and its first member is a struct others may take it for
   TypePercpuInstance, // a per-CPU instance: reached with segment-relative accesses
+  TypeSectionInstance, // an instance in a linker table another unit walks
   TypeRewriteFailed,  // the unit does not compile with its types wrapped
 };
 

@@ -103,6 +103,23 @@ public:
     if (isBenign)
       for (Expr *arg : call->arguments())
         handedToMemory.insert(arg->IgnoreParens());
+    // Bytes of an instance copied to or from user space: its layout is
+    // what user space sees (sizeof would include the version and slop).
+    if (n.contains("copy_to_user") || n.contains("copy_from_user") ||
+        n.contains("copy_to_iter") || n.contains("copy_from_iter") ||
+        n == "copy_struct_from_user" || n == "simple_read_from_buffer" ||
+        n == "simple_write_to_buffer")
+      for (Expr *arg : call->arguments())
+        if (const auto *ce = dyn_cast<CastExpr>(arg->IgnoreParens());
+            ce && ce->getSubExpr()->getType()->isPointerType())
+          if (Candidate *c = find(ce->getSubExpr()->getType()->getPointeeType());
+              c && c->record.reason == Reason::None) {
+            c->record.reason = Reason::TypeUserVisible;
+            PresumedLoc p = sm_.getPresumedLoc(sm_.getExpansionLoc(call->getBeginLoc()));
+            c->record.detail = p.isValid() ? fmt::format("copied by {}() at {}:{}", n.str(),
+                                                         p.getFilename(), p.getLine())
+                                           : "";
+          }
     return true;
   }
   std::vector<std::pair<const CastExpr *, Candidate *>> escapes;
@@ -271,9 +288,19 @@ public:
       c->record.detail = vd->getName().str();
     }
     if (Candidate *c = find(t); c && vd->hasGlobalStorage())
-      if (const auto *sa = vd->getAttr<SectionAttr>(); sa && sa->getName().contains("percpu")) {
-        c->record.reason = Reason::TypePercpuInstance;
-        c->record.detail = vd->getName().str();
+      if (const auto *sa = vd->getAttr<SectionAttr>()) {
+        llvm::StringRef sec = sa->getName();
+        if (sec.contains("percpu")) {
+          c->record.reason = Reason::TypePercpuInstance;
+          c->record.detail = vd->getName().str();
+        } else if (!sec.starts_with(".data") && !sec.starts_with(".bss") &&
+                   !sec.starts_with(".rodata") && !sec.starts_with(".init.data") &&
+                   !sec.starts_with(".init.rodata")) {
+          // A linker table (__param, __ex_table, tracing, setup ...): what
+          // walks the section reads the plain layout.
+          c->record.reason = Reason::TypeSectionInstance;
+          c->record.detail = fmt::format("{} in {}", vd->getName().str(), sec.str());
+        }
       }
     return true;
   }

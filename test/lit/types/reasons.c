@@ -58,6 +58,13 @@ void attach(struct outer *o) { set_drvdata(o); }
 struct freed { struct inner in; };
 void release(struct freed *f) { __builtin_memset(f, 0, sizeof *f); }
 // CHECK-DAG: T struct freed wrapped
+struct tabled { int v; };
+__attribute__((section("__my_table"), used)) static struct tabled table_entry = { 1 };
+// CHECK-DAG: T struct tabled section_instance | {{.*}} (table_entry in __my_table)
+struct kstat_out { int a, b; };
+unsigned long copy_to_user(void *to, const void *from, unsigned long n);
+unsigned long report(void *ubuf) { struct kstat_out k = { 1, 2 }; return copy_to_user(ubuf, &k, sizeof k); }
+// CHECK-DAG: T struct kstat_out user_visible | {{.*}} (copied by copy_to_user() at {{.*}}reasons.c:[[@LINE-1]])
 struct pcpu { int v; };
 __attribute__((section(".data..percpu"))) struct pcpu per_cpu_counter;
 // CHECK-DAG: T struct pcpu percpu_instance | {{.*}} (per_cpu_counter)
@@ -65,6 +72,7 @@ struct tagged { int v; } __attribute__((__unused__));
 // CHECK-DAG: T struct tagged wrapped
 
 void set_drvdata(void *p) { (void)p; }
+unsigned long copy_to_user(void *to, const void *from, unsigned long n) { (void)to; (void)from; return n - n; }
 int main(void) {
   union num n = { 1 };
   anon_t an = { 2 };
