@@ -219,6 +219,33 @@ public:
     fn_ = saved;
     return ok;
   }
+  // `&p->f`, `&p->f.g`, `&p->a[i]`: address computations. The kernel's
+  // list_for_each_entry forms `&pos->member` from the list head itself (a
+  // container that does not exist) to end the loop, so these must not mark
+  // or transform memory that lacks the magic: they get the address accessor.
+  bool VisitUnaryOperator(UnaryOperator *uo) {
+    if (uo->getOpcode() != UO_AddrOf)
+      return true;
+    const Expr *e = uo->getSubExpr()->IgnoreParens();
+    for (;;) {
+      if (const auto *as = dyn_cast<ArraySubscriptExpr>(e)) {
+        const auto *ic = dyn_cast<ImplicitCastExpr>(as->getBase()->IgnoreParens());
+        if (!ic || ic->getCastKind() != CK_ArrayToPointerDecay)
+          break;
+        e = ic->getSubExpr()->IgnoreParens();
+      } else if (const auto *me = dyn_cast<MemberExpr>(e)) {
+        addressOnly.insert(me);
+        if (me->isArrow())
+          break;
+        e = me->getBase()->IgnoreParens();
+      } else {
+        break;
+      }
+    }
+    return true;
+  }
+  std::set<const MemberExpr *> addressOnly;
+
   bool VisitMemberExpr(MemberExpr *me) {
     QualType base = me->getBase()->getType();
     if (me->isArrow())
@@ -534,6 +561,14 @@ std::string wrapTypes(TypeWrapInput in, std::vector<TypeRecord> &types, bool &wr
             "{2} *p) {{ if (__builtin_expect(__atomic_load_n(&p->__dsu_version, __ATOMIC_ACQUIRE) != {3}, 0)) "
             "__dsu_type_slow({4}, p, {5}); return &p->__dsu_u.__dsu_data; }}",
             rep, con, t.tag, expected, desc, version);
+        // For address computations only: memory without the magic is left
+        // alone (it may be no instance at all: a list head's container).
+        text += fmt::format(
+            " static inline __attribute__((__always_inline__, __unused__)) struct {0} "
+            "*__dsu_conaddr_{2}(struct {2} *p) {{ unsigned int v = __atomic_load_n(&p->__dsu_version, "
+            "__ATOMIC_ACQUIRE); if (__builtin_expect(v != {3} && (v & ~DSU_TYPE_VERSION_MASK) == "
+            "DSU_TYPE_MAGIC, 0)) __dsu_type_slow({4}, p, {5}); return &p->__dsu_u.__dsu_data; }}",
+            rep, con, t.tag, expected, desc, version);
         if (pw)
           text += pw->after;
         in.rw.InsertTextAfterToken(next.getLocation(), text);
@@ -553,7 +588,8 @@ std::string wrapTypes(TypeWrapInput in, std::vector<TypeRecord> &types, bool &wr
   for (auto &[c, me, direct] : scan.ordered) {
     if (!c->record.updateable)
       continue;
-    const std::string con = "__dsu_con_" + c->record.tag;
+    const std::string con =
+        (scan.addressOnly.count(me) ? "__dsu_conaddr_" : "__dsu_con_") + c->record.tag;
     SourceLocation b = in.edit(me->getBase()->getBeginLoc());
     SourceLocation op = in.edit(me->getOperatorLoc());
     if (direct) {

@@ -36,6 +36,11 @@ int area(struct box *b) {
 
 struct box *of_id(int *idp) { return container_of(idp, struct box, id); }
 // CHECK: __builtin_offsetof(struct box, __dsu_u.__dsu_data.id)
+// An address computation (the kernel's list_for_each_entry does it on a
+// container that does not exist) uses the address accessor: memory without
+// the magic is left alone.
+int *y_of(struct box *b) { return &b->corner[1].y; }
+// CHECK: return &__dsu_conaddr_point(&(__dsu_conaddr_box(b)->corner[1]))->y;
 
 int main(void) {
   struct point p = (struct point){ .x = 3, .y = 4 };
