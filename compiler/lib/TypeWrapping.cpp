@@ -219,14 +219,15 @@ public:
     fn_ = saved;
     return ok;
   }
-  // `&p->f`, `&p->f.g`, `&p->a[i]`: address computations. The kernel's
-  // list_for_each_entry forms `&pos->member` from the list head itself (a
-  // container that does not exist) to end the loop, so these must not mark
-  // or transform memory that lacks the magic: they get the address accessor.
-  bool VisitUnaryOperator(UnaryOperator *uo) {
-    if (uo->getOpcode() != UO_AddrOf)
-      return true;
-    const Expr *e = uo->getSubExpr()->IgnoreParens();
+  // Writes (`p->f = v`, `p->f += v`, `p->f++`, `p->a[i].g = v` ...) use the
+  // accessor that marks fresh memory as the current version. Reads and
+  // address computations use the one that leaves memory without the magic
+  // alone: the kernel reads through containers that do not exist
+  // (list_for_each_entry forms `&pos->member` from the list head, and the
+  // _safe variant reads `n->member.next` of it), and marking would corrupt
+  // whatever lies there. An instance is marked by its first direct write.
+  void noteWrite(const Expr *e) {
+    e = e->IgnoreParens();
     for (;;) {
       if (const auto *as = dyn_cast<ArraySubscriptExpr>(e)) {
         const auto *ic = dyn_cast<ImplicitCastExpr>(as->getBase()->IgnoreParens());
@@ -234,7 +235,7 @@ public:
           break;
         e = ic->getSubExpr()->IgnoreParens();
       } else if (const auto *me = dyn_cast<MemberExpr>(e)) {
-        addressOnly.insert(me);
+        writes.insert(me);
         if (me->isArrow())
           break;
         e = me->getBase()->IgnoreParens();
@@ -242,9 +243,18 @@ public:
         break;
       }
     }
+  }
+  bool VisitBinaryOperator(BinaryOperator *bo) {
+    if (bo->isAssignmentOp())
+      noteWrite(bo->getLHS());
     return true;
   }
-  std::set<const MemberExpr *> addressOnly;
+  bool VisitUnaryOperator(UnaryOperator *uo) {
+    if (uo->isIncrementDecrementOp())
+      noteWrite(uo->getSubExpr());
+    return true;
+  }
+  std::set<const MemberExpr *> writes;
 
   bool VisitMemberExpr(MemberExpr *me) {
     QualType base = me->getBase()->getType();
@@ -561,11 +571,11 @@ std::string wrapTypes(TypeWrapInput in, std::vector<TypeRecord> &types, bool &wr
             "{2} *p) {{ if (__builtin_expect(__atomic_load_n(&p->__dsu_version, __ATOMIC_ACQUIRE) != {3}, 0)) "
             "__dsu_type_slow({4}, p, {5}); return &p->__dsu_u.__dsu_data; }}",
             rep, con, t.tag, expected, desc, version);
-        // For address computations only: memory without the magic is left
-        // alone (it may be no instance at all: a list head's container).
+        // For reads and address computations: memory without the magic is
+        // left alone (it may be no instance at all: a list head's container).
         text += fmt::format(
             " static inline __attribute__((__always_inline__, __unused__)) struct {0} "
-            "*__dsu_conaddr_{2}(struct {2} *p) {{ unsigned int v = __atomic_load_n(&p->__dsu_version, "
+            "*__dsu_conr_{2}(struct {2} *p) {{ unsigned int v = __atomic_load_n(&p->__dsu_version, "
             "__ATOMIC_ACQUIRE); if (__builtin_expect(v != {3} && (v & ~DSU_TYPE_VERSION_MASK) == "
             "DSU_TYPE_MAGIC, 0)) __dsu_type_slow({4}, p, {5}); return &p->__dsu_u.__dsu_data; }}",
             rep, con, t.tag, expected, desc, version);
@@ -589,7 +599,7 @@ std::string wrapTypes(TypeWrapInput in, std::vector<TypeRecord> &types, bool &wr
     if (!c->record.updateable)
       continue;
     const std::string con =
-        (scan.addressOnly.count(me) ? "__dsu_conaddr_" : "__dsu_con_") + c->record.tag;
+        (scan.writes.count(me) ? "__dsu_con_" : "__dsu_conr_") + c->record.tag;
     SourceLocation b = in.edit(me->getBase()->getBeginLoc());
     SourceLocation op = in.edit(me->getOperatorLoc());
     if (direct) {

@@ -31,16 +31,20 @@ static int *corner_y = &unit.corner[1].y;
 
 int area(struct box *b) {
   return (b->corner[1].x - b->corner[0].x) * (b->corner[1].y - b->corner[0].y);
-  // CHECK: return (__dsu_con_point(&(__dsu_con_box(b)->corner[1]))->x - __dsu_con_point(&(__dsu_con_box(b)->corner[0]))->x)
+  // Reads use __dsu_conr_T (memory without the magic is left alone), writes
+  // __dsu_con_T (marks fresh memory as the current version).
+  // CHECK: return (__dsu_conr_point(&(__dsu_conr_box(b)->corner[1]))->x - __dsu_conr_point(&(__dsu_conr_box(b)->corner[0]))->x)
 }
 
 struct box *of_id(int *idp) { return container_of(idp, struct box, id); }
 // CHECK: __builtin_offsetof(struct box, __dsu_u.__dsu_data.id)
 // An address computation (the kernel's list_for_each_entry does it on a
-// container that does not exist) uses the address accessor: memory without
-// the magic is left alone.
+// container that does not exist) is not a write: memory without the magic
+// is left alone.
 int *y_of(struct box *b) { return &b->corner[1].y; }
-// CHECK: return &__dsu_conaddr_point(&(__dsu_conaddr_box(b)->corner[1]))->y;
+// CHECK: return &__dsu_conr_point(&(__dsu_conr_box(b)->corner[1]))->y;
+void set_y(struct box *b, int v) { b->corner[1].y = v; b->id++; }
+// CHECK: __dsu_con_point(&(__dsu_con_box(b)->corner[1]))->y = v; __dsu_con_box(b)->id++;
 
 int main(void) {
   struct point p = (struct point){ .x = 3, .y = 4 };
