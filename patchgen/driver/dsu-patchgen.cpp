@@ -585,6 +585,19 @@ int main(int argc, char **argv) {
     }
     // New version: preprocessed by the real compiler, parsed, compared,
     // rewritten. At the base's path too (same includes), with NEW's text.
+    // With shadowed headers changed, the new version must see NEW's headers:
+    // its command runs in NEW's copy of the build directory, and absolute
+    // paths into the base tree point into NEW.
+    std::string newCwd = cwd;
+    std::vector<std::string> newPreArgs = job.preprocessOnlyArgs, newParseArgs = job.parseArgs;
+    if (!shadowHeaders.empty()) {
+      if (cwd == baseDir || under(cwd, baseDir))
+        newCwd = o.newDir + cwd.substr(baseDir.size());
+      for (auto *v : {&newPreArgs, &newParseArgs})
+        for (std::string &a : *v)
+          for (size_t at; (at = a.find(baseDir + "/")) != std::string::npos;)
+            a.replace(at, baseDir.size(), o.newDir);
+    }
     std::string newText = *readFile(o.newDir + "/" + rel);
     const std::string newPath = o.newDir + "/" + rel;
     std::string preFile = o.outDir + "/units/" + fmt::format("unit{}.i", index);
@@ -618,7 +631,7 @@ int main(int argc, char **argv) {
     if (xf) {
       // The plan first (it names the representations the user's code uses),
       // then the unit again with them declared ahead of the user's code.
-      ParseRequest planReq{job.parseArgs, cwd, newPath, std::nullopt};
+      ParseRequest planReq{newParseArgs, newCwd, newPath, std::nullopt};
       diags.clear();
       if (!parseUnit(planReq, diags, [&](clang::ASTContext &ctx, dsu::TokenRecorder &) {
             dsu::UnitSnapshot newSnap = dsu::snapshotUnit(ctx, "", o.shadow);
@@ -652,12 +665,12 @@ int main(int argc, char **argv) {
     std::vector<std::string> pre(compiler);
     if (xf) // quoted includes of the source, from its own directory
       pre.insert(pre.end(), {"-iquote", fs::path(newPath).parent_path().string()});
-    for (const std::string &a : job.preprocessOnlyArgs)
-      pre.push_back(a == job.source ? preSource : a);
+    for (size_t i = 0; i < newPreArgs.size(); ++i)
+      pre.push_back(job.preprocessOnlyArgs[i] == job.source ? preSource : newPreArgs[i]);
     pre.insert(pre.end(), {"-o", preFile});
     // Quoted includes resolve from the file's directory: NEW's copy of it has
     // the same headers (header changes are refused above).
-    if (run(pre, cwd, "", errFile) != 0) {
+    if (run(pre, newCwd, "", errFile) != 0) {
       fmt::print(stderr, "{}", readFile(errFile).value_or(""));
       fmt::print(stderr, "dsu-patchgen: error: preprocessing the new {} failed\n", rel);
       failed = true;
@@ -665,7 +678,7 @@ int main(int argc, char **argv) {
     }
     std::string preprocessed = *readFile(preFile);
     fs::remove(errFile);
-    ParseRequest newReq{job.parseArgs, cwd, newPath, newContent};
+    ParseRequest newReq{newParseArgs, newCwd, newPath, newContent};
     diags.clear();
     std::string alignError;
     bool parsed = parseUnit(newReq, diags, [&](clang::ASTContext &ctx, dsu::TokenRecorder &rec) {

@@ -1093,6 +1093,42 @@ RewrittenUnit PatchRewriter::run() {
     if (replaced)
       renameReplaced(fd);
   }
+  // Kernel: header inline functions the kept code uses (transitively) are
+  // compiled into the module too; what they use that the kernel does not
+  // export goes through symbol slots as well (lock_task_sighand() calls
+  // __lock_task_sighand()).
+  if (opts_.kernel) {
+    std::vector<const FunctionDecl *> work;
+    std::set<const FunctionDecl *> seenInline;
+    auto collect = [&](const Stmt *body) {
+      RefCollector rc;
+      rc.TraverseStmt(const_cast<Stmt *>(body));
+      for (DeclRefExpr *r : rc.refs)
+        if (auto *f = dyn_cast<FunctionDecl>(r->getDecl()))
+          if (const FunctionDecl *def = f->getDefinition();
+              def && !inSource(def) && seenInline.insert(def).second)
+            work.push_back(def);
+    };
+    for (auto &[fd, replaced] : kept)
+      collect(fd->getBody());
+    while (!work.empty()) {
+      const FunctionDecl *def = work.back();
+      work.pop_back();
+      collect(def->getBody());
+      RefCollector rc;
+      rc.TraverseStmt(def->getBody());
+      for (DeclRefExpr *r : rc.refs) {
+        const ValueDecl *d = r->getDecl();
+        const auto *f = dyn_cast<FunctionDecl>(d);
+        const auto *v = dyn_cast<VarDecl>(d);
+        if ((f && !f->getDefinition() && !f->getBuiltinID() && !f->hasAttr<ErrorAttr>() &&
+             needsSymbolRef(f->getName().str())) ||
+            (v && v->hasGlobalStorage() && v->isExternallyVisible() &&
+             needsSymbolRef(v->getName().str())))
+          replaceRef(r, slot(kRefSymbol, "", d->getName().str()));
+      }
+    }
+  }
   std::set<std::string> varDescs;
   for (VarDecl *vd : addedVars) {
     RefCollector rc;

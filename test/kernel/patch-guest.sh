@@ -61,24 +61,25 @@ for n in 1 10 100; do
   [ $good = 1 ] && ok "the $n-function patch applies and reverts (twice)"
 done
 
-# Shadow data: task_struct gains dsu_opens (a header's struct, not wrapped:
-# the field lives in shadow storage keyed by the task). A task that existed
-# before the update reads 0; new opens count; the patch reverts.
+# Shadow data: task_struct gains dsu_status_reads (a header's struct, not
+# wrapped: the field lives in shadow storage keyed by the task), counted and
+# shown by /proc/PID/status. A task that existed before the update starts
+# from 0; the patch reverts.
 sleep 600 &
 sleeper=$!
-insmod /task_opens.ko && ok "insmod task_opens.ko (task_struct gains a shadow field)" ||
-  bad "insmod task_opens.ko failed"
+insmod /task_reads.ko && ok "insmod task_reads.ko (task_struct gains a shadow field)" ||
+  bad "insmod task_reads.ko failed"
 sed 's/^/DSU-PATCH: shadow: /' /proc/dsu
-[ "$(grep DsuOpens /proc/$sleeper/status)" = "DsuOpens:	0" ] &&
-  ok "a task from before the update shows DsuOpens 0" || bad "sleeper: $(grep DsuOpens /proc/$sleeper/status)"
-[ "$(grep DsuOpens /proc/self/status)" = "DsuOpens:	1" ] &&
-  ok "a new task counts its open (DsuOpens 1)" || bad "self: $(grep DsuOpens /proc/self/status)"
-got=$(sh -c 'exec 3</proc/version 4</proc/version; grep DsuOpens /proc/$$/status')
-[ "$got" = "DsuOpens:	2" ] && ok "a shell that opened two files shows DsuOpens 2" || bad "shell: $got"
+first=$(grep DsuReads /proc/$sleeper/status)
+second=$(grep DsuReads /proc/$sleeper/status)
+[ "$first" = "DsuReads:	1" ] && [ "$second" = "DsuReads:	2" ] &&
+  ok "a task from before the update counts from 0 (1, then 2)" || bad "sleeper: $first / $second"
+[ "$(grep DsuReads /proc/self/status)" = "DsuReads:	1" ] &&
+  ok "a new task has its own count" || bad "self: $(grep DsuReads /proc/self/status)"
 kill $sleeper; wait $sleeper 2>/dev/null
-echo revert > /proc/dsu && rmmod dsu_task_opens && ok "the shadow-field patch reverts" ||
+echo revert > /proc/dsu && rmmod dsu_task_reads && ok "the shadow-field patch reverts" ||
   bad "revert of the shadow-field patch"
-grep -q DsuOpens /proc/self/status && bad "DsuOpens after the revert" || ok "no DsuOpens after the revert"
+grep -q DsuReads /proc/self/status && bad "DsuReads after the revert" || ok "no DsuReads after the revert"
 
 # A data-layout change, last (it cannot be reverted): struct msg_queue
 # (ipc/msg.c, wrapped by dsu-cc) gains q_sends. A queue made before the
