@@ -93,11 +93,10 @@ public:
       return true;
     llvm::StringRef n = callee->getName();
     static const char *const benign[] = {
-        "free",    "kfree",   "kvfree",  "vfree",      "kfree_sensitive", "kmem_cache_free",
-        "memset",  "memcpy",  "memmove", "memcmp",     "memzero_explicit", "IS_ERR",
-        "IS_ERR_OR_NULL",     "PTR_ERR", "ERR_CAST",   "PTR_ERR_OR_ZERO",  "kmemleak_not_leak",
+        "memset",         "memcpy",  "memmove",  "memcmp",          "memzero_explicit", "IS_ERR",
+        "IS_ERR_OR_NULL", "PTR_ERR", "ERR_CAST", "PTR_ERR_OR_ZERO", "kmemleak_not_leak",
         "kfree_rcu"};
-    bool isBenign = n.starts_with("__builtin_mem");
+    bool isBenign = n.starts_with("__builtin_mem") || isFreeFunction(n);
     for (const char *b : benign)
       isBenign = isBenign || n == b;
     if (isBenign)
@@ -227,22 +226,7 @@ public:
   // _safe variant reads `n->member.next` of it), and marking would corrupt
   // whatever lies there. An instance is marked by its first direct write.
   void noteWrite(const Expr *e) {
-    e = e->IgnoreParens();
-    for (;;) {
-      if (const auto *as = dyn_cast<ArraySubscriptExpr>(e)) {
-        const auto *ic = dyn_cast<ImplicitCastExpr>(as->getBase()->IgnoreParens());
-        if (!ic || ic->getCastKind() != CK_ArrayToPointerDecay)
-          break;
-        e = ic->getSubExpr()->IgnoreParens();
-      } else if (const auto *me = dyn_cast<MemberExpr>(e)) {
-        writes.insert(me);
-        if (me->isArrow())
-          break;
-        e = me->getBase()->IgnoreParens();
-      } else {
-        break;
-      }
-    }
+    forEachMemberOnPath(e, [this](const MemberExpr *me) { writes.insert(me); });
   }
   bool VisitBinaryOperator(BinaryOperator *bo) {
     if (bo->isAssignmentOp())
@@ -382,6 +366,30 @@ private:
 };
 
 } // namespace
+
+void forEachMemberOnPath(const Expr *e, const std::function<void(const MemberExpr *)> &fn) {
+  e = e->IgnoreParens();
+  for (;;) {
+    if (const auto *as = dyn_cast<ArraySubscriptExpr>(e)) {
+      const auto *ic = dyn_cast<ImplicitCastExpr>(as->getBase()->IgnoreParens());
+      if (!ic || ic->getCastKind() != CK_ArrayToPointerDecay)
+        return;
+      e = ic->getSubExpr()->IgnoreParens();
+    } else if (const auto *me = dyn_cast<MemberExpr>(e)) {
+      fn(me);
+      if (me->isArrow())
+        return;
+      e = me->getBase()->IgnoreParens();
+    } else {
+      return;
+    }
+  }
+}
+
+bool isFreeFunction(llvm::StringRef name) {
+  return name == "free" || name == "kfree" || name == "kvfree" || name == "vfree" ||
+         name == "kfree_sensitive" || name == "kmem_cache_free";
+}
 
 std::string wrapTypes(TypeWrapInput in, std::vector<TypeRecord> &types, bool &wrappedAny) {
   ASTContext &ctx = in.ctx;

@@ -18,6 +18,8 @@
 namespace clang {
 class ASTContext;
 class Decl;
+class Expr;
+class MemberExpr;
 class Rewriter;
 class SourceLocation;
 } // namespace clang
@@ -45,6 +47,17 @@ struct TypeWrapInput {
   // them are not edited.
   std::function<bool(const clang::Decl *)> skip;
 };
+
+// The member accesses an lvalue reaches its storage through, outermost
+// first: `p->a.b[i]` gives b, then a; it stops after an arrow (a pointer is
+// loaded there) and at a subscript of a pointer. Used for writes (which
+// accessor) and for taken addresses (which fields may not move).
+void forEachMemberOnPath(const clang::Expr *lvalue,
+                         const std::function<void(const clang::MemberExpr *)> &fn);
+
+// The free family: calls that release the object their argument points to
+// (free, kfree, kvfree, vfree, kfree_sensitive, kmem_cache_free).
+bool isFreeFunction(llvm::StringRef name);
 
 // Decides, records (in `types`) and edits. Returns the text to append at the
 // end of the unit (descriptors), empty when nothing was wrapped.

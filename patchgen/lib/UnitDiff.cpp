@@ -89,12 +89,6 @@ public:
 
 // Concrete uses of struct types in a function body: what type wrapping
 // routes through an accessor (compiler/lib/TypeWrapping.cpp).
-// The free-family functions whose argument releases an object.
-bool isFreeFunction(llvm::StringRef name) {
-  return name == "free" || name == "kfree" || name == "kvfree" || name == "vfree" ||
-         name == "kfree_sensitive" || name == "kmem_cache_free";
-}
-
 // The struct objects a call of the free family releases: (argument, record).
 std::vector<std::pair<Expr *, const RecordDecl *>> freedRecords(CallExpr *ce) {
   std::vector<std::pair<Expr *, const RecordDecl *>> out;
@@ -158,22 +152,12 @@ public:
   bool VisitUnaryOperator(UnaryOperator *uo) {
     if (uo->getOpcode() != UO_AddrOf)
       return true;
-    const Expr *e = uo->getSubExpr()->IgnoreParenImpCasts();
-    for (;;) {
-      if (const auto *as = dyn_cast<ArraySubscriptExpr>(e)) {
-        e = as->getBase()->IgnoreParenImpCasts();
-      } else if (const auto *me = dyn_cast<MemberExpr>(e)) {
-        if (const auto *fd = dyn_cast<FieldDecl>(me->getMemberDecl()); fd && !fields.count(fd)) {
-          PresumedLoc p = sm_.getPresumedLoc(sm_.getExpansionLoc(uo->getBeginLoc()));
-          fields[fd] = p.isValid() ? fmt::format("{}:{}", p.getFilename(), p.getLine()) : "?";
-        }
-        if (me->isArrow())
-          break;
-        e = me->getBase()->IgnoreParenImpCasts();
-      } else {
-        break;
+    forEachMemberOnPath(uo->getSubExpr(), [&](const MemberExpr *me) {
+      if (const auto *fd = dyn_cast<FieldDecl>(me->getMemberDecl()); fd && !fields.count(fd)) {
+        PresumedLoc p = sm_.getPresumedLoc(sm_.getExpansionLoc(uo->getBeginLoc()));
+        fields[fd] = p.isValid() ? fmt::format("{}:{}", p.getFilename(), p.getLine()) : "?";
       }
-    }
+    });
     return true;
   }
 
