@@ -768,6 +768,7 @@ void IndirectionRewriter::describe(Candidate &c) {
     if (const FunctionDecl *callee = directCallee(ce, nullptr))
       callees.insert(callee->getName().str());
   r.calls.assign(callees.begin(), callees.end());
+  r.effects = functionEffects(ctx_, fd, opts_.kernel);
 }
 
 // The location just past the ';' ending the declaration statement that
@@ -1146,6 +1147,7 @@ RewriteResult IndirectionRewriter::run() {
   for (Candidate &c : candidates_)
     result.functions.push_back(std::move(c.record));
   result.variables = std::move(variables_);
+  result.addressTaken = addressTakenFunctions(ctx_);
   result.callsRewritten = callsRewritten_;
   return result;
 }

@@ -18,6 +18,7 @@
 
 #include <clang/Basic/SourceLocation.h>
 
+#include "Effects.h"
 #include "Reasons.h"
 
 #include <llvm/ADT/StringRef.h>
@@ -50,6 +51,7 @@ struct FunctionRecord {
   std::string protoHash; // hash of the normalized type and linkage
   std::vector<std::string> calls; // direct callees, sorted, unique
   unsigned callsRewritten = 0;    // call sites in this function now through a pointer
+  FunctionEffects effects;        // for the safety analysis
 };
 
 // A static variable the registry describes (or could not), so that patches
@@ -118,6 +120,7 @@ struct RewriteResult {
   std::vector<FunctionRecord> functions;
   std::vector<TypeRecord> types;
   std::vector<VariableRecord> variables;
+  std::vector<AddressTaken> addressTaken; // functions whose address the unit takes
   unsigned callsRewritten = 0;
 };
 

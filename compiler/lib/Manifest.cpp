@@ -35,6 +35,19 @@ nlohmann::json manifestJson(const ManifestInfo &info, const RewriteResult &r) {
       j["proto_hash"] = f.protoHash;
     j["calls"] = f.calls;
     j["calls_through_pointer"] = f.callsRewritten;
+    const FunctionEffects &fx = f.effects;
+    json events = json::array();
+    for (const EffectEvent &e : fx.events) {
+      json ev = {e.kind, e.name, e.block, e.line};
+      if (!e.during.empty())
+        ev.push_back(e.during);
+      events.push_back(std::move(ev));
+    }
+    j["effects"] = {{"cfg", fx.cfg},       {"entry", fx.entry}, {"exit", fx.exit},
+                    {"succ", fx.succ},     {"events", std::move(events)},
+                    {"signature", fx.signature}};
+    if (!fx.transaction.empty())
+      j["transaction"] = fx.transaction;
     funcs.push_back(std::move(j));
   }
   json types = json::array();
@@ -81,6 +94,10 @@ nlohmann::json manifestJson(const ManifestInfo &info, const RewriteResult &r) {
              {{"functions", r.functions.size()},
               {"updateable", updateable},
               {"calls_through_pointer", r.callsRewritten}}}};
+  json taken = json::array();
+  for (const AddressTaken &a : r.addressTaken)
+    taken.push_back({a.name, a.signature, a.external ? "external" : "internal"});
+  m["address_taken"] = std::move(taken);
   if (!info.statusDetail.empty())
     m["status_detail"] = info.statusDetail;
   if (!info.unitHash.empty())

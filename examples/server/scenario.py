@@ -5,9 +5,12 @@
 
 Builds v1 with dsu-cc, starts it, keeps a client connected, and with
 dsu-patchgen + dsuctl:
-  1. a patch replacing slowRequest() requested while a client's SLOW request
-     runs inside it: it waits for an update point outside that function;
-     then it is reverted;
+  1. a patch replacing slowRequest() built without the safety analysis
+     (--no-safety), requested while a client's SLOW request runs inside it:
+     it waits for an update point outside that function; then it is
+     reverted; the same patch analysed is applied at an update point inside
+     slowRequest() (its old code touches nothing the patch changes, so it
+     finishes the request), and reverted;
   2. v1 -> v2 (errorState() check in sendFile(), a new function and a new
      global): the connected client's session continues and sees the new
      behaviour;
@@ -97,9 +100,9 @@ def build(dirpath):
     check(rc == 0, f"dsu-cc builds {os.path.basename(dirpath)}" + ("" if rc == 0 else ": " + out))
 
 
-def patchgen(old, new, out, expect_ok=True):
+def patchgen(old, new, out, expect_ok=True, extra=()):
     t0 = time.monotonic()
-    rc, text = run([PATCHGEN, old, new, "-o", out])
+    rc, text = run([PATCHGEN, old, new, "-o", out, *extra])
     secs = time.monotonic() - t0
     if expect_ok:
         check(rc == 0, f"dsu-patchgen {os.path.basename(old)} -> {os.path.basename(new)} "
@@ -144,7 +147,7 @@ def main():
         path = os.path.join(slow, "server.c")
         text = open(path).read().replace('"SLOW done v1\\n"', '"SLOW done patched\\n"')
         open(path, "w").write(text)
-        _, _, pslow = patchgen(v1, slow, os.path.join(WORK, "pslow"))
+        _, _, pslow = patchgen(v1, slow, os.path.join(WORK, "pslow"), extra=["--no-safety"])
         b = Client(port)
         b.send("SLOW 20")  # 20 x 50 ms inside slowRequest(), update points included
         time.sleep(0.3)
@@ -175,6 +178,21 @@ def main():
         check("patch level 0" in out and "pending" not in out, "nothing pending after the cancel")
         rc, out = dsuctl("status", 999999)
         check(rc == 3 and "no process" in out, "dsuctl on a missing process: exit 3")
+
+        say("== the same patch, analysed: applied inside the active function")
+        _, _, psafe = patchgen(v1, slow, os.path.join(WORK, "psafe"))
+        b.send("SLOW 20")
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        rc, out = dsuctl("apply", pid, psafe)
+        took = time.monotonic() - t0
+        check(rc == 0 and "applied psafe" in out, "applied while slowRequest is active" + ("" if rc == 0 else ": " + out))
+        check(b.readline() == "SLOW done v1", "the running SLOW request finished in its old code")
+        check(took < 0.5, f"it did not wait for the request to end ({took:.2f} s)")
+        b.send("SLOW 1")
+        check(b.readline() == "SLOW done patched", "the next SLOW request runs the new code")
+        rc, out = dsuctl("revert", pid)
+        check(rc == 0 and "reverted psafe" in out, "revert of the analysed patch")
 
         say("== v1 -> v2 while a client stays connected")
         v2 = tree("v2", os.path.join(HERE, "v2"))

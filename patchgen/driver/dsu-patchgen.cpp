@@ -18,6 +18,7 @@
 #include "Argv.h"
 #include "Indirection.h"
 #include "Manifest.h"
+#include "Safety.h"
 #include "UnitDiff.h"
 
 #include <clang/AST/ASTConsumer.h>
@@ -64,12 +65,13 @@ struct Options {
   std::vector<std::string> transformers; // --transformers FILE (user-written type transformers)
   std::set<std::string> shadow;          // --shadow TAG: added fields become shadow data
   bool build = true;
+  bool safety = true; // run the safety analysis (--no-safety: runtimes fall back to activeness)
   bool verbose = false;
 };
 
 [[noreturn]] void usage() {
   fmt::print(stderr, "usage: dsu-patchgen OLD NEW -o OUT [--kernel KDIR] [--name NAME] "
-                     "[--transformers FILE]... [--shadow TAG]... [--no-build] [-v]\n");
+                     "[--transformers FILE]... [--shadow TAG]... [--no-build] [--no-safety] [-v]\n");
   std::exit(2);
 }
 
@@ -318,6 +320,8 @@ int main(int argc, char **argv) {
     }
     else if (a == "--no-build")
       o.build = false;
+    else if (a == "--no-safety")
+      o.safety = false;
     else if (a == "-v")
       o.verbose = true;
     else if (!a.empty() && a[0] == '-')
@@ -869,6 +873,52 @@ int main(int argc, char **argv) {
                          {"shadow", shadowJson},
                          {"warnings", b.plan.warnings}});
   }
+  // The safety analysis over the base's manifests: where this change set
+  // must not be applied (docs/safety.md). Stacked patches are not analysed
+  // (the running code is no longer the base's): the runtimes then refuse
+  // while replaced code is active.
+  std::string unsafeTab;
+  unsigned nunsafe = 0;
+  bool analysed = false;
+  json safetyJson = {{"analysed", false}};
+  if (o.safety && chain.parentName.empty()) {
+    std::set<std::string> change;
+    for (const Built &b : built) {
+      for (const std::string &f : b.plan.replaced)
+        change.insert(b.tu + ":" + f);
+      for (const dsu::TypeUpdate &u : b.plan.typeUpdates)
+        change.insert(b.tu + ":" + u.name);
+    }
+    dsu::safety::Program program;
+    std::vector<std::string> errors;
+    program.load({baseDir}, errors);
+    for (const std::string &e : errors)
+      fmt::print(stderr, "{}: warning: manifest not used by the safety analysis\n", e);
+    program.link();
+    phase("loaded the base's manifests for the safety analysis");
+    std::vector<dsu::safety::Unsafe> unsafe = dsu::safety::unsafeSites(program, change);
+    phase("ran the safety analysis");
+    json points = json::array();
+    unsigned frames = 0;
+    for (const dsu::safety::Unsafe &u : unsafe) {
+      unsafeTab += fmt::format("\t{{ {}, {}u, \"{}\", \"{}\", \"{}\" }},\n",
+                               u.kind == dsu::safety::Unsafe::Point ? "DSU_UNSAFE_POINT"
+                                                                    : "DSU_UNSAFE_FRAME",
+                               u.flags, dsu::escapeCString(u.where), dsu::escapeCString(u.callee),
+                               dsu::escapeCString(u.why));
+      ++nunsafe;
+      if (u.kind == dsu::safety::Unsafe::Point)
+        points.push_back({{"where", u.where}, {"why", u.why}});
+      else
+        ++frames;
+    }
+    analysed = true;
+    safetyJson = {{"analysed", true},
+                  {"change_set", change},
+                  {"unsafe_points", points},
+                  {"unsafe_frames", frames}};
+  }
+
   auto table = [](const std::string &type, const std::string &name, const std::string &body) {
     return body.empty() ? std::string()
                         : fmt::format("static {} {}[] = {{\n{}}};\n", type, name, body);
@@ -879,17 +929,20 @@ int main(int argc, char **argv) {
   main += table("struct __dsu_func_desc *const", "new_funcs", newFuncsTab);
   main += table("struct __dsu_var_desc *const", "new_vars", newVarsTab);
   main += table("const struct __dsu_patch_type", "types", typesTab);
+  main += table("const struct __dsu_patch_unsafe", "unsafe", unsafeTab);
   main += fmt::format("{}const struct __dsu_patch __dsu_patch = {{\n"
                       "\t.abi = DSU_ABI_VERSION,\n"
                       "\t.nunits = {}, .nfuncs = {}, .nrefs = {}, .nnew_funcs = {}, .nnew_vars = {}, "
                       ".ntypes = {},\n"
                       "\t.name = \"{}\", .parent = \"{}\",\n"
                       "\t.units = units, .funcs = {}, .refs = {},\n"
-                      "\t.new_funcs = {}, .new_vars = {}, .types = {}\n}};\n",
+                      "\t.new_funcs = {}, .new_vars = {}, .types = {},\n"
+                      "\t.analysed = {}, .nunsafe = {}, .unsafe = {}\n}};\n",
                       kernel ? "static " : "", built.size(), nfuncs, nrefs, nnewf, nnewv, ntypes,
                       fullName, chain.parentName, nfuncs ? "funcs" : "NULL",
                       nrefs ? "refs" : "NULL", nnewf ? "new_funcs" : "NULL",
-                      nnewv ? "new_vars" : "NULL", ntypes ? "types" : "NULL");
+                      nnewv ? "new_vars" : "NULL", ntypes ? "types" : "NULL", analysed ? 1 : 0,
+                      nunsafe, nunsafe ? "unsafe" : "NULL");
   if (kernel)
     main += "\nstatic int __init dsu_patch_init(void)\n{\n\treturn dsu_apply(&__dsu_patch, "
             "THIS_MODULE);\n}\n\n/* Unloadable only after a revert (dsu_apply holds a reference "
@@ -910,6 +963,7 @@ int main(int argc, char **argv) {
              {"units", unitsJson},
              {"cumulative", cumulative},
              {"globals", globals},
+             {"safety", safetyJson},
              {"summary",
               {{"replaced", nfuncs}, {"added_functions", nnewf}, {"added_variables", addedVars},
                {"registered_variables", nnewv}, {"type_updates", ntypes},

@@ -83,7 +83,7 @@ int dsu_core_prepare(struct dsu_core *core, const struct __dsu_patch *patch,
 	if (!patch->name || !patch->parent || (patch->nunits && !patch->units) ||
 	    (patch->nfuncs && !patch->funcs) || (patch->nrefs && !patch->refs) ||
 	    (patch->nnew_funcs && !patch->new_funcs) || (patch->nnew_vars && !patch->new_vars) ||
-	    (patch->ntypes && !patch->types))
+	    (patch->ntypes && !patch->types) || (patch->nunsafe && !patch->unsafe))
 		return fail("malformed patch: missing name, parent or tables");
 	for (i = 0; i < patch->nunits; i++)
 		if (!patch->units[i].tu || !patch->units[i].unit_hash)

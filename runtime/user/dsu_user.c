@@ -8,10 +8,11 @@
  *     struct __dsu_patch __dsu_patch; the shared core checks and resolves them;
  *   - a control socket (abstract unix socket "dsu.<pid>") served by a thread
  *     started at the first update point: dsuctl's requests are prepared there
- *     and carried out by the next dsu_update() whose stack does not hold a
- *     function being replaced.
- * Limits: the stack check covers the thread at the update point; making
- * other threads reach safe points is the safety analysis' job (issue 5).
+ *     and carried out at update points (dsu_update_point): every thread that
+ *     has reached one must be parked at a point that is safe for the patch
+ *     (the patch's unsafe table from the safety analysis, or, without one,
+ *     no replaced function active on that thread's stack); the last thread
+ *     to park applies it.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -215,7 +216,21 @@ static const struct dsu_env user_env = {
 /* ---- state ------------------------------------------------------------- */
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t done_cond = PTHREAD_COND_INITIALIZER;
+/* Parked threads wait on it; signalled when a request ends or a thread
+ * parks or leaves. */
+static pthread_cond_t park_cond = PTHREAD_COND_INITIALIZER;
+
+/* Threads that have reached an update point (until they exit). */
+struct dsu_thread {
+	struct dsu_thread *next;
+	unsigned int id;       /* 1, 2, ... in order of their first update point */
+	int parked;            /* waiting at a safe point for the others */
+	char where[160];       /* the last update point it reached */
+};
+static struct dsu_thread *threads;
+static unsigned int nthreads, next_thread_id = 1;
+static __thread struct dsu_thread *self;
+static pthread_key_t thread_key;
 static struct dsu_core core;
 static int core_ready;
 
@@ -230,11 +245,12 @@ static struct {
 	void *handle;
 	unsigned long long requested_ns, prepare_ns;
 	int result;
+	int from_program; /* dsu_request(): nobody waits to collect the result */
 	char waiting[256]; /* why the last update point did not apply it */
 	char msg[512];
 } req;
 
-static volatile int pending; /* read without the lock by dsu_update() */
+static volatile int pending; /* read without the lock by dsu_update_point() */
 
 static void ensure_core(void)
 {
@@ -249,6 +265,9 @@ unsigned int dsu_patch_level(void)
 {
 	return core.depth;
 }
+
+static pthread_once_t listener_once;
+static void init_once(void);
 
 /* ---- wrapped types ------------------------------------------------------ */
 
@@ -538,6 +557,47 @@ int dsu_revert_newest(char *msg, unsigned long msglen)
 	return rc;
 }
 
+int dsu_request(const char *path, char *msg, unsigned long msglen)
+{
+	struct dsu_applied *a;
+	void *h;
+
+	pthread_once(&listener_once, init_once);
+	pthread_mutex_lock(&lock);
+	ensure_core();
+	if (req.state == PENDING) {
+		pthread_mutex_unlock(&lock);
+		say(msg, msglen, "another update is pending");
+		return -1;
+	}
+	if (prepare_file(path, &a, &h, msg, msglen)) {
+		pthread_mutex_unlock(&lock);
+		return -1;
+	}
+	req.op = OP_APPLY;
+	req.prepared = a;
+	req.handle = h;
+	req.requested_ns = now_ns();
+	req.waiting[0] = 0;
+	req.msg[0] = 0;
+	req.from_program = 1;
+	req.state = PENDING;
+	__atomic_store_n(&pending, 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&lock);
+	return 0;
+}
+
+int dsu_pending(char *why, unsigned long whylen)
+{
+	int p;
+
+	pthread_mutex_lock(&lock);
+	p = req.state == PENDING;
+	say(why, whylen, "%s", p ? req.waiting : req.msg);
+	pthread_mutex_unlock(&lock);
+	return p;
+}
+
 /* ---- the control socket ------------------------------------------------ */
 
 static pthread_once_t listener_once = PTHREAD_ONCE_INIT;
@@ -553,7 +613,8 @@ static void reply(int fd, const char *fmt, ...)
 	va_end(ap);
 	if (n > (int)sizeof(buf) - 1)
 		n = sizeof(buf) - 1;
-	(void)!write(fd, buf, n);
+	/* MSG_NOSIGNAL: a dsuctl that went away must not kill the program. */
+	(void)!send(fd, buf, n, MSG_NOSIGNAL);
 }
 
 static void status(int fd)
@@ -612,6 +673,7 @@ static void wait_for_request(int fd)
 			}
 			pending = 0;
 			req.state = IDLE;
+			pthread_cond_broadcast(&park_cond);
 			pthread_mutex_unlock(&lock);
 			reply(fd, "error: cancelled before the program reached an update point where "
 			      "it was safe%s%s\n", req.waiting[0] ? "; last: " : "", req.waiting);
@@ -655,6 +717,7 @@ static void serve(int fd)
 			return;
 		}
 		req.op = apply ? OP_APPLY : OP_REVERT;
+		req.from_program = 0;
 		req.prepared = a;
 		req.handle = h;
 		req.requested_ns = now_ns();
@@ -754,41 +817,203 @@ static void after_fork_child(void)
 	listener_once = fresh;
 	pending = 0;
 	req.state = IDLE;
+	/* Only this thread goes on in the child. */
+	threads = self;
+	nthreads = self ? 1 : 0;
+	if (self) {
+		self->next = NULL;
+		self->parked = 0;
+	}
 	pthread_mutex_unlock(&lock);
+}
+
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+static void thread_gone(void *arg);
+
+static void make_key(void)
+{
+	pthread_key_create(&thread_key, thread_gone);
 }
 
 static void init_once(void)
 {
+	pthread_once(&key_once, make_key);
 	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 	start_listener();
 }
 
-int dsu_update(void)
+/* A thread that exits is not waited for any more. */
+static void thread_gone(void *arg)
 {
+	struct dsu_thread *t = arg, **p;
+
+	pthread_mutex_lock(&lock);
+	for (p = &threads; *p; p = &(*p)->next)
+		if (*p == t) {
+			*p = t->next;
+			nthreads--;
+			break;
+		}
+	pthread_cond_broadcast(&park_cond);
+	pthread_mutex_unlock(&lock);
+	free(t);
+}
+
+static void register_thread(void)
+{
+	struct dsu_thread *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return;
+	pthread_mutex_lock(&lock);
+	t->id = next_thread_id++;
+	t->next = threads;
+	threads = t;
+	nthreads++;
+	pthread_mutex_unlock(&lock);
+	self = t;
+	pthread_setspecific(thread_key, t);
+}
+
+/* Whether the pending request may be carried out with this thread at
+ * `where`; says why not. Lock held. */
+static int safe_here(const char *where, char *why, unsigned long whylen)
+{
+	struct dsu_applied *a = req.prepared;
+	const struct __dsu_patch *patch = a ? a->patch : NULL;
+	unsigned int i;
+
+	if (req.op == OP_APPLY && patch->analysed) {
+		for (i = 0; i < patch->nunsafe; i++)
+			if (patch->unsafe[i].kind == DSU_UNSAFE_POINT &&
+			    !strcmp(patch->unsafe[i].where, where)) {
+				say(why, whylen, "thread %u at %s: %s", self->id, where, patch->unsafe[i].why);
+				return 0;
+			}
+		return 1;
+	}
+	if (req.op == OP_APPLY) {
+		void **fns = calloc(a->nfuncs + 1, sizeof(void *));
+		unsigned int n = dsu_core_apply_code(a, fns, a->nfuncs);
+
+		return !busy(a, fns, n, 0, why, whylen);
+	} else {
+		struct dsu_applied *top = core.top;
+		unsigned int max = top->nfuncs + top->patch->nnew_funcs + 1;
+		void **fns = calloc(max, sizeof(void *));
+		unsigned int n = dsu_core_revert_code(&core, fns, max);
+
+		return !busy(top, fns, n, 1, why, whylen);
+	}
+}
+
+static unsigned long park_ms(void)
+{
+	const char *e = getenv("DSU_PARK_MS");
+	long v = e ? strtol(e, NULL, 10) : 0;
+
+	return v > 0 ? (unsigned long)v : 200;
+}
+
+/* Carries out the pending request (every thread is at a safe point). */
+static void finish_request(void)
+{
+	char why[sizeof(req.waiting)];
+	int ok;
+
+	/* The checks were made as each thread parked; try_* repeat the
+	 * activeness check on this thread only where no analysis exists. */
+	if (req.op == OP_APPLY && req.prepared->patch->analysed) {
+		unsigned long long t0 = now_ns();
+
+		dsu_core_commit(&core, req.prepared);
+		req.prepared->pause_ns = now_ns() - t0;
+		say(req.msg, sizeof(req.msg), "applied %s (level %u): %u function%s replaced, %u added; "
+		    "pause %.1f us; prepare %.1f us; %u thread%s at safe points",
+		    req.prepared->patch->name, req.prepared->level, req.prepared->nfuncs,
+		    req.prepared->nfuncs == 1 ? "" : "s", req.prepared->patch->nnew_funcs,
+		    req.prepared->pause_ns / 1000.0, req.prepared->prepare_ns / 1000.0, nthreads,
+		    nthreads == 1 ? "" : "s");
+		ok = 1;
+	} else if (req.op == OP_APPLY) {
+		ok = try_apply(req.prepared, req.msg, sizeof(req.msg), why, sizeof(why));
+	} else {
+		ok = try_revert(req.msg, sizeof(req.msg), why, sizeof(why));
+	}
+	if (!ok) {
+		snprintf(req.waiting, sizeof(req.waiting), "%s", why);
+		return;
+	}
+	req.result = 0;
+	req.state = req.from_program ? IDLE : DONE;
+	pending = 0;
+	pthread_cond_broadcast(&park_cond);
+}
+
+static int all_parked(void)
+{
+	struct dsu_thread *t;
+
+	for (t = threads; t; t = t->next)
+		if (!t->parked)
+			return 0;
+	return 1;
+}
+
+int dsu_update_point(const char *file, int line)
+{
+	struct timespec deadline;
+	unsigned long ms;
 	int done = 0;
 
 	pthread_once(&listener_once, init_once);
+	if (__builtin_expect(!self, 0))
+		register_thread();
 	if (__builtin_expect(!__atomic_load_n(&pending, __ATOMIC_ACQUIRE), 1))
 		return 0;
 	pthread_mutex_lock(&lock);
-	if (req.state == PENDING) {
-		char why[sizeof(req.waiting)];
-		int ok;
+	if (req.state != PENDING || !self) {
+		pthread_mutex_unlock(&lock);
+		return 0;
+	}
+	snprintf(self->where, sizeof(self->where), "%s:%d", file, line);
+	if (!safe_here(self->where, req.waiting, sizeof(req.waiting))) {
+		pthread_mutex_unlock(&lock);
+		return 0;
+	}
+	/* Park until every other thread is parked at a safe point too; the
+	 * last to arrive carries the request out. */
+	self->parked = 1;
+	ms = park_ms();
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += ms / 1000;
+	deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	for (;;) {
+		if (req.state != PENDING)
+			break;
+		if (all_parked()) {
+			finish_request();
+			done = !pending;
+			break;
+		}
+		if (pthread_cond_timedwait(&park_cond, &lock, &deadline) == ETIMEDOUT) {
+			struct dsu_thread *t;
 
-		if (req.op == OP_APPLY)
-			ok = try_apply(req.prepared, req.msg, sizeof(req.msg), why, sizeof(why));
-		else
-			ok = try_revert(req.msg, sizeof(req.msg), why, sizeof(why));
-		if (ok) {
-			req.result = 0;
-			req.state = DONE;
-			pending = 0;
-			done = 1;
-			pthread_cond_broadcast(&done_cond);
-		} else {
-			snprintf(req.waiting, sizeof(req.waiting), "%s", why);
+			for (t = threads; t; t = t->next)
+				if (!t->parked) {
+					snprintf(req.waiting, sizeof(req.waiting),
+						 "thread %u has not reached a safe update point (last at %s)",
+						 t->id, t->where[0] ? t->where : "none yet");
+					break;
+				}
+			break;
 		}
 	}
+	self->parked = 0;
 	pthread_mutex_unlock(&lock);
 	return done;
 }

@@ -19,6 +19,7 @@ config.substitutions.append(("%clang", config.clang))
 config.substitutions.append(("%dsucc", config.dsucc))
 config.substitutions.append(("%plugin", config.plugin))
 config.substitutions.append(("%patchgen", config.patchgen))
+config.substitutions.append(("%analyze", config.analyze))
 config.substitutions.append(("%python", config.python))
 config.substitutions.append(("%mfuncs", config.python + " " + os.path.join(tools, "mfuncs.py")))
 config.substitutions.append(("%rewrite",

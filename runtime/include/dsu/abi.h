@@ -28,7 +28,7 @@
 #define DSU_ABI_H
 
 /* Bumped on any incompatible change to the structures below. */
-#define DSU_ABI_VERSION 3
+#define DSU_ABI_VERSION 4
 
 /*
  * Sections holding the descriptors of a user-space program; the linker
@@ -182,6 +182,28 @@ struct __dsu_patch_type {
 };
 
 /* A unit the patch was built against. */
+/*
+ * Where the patch is unsafe (docs/safety.md), computed by dsu-patchgen from
+ * the running build's manifests (the safety analysis) and its change set:
+ *   DSU_UNSAFE_POINT: update point `where` ("file:line") must not apply it;
+ *   DSU_UNSAFE_FRAME: a kernel stack frame of function `where` at a call of
+ *     `callee` ("*": an indirect call, "?": anywhere in it) with `flags`.
+ */
+#define DSU_UNSAFE_POINT 1
+#define DSU_UNSAFE_FRAME 2
+#define DSU_FRAME_TYPE 1u   /* the old code after the call uses a changed type concretely */
+#define DSU_FRAME_PRIOR 2u  /* the change set meets what ran before the call */
+#define DSU_FRAME_FUTURE 4u /* the change set meets what may run after it */
+#define DSU_FRAME_TXROOT 8u /* the function is a transaction (a system call) */
+
+struct __dsu_patch_unsafe {
+	unsigned int kind;
+	unsigned int flags;
+	const char *where;
+	const char *callee;
+	const char *why;
+};
+
 struct __dsu_patch_unit {
 	const char *tu;
 	const char *unit_hash;
@@ -201,6 +223,12 @@ struct __dsu_patch {
 	/* Layout changes of wrapped types; a patch with any cannot be reverted
 	 * (instances may be in the new layout already). */
 	const struct __dsu_patch_type *types;
+	/* Set when dsu-patchgen ran the safety analysis: the unsafe table is
+	 * then the whole truth for update points (an active replaced function
+	 * may keep running its old code where the analysis allows it); without
+	 * it the runtimes refuse while replaced code is active. */
+	unsigned int analysed, nunsafe;
+	const struct __dsu_patch_unsafe *unsafe;
 };
 
 #define DSU_PATCH_SYMBOL "__dsu_patch"

@@ -1,0 +1,788 @@
+#include "Safety.h"
+
+#include <algorithm>
+#include <deque>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+
+namespace dsu::safety {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// ---- the program ---------------------------------------------------------
+
+void Program::load(const std::vector<std::string> &dirs, std::vector<std::string> &errors) {
+  std::vector<std::string> paths;
+  for (const std::string &d : dirs) {
+    std::error_code ec;
+    if (fs::is_regular_file(d, ec)) {
+      paths.push_back(d);
+      continue;
+    }
+    if (!fs::is_directory(d, ec)) {
+      errors.push_back(fmt::format("{}: no such directory", d));
+      continue;
+    }
+    for (auto it = fs::recursive_directory_iterator(d, fs::directory_options::skip_permission_denied, ec);
+         it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (ec)
+        break;
+      const std::string p = it->path().string();
+      if (p.size() > 9 && p.compare(p.size() - 9, 9, ".dsu.json") == 0 && it->is_regular_file(ec))
+        paths.push_back(p);
+    }
+  }
+  std::sort(paths.begin(), paths.end()); // deterministic item order
+  for (const std::string &p : paths) {
+    std::ifstream in(p);
+    json m = json::parse(in, nullptr, false);
+    if (m.is_discarded()) {
+      errors.push_back(fmt::format("{}: not valid JSON", p));
+      continue;
+    }
+    addManifest(m, p, errors);
+  }
+}
+
+void Program::addManifest(const json &m, const std::string &path, std::vector<std::string> &errors) {
+  if (!m.is_object() || m.value("schema", "") != "dsu-manifest/1") {
+    errors.push_back(fmt::format("{}: not a dsu-manifest/1 file", path));
+    return;
+  }
+  try {
+    Unit u;
+    u.tu = m.value("tu", m.value("source", path));
+    if (m.value("mode", "user") == "kernel")
+      mode = "kernel";
+    int unit = static_cast<int>(units_.size());
+    for (const json &t : m.value("types", json::array())) {
+      Type ty;
+      ty.tu = u.tu;
+      ty.name = t.at("name").get<std::string>();
+      ty.file = t.value("file", "");
+      ty.line = t.value("line", 0u);
+      ty.updateable = t.value("updateable", false);
+      ty.reason = t.value("reason", "");
+      ty.reasonText = t.value("reason_text", "");
+      if (ty.updateable)
+        u.wrappedTypes.insert(ty.name);
+      types.push_back(std::move(ty));
+    }
+    for (const json &v : m.value("variables", json::array()))
+      u.statics.insert(v.at("name").get<std::string>());
+    for (const json &f : m.value("functions", json::array())) {
+      Function fn;
+      fn.tu = u.tu;
+      fn.name = f.at("name").get<std::string>();
+      if (u.functions.count(fn.name))
+        continue; // a .c file included twice
+      fn.file = f.value("file", "");
+      fn.line = f.value("line", 0u);
+      fn.external = f.value("linkage", "") == "external";
+      fn.updateable = f.value("updateable", false);
+      fn.reason = f.value("reason", "");
+      fn.reasonText = f.value("reason_text", "");
+      fn.transaction = f.value("transaction", "");
+      std::vector<json> raw;
+      if (f.contains("effects")) {
+        const json &fx = f.at("effects");
+        fn.cfg = fx.value("cfg", true);
+        fn.entry = fx.value("entry", 0u);
+        fn.signature = fx.value("signature", "");
+        fn.succ = fx.at("succ").get<std::vector<std::vector<unsigned>>>();
+        for (const json &e : fx.at("events"))
+          raw.push_back(e);
+      } else {
+        // An older manifest: nothing known, so everything is possible.
+        fn.cfg = false;
+        fn.succ = {{0}};
+      }
+      int idx = static_cast<int>(functions.size());
+      u.functions[fn.name] = idx;
+      if (fn.external)
+        externals_[fn.name].push_back(idx);
+      functions.push_back(std::move(fn));
+      rawEvents_.push_back(std::move(raw));
+      unitOf_.push_back(unit);
+    }
+    for (const json &a : m.value("address_taken", json::array()))
+      addressTaken_.emplace_back(unit, a);
+    units_.push_back(std::move(u));
+  } catch (const json::exception &e) {
+    errors.push_back(fmt::format("{}: malformed manifest: {}", path, e.what()));
+  }
+}
+
+int Program::item(const std::string &name, char kind) {
+  auto [it, fresh] = itemIndex.emplace(name, static_cast<int>(items.size()));
+  if (fresh) {
+    items.push_back(name);
+    itemKind.push_back(kind);
+  }
+  return it->second;
+}
+
+int Program::functionIndex(const std::string &tu, const std::string &name) const {
+  auto it = itemIndex.find(tu + ":" + name);
+  if (it == itemIndex.end())
+    return -1;
+  for (size_t i = 0; i < functions.size(); ++i)
+    if (functions[i].item == it->second)
+      return static_cast<int>(i);
+  return -1;
+}
+
+std::vector<int> Program::resolve(int unit, const std::string &name) const {
+  const Unit &u = units_[unit];
+  if (auto it = u.functions.find(name); it != u.functions.end())
+    return {it->second};
+  if (auto it = externals_.find(name); it != externals_.end())
+    return it->second;
+  return {};
+}
+
+void Program::link() {
+  for (Function &f : functions)
+    f.item = item(f.tu + ":" + f.name, 'f');
+  for (const auto &[unit, a] : addressTaken_) {
+    if (!a.is_array() || a.size() < 2)
+      continue;
+    std::string name = a[0].get<std::string>();
+    for (int target : resolve(unit, name))
+      bySignature_[a[1].get<std::string>()].insert(target);
+  }
+  for (size_t i = 0; i < functions.size(); ++i) {
+    Function &f = functions[i];
+    const Unit &u = units_[unitOf_[i]];
+    std::set<int> callees;
+    auto typeItem = [&](const std::string &t) {
+      return u.wrappedTypes.count(t) ? item(u.tu + ":" + t, 't') : -1;
+    };
+    for (const json &raw : rawEvents_[i]) {
+      Event e{Event::Point};
+      std::string kind = raw.at(0).get<std::string>();
+      std::string name = raw.at(1).get<std::string>();
+      e.block = raw.at(2).get<unsigned>();
+      e.line = raw.at(3).get<unsigned>();
+      if (raw.size() > 4)
+        for (const json &t : raw.at(4))
+          if (int ti = typeItem(t.get<std::string>()); ti >= 0)
+            e.during.push_back(ti);
+      e.name = name;
+      if (kind == "call") {
+        e.kind = Event::Call;
+        e.targets = resolve(unitOf_[i], name);
+      } else if (kind == "icall") {
+        e.kind = Event::ICall;
+        if (auto it = bySignature_.find(name); it != bySignature_.end())
+          e.targets.assign(it->second.begin(), it->second.end());
+      } else if (kind == "type") {
+        e.kind = Event::Type;
+        e.item = typeItem(name);
+        if (e.item < 0)
+          continue; // not wrapped: no update can change it
+      } else if (kind == "global") {
+        e.kind = Event::Global;
+        e.item = item(u.statics.count(name) || name.find('.') != std::string::npos
+                          ? u.tu + ":" + name
+                          : name,
+                      'g');
+      } else if (kind == "point") {
+        e.kind = Event::Point;
+      } else {
+        continue;
+      }
+      callees.insert(e.targets.begin(), e.targets.end());
+      if (e.block >= f.succ.size())
+        f.succ.resize(e.block + 1);
+      f.events.push_back(std::move(e));
+    }
+    f.callees.assign(callees.begin(), callees.end());
+  }
+  for (const Type &t : types)
+    if (t.updateable)
+      item(t.tu + ":" + t.name, 't');
+  rawEvents_.clear();
+}
+
+// ---- the analysis ----------------------------------------------------------
+
+Analysis::Analysis(const Program &p, const std::set<int> &universe) : p_(p) {
+  slot_.assign(p.items.size(), -1);
+  for (size_t i = 0; i < p.items.size(); ++i)
+    if (universe.empty() || universe.count(static_cast<int>(i))) {
+      slot_[i] = static_cast<int>(itemOfSlot_.size());
+      itemOfSlot_.push_back(static_cast<int>(i));
+    }
+  words_ = (itemOfSlot_.size() + 63) / 64;
+  callers_.resize(p.functions.size());
+  for (size_t f = 0; f < p.functions.size(); ++f)
+    for (size_t ev = 0; ev < p.functions[f].events.size(); ++ev)
+      for (int t : p.functions[f].events[ev].targets)
+        callers_[t].emplace_back(static_cast<int>(f), static_cast<int>(ev));
+  computeEffects();
+}
+
+void Analysis::add(Bits &b, int item) const {
+  if (item >= 0 && slot_[item] >= 0)
+    b[slot_[item] / 64] |= uint64_t(1) << (slot_[item] % 64);
+}
+
+void Analysis::merge(Bits &into, const Bits &from) const {
+  for (size_t i = 0; i < words_; ++i)
+    into[i] |= from[i];
+}
+
+bool Analysis::intersects(const Bits &a, const Bits &b) const {
+  for (size_t i = 0; i < words_; ++i)
+    if (a[i] & b[i])
+      return true;
+  return false;
+}
+
+Bits Analysis::ofItems(const std::set<int> &items) const {
+  Bits b = empty();
+  for (int i : items)
+    add(b, i);
+  return b;
+}
+
+std::vector<std::string> Analysis::names(const Bits &b, char kind) const {
+  std::vector<std::string> out;
+  for (size_t s = 0; s < itemOfSlot_.size(); ++s)
+    if (b[s / 64] >> (s % 64) & 1) {
+      int item = itemOfSlot_[s];
+      if (p_.itemKind[item] == kind)
+        out.push_back(p_.items[item]);
+    }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// E(f) for every function: Tarjan's strongly connected components over the
+// call graph (iterative: kernel call chains are deep), each component's
+// effect the union of its members' own effects and its callees' components.
+void Analysis::computeEffects() {
+  size_t n = p_.functions.size();
+  effect_.assign(n, empty());
+  oldEffect_.assign(n, empty());
+  std::vector<int> index(n, -1), low(n, 0), comp(n, -1);
+  std::vector<char> onStack(n, 0);
+  std::vector<int> stack;
+  std::vector<std::vector<int>> comps;
+  int counter = 0;
+  struct Frame {
+    int f;
+    size_t next;
+  };
+  for (size_t root = 0; root < n; ++root) {
+    if (index[root] >= 0)
+      continue;
+    std::vector<Frame> work{{static_cast<int>(root), 0}};
+    index[root] = low[root] = counter++;
+    stack.push_back(static_cast<int>(root));
+    onStack[root] = 1;
+    while (!work.empty()) {
+      Frame &fr = work.back();
+      const std::vector<int> &cs = p_.functions[fr.f].callees;
+      if (fr.next < cs.size()) {
+        int c = cs[fr.next++];
+        if (index[c] < 0) {
+          index[c] = low[c] = counter++;
+          stack.push_back(c);
+          onStack[c] = 1;
+          work.push_back({c, 0});
+        } else if (onStack[c]) {
+          low[fr.f] = std::min(low[fr.f], index[c]);
+        }
+        continue;
+      }
+      int f = fr.f;
+      if (low[f] == index[f]) {
+        std::vector<int> members;
+        int m;
+        do {
+          m = stack.back();
+          stack.pop_back();
+          onStack[m] = 0;
+          comp[m] = static_cast<int>(comps.size());
+          members.push_back(m);
+        } while (m != f);
+        // Callees' components are complete (Tarjan emits them first).
+        Bits e = empty(), old = empty();
+        for (int mem : members) {
+          const Function &fn = p_.functions[mem];
+          add(e, fn.item);
+          add(old, fn.item);
+          for (const Event &ev : fn.events) {
+            add(e, ev.item);
+            add(old, ev.item);
+            for (int t : ev.targets) {
+              add(e, p_.functions[t].item);
+              add(old, p_.functions[t].item);
+              if (comp[t] >= 0 && comp[t] != comp[f]) {
+                merge(e, effect_[t]);
+                if (!p_.functions[t].updateable)
+                  merge(old, oldEffect_[t]);
+              }
+            }
+            for (int d : ev.during) {
+              add(e, d);
+              add(old, d);
+            }
+          }
+        }
+        for (int mem : members) {
+          effect_[mem] = e;
+          oldEffect_[mem] = old;
+        }
+        comps.push_back(std::move(members));
+      }
+      work.pop_back();
+      if (!work.empty())
+        low[work.back().f] = std::min(low[work.back().f], low[f]);
+    }
+  }
+}
+
+Bits Analysis::eventBits(int f, const Event &e) const {
+  Bits b = empty();
+  add(b, e.item);
+  for (int t : e.targets) {
+    add(b, p_.functions[t].item);
+    merge(b, effect_[t]);
+  }
+  return b;
+}
+
+std::vector<unsigned> Analysis::reachableBlocks(const Function &fn, unsigned from, bool forward) const {
+  size_t nb = fn.succ.size();
+  std::vector<std::vector<unsigned>> pred;
+  if (!forward) {
+    pred.resize(nb);
+    for (unsigned b = 0; b < nb; ++b)
+      for (unsigned s : fn.succ[b])
+        if (s < nb)
+          pred[s].push_back(b);
+  }
+  const auto &next = forward ? fn.succ : pred;
+  std::vector<char> seen(nb, 0);
+  std::deque<unsigned> q;
+  if (from < nb)
+    for (unsigned s : next[from])
+      if (s < nb && !seen[s]) {
+        seen[s] = 1;
+        q.push_back(s);
+      }
+  while (!q.empty()) {
+    unsigned b = q.front();
+    q.pop_front();
+    for (unsigned s : next[b])
+      if (s < nb && !seen[s]) {
+        seen[s] = 1;
+        q.push_back(s);
+      }
+  }
+  std::vector<unsigned> out;
+  for (unsigned b = 0; b < nb; ++b)
+    if (seen[b])
+      out.push_back(b);
+  return out;
+}
+
+Bits Analysis::oldEventBits(const Event &e) const {
+  Bits b = empty();
+  add(b, e.item);
+  for (int t : e.targets) {
+    add(b, p_.functions[t].item);
+    if (!p_.functions[t].updateable)
+      merge(b, oldEffect_[t]);
+  }
+  for (int d : e.during)
+    add(b, d);
+  return b;
+}
+
+Bits Analysis::future(int f, int ev) const { return after(f, ev, false); }
+Bits Analysis::oldFuture(int f, int ev) const { return after(f, ev, true); }
+
+Bits Analysis::after(int f, int ev, bool old) const {
+  const Function &fn = p_.functions[f];
+  unsigned block = fn.events[ev].block;
+  std::vector<unsigned> blocks = reachableBlocks(fn, block, true);
+  std::vector<char> in(fn.succ.size(), 0);
+  for (unsigned b : blocks)
+    in[b] = 1;
+  Bits out = empty();
+  for (size_t j = 0; j < fn.events.size(); ++j) {
+    const Event &e = fn.events[j];
+    if ((e.block == block && static_cast<int>(j) > ev) || in[e.block])
+      merge(out, old ? oldEventBits(e) : eventBits(f, e));
+  }
+  return out;
+}
+
+Bits Analysis::prior(int f, int ev) const {
+  const Function &fn = p_.functions[f];
+  unsigned block = fn.events[ev].block;
+  std::vector<unsigned> blocks = reachableBlocks(fn, block, false);
+  std::vector<char> in(fn.succ.size(), 0);
+  for (unsigned b : blocks)
+    in[b] = 1;
+  Bits out = empty();
+  add(out, fn.item);
+  for (size_t j = 0; j < fn.events.size(); ++j) {
+    const Event &e = fn.events[j];
+    if ((e.block == block && static_cast<int>(j) < ev) || in[e.block])
+      merge(out, eventBits(f, e));
+  }
+  return out;
+}
+
+Bits Analysis::during(int f, int ev) const {
+  Bits out = empty();
+  for (int d : p_.functions[f].events[ev].during)
+    add(out, d);
+  return out;
+}
+
+bool Analysis::reaches(int from, int to) const {
+  std::vector<char> seen(p_.functions.size(), 0);
+  std::deque<int> q{from};
+  seen[from] = 1;
+  while (!q.empty()) {
+    int f = q.front();
+    q.pop_front();
+    if (f == to)
+      return true;
+    for (int c : p_.functions[f].callees)
+      if (!seen[c]) {
+        seen[c] = 1;
+        q.push_back(c);
+      }
+  }
+  return false;
+}
+
+// cont(f) = union over call sites c of f (in g): oldFuture(c) + during(c) + cont(g),
+// the least fixed point over f's callers, their callers, ...
+const Bits &Analysis::continuation(int f) {
+  if (auto it = cont_.find(f); it != cont_.end())
+    return it->second;
+  std::vector<int> closure;
+  std::vector<char> seen(p_.functions.size(), 0);
+  std::deque<int> q{f};
+  seen[f] = 1;
+  while (!q.empty()) {
+    int g = q.front();
+    q.pop_front();
+    closure.push_back(g);
+    for (auto [caller, ev] : callers_[g])
+      if (!seen[caller]) {
+        seen[caller] = 1;
+        q.push_back(caller);
+      }
+  }
+  std::map<int, Bits> local; // site part, computed once
+  std::map<int, Bits> cur;
+  for (int g : closure) {
+    Bits b = empty();
+    for (auto [caller, ev] : callers_[g]) {
+      merge(b, oldFuture(caller, ev));
+      merge(b, during(caller, ev));
+    }
+    local[g] = b;
+    cur[g] = b;
+  }
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (int g : closure) {
+      Bits b = cur[g];
+      for (auto [caller, ev] : callers_[g])
+        if (auto it = cont_.find(caller); it != cont_.end())
+          merge(b, it->second);
+        else
+          merge(b, cur[caller]);
+      if (b != cur[g]) {
+        cur[g] = std::move(b);
+        changed = true;
+      }
+    }
+  }
+  for (auto &[g, b] : cur)
+    cont_.emplace(g, std::move(b));
+  return cont_.at(f);
+}
+
+// For transaction x: per function f reached from x, what x's computation may
+// have done before f was called (P) and may do after f returns (F).
+void Analysis::computeTx(int x) {
+  std::vector<char> inside(p_.functions.size(), 0);
+  std::deque<int> q{x};
+  inside[x] = 1;
+  std::vector<int> members;
+  while (!q.empty()) {
+    int g = q.front();
+    q.pop_front();
+    members.push_back(g);
+    for (int c : p_.functions[g].callees)
+      if (!inside[c]) {
+        inside[c] = 1;
+        q.push_back(c);
+      }
+  }
+  std::map<int, std::pair<Bits, Bits>> cur;
+  for (int g : members)
+    cur[g] = {empty(), empty()};
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (int g : members) {
+      if (g == x)
+        continue;
+      Bits pr = empty(), fu = empty();
+      for (auto [caller, ev] : callers_[g]) {
+        if (!inside[caller])
+          continue;
+        merge(pr, prior(caller, ev));
+        merge(fu, future(caller, ev));
+        merge(fu, during(caller, ev));
+        if (caller != x) {
+          merge(pr, cur[caller].first);
+          merge(fu, cur[caller].second);
+        }
+      }
+      if (pr != cur[g].first || fu != cur[g].second) {
+        cur[g] = {std::move(pr), std::move(fu)};
+        changed = true;
+      }
+    }
+  }
+  for (auto &[g, pf] : cur)
+    tx_[{x, g}] = std::move(pf);
+}
+
+Bits Analysis::txPrior(int x, int f) {
+  if (!tx_.count({x, x}))
+    computeTx(x);
+  auto it = tx_.find({x, f});
+  return it == tx_.end() ? empty() : it->second.first;
+}
+
+Bits Analysis::txFuture(int x, int f) {
+  if (!tx_.count({x, x}))
+    computeTx(x);
+  auto it = tx_.find({x, f});
+  return it == tx_.end() ? empty() : it->second.second;
+}
+
+} // namespace dsu::safety
+
+namespace dsu::safety {
+
+namespace {
+
+json setJson(const Analysis &a, const Bits &b) {
+  return {{"functions", a.names(b, 'f')}, {"types", a.names(b, 't')}, {"globals", a.names(b, 'g')}};
+}
+
+std::string joinNames(const std::vector<std::string> &v) {
+  std::string out;
+  for (size_t i = 0; i < v.size() && i < 4; ++i)
+    out += (i ? ", " : "") + v[i];
+  if (v.size() > 4)
+    out += fmt::format(" and {} more", v.size() - 4);
+  return out;
+}
+
+// The transaction functions that may enclose f (f itself included).
+std::vector<int> enclosingTransactions(const Program &p, const Analysis &a, int f) {
+  std::vector<int> out;
+  for (size_t x = 0; x < p.functions.size(); ++x)
+    if (!p.functions[x].transaction.empty() &&
+        (static_cast<int>(x) == f || a.reaches(static_cast<int>(x), f)))
+      out.push_back(static_cast<int>(x));
+  return out;
+}
+
+} // namespace
+
+std::vector<Unsafe> unsafeSites(Program &p, const std::set<std::string> &change) {
+  std::set<int> universe;
+  for (const std::string &c : change)
+    if (auto it = p.itemIndex.find(c); it != p.itemIndex.end())
+      universe.insert(it->second);
+  std::vector<Unsafe> out;
+  if (universe.empty())
+    return out;
+  Analysis a(p, universe);
+  Bits all = a.ofItems(universe);
+  std::vector<int> transactions;
+  for (size_t x = 0; x < p.functions.size(); ++x)
+    if (!p.functions[x].transaction.empty())
+      transactions.push_back(static_cast<int>(x));
+
+  for (size_t f = 0; f < p.functions.size(); ++f) {
+    const Function &fn = p.functions[f];
+    int fi = static_cast<int>(f);
+    // Update points (user space): Stoyle's restriction, then transactions.
+    for (size_t ev = 0; ev < fn.events.size(); ++ev) {
+      if (fn.events[ev].kind != Event::Point)
+        continue;
+      int ei = static_cast<int>(ev);
+      Bits after = a.oldFuture(fi, ei);
+      a.merge(after, a.continuation(fi));
+      std::vector<std::string> types = a.names(after, 't');
+      if (!types.empty()) {
+        out.push_back({Unsafe::Point, fn.events[ev].name, "", 0,
+                       fmt::format("the old code may use {} concretely after this point (in {})",
+                                   joinNames(types), fn.name)});
+        continue;
+      }
+      for (int x : transactions) {
+        if (x != fi && !a.reaches(x, fi))
+          continue;
+        Bits pr = a.prior(fi, ei), fu = a.future(fi, ei);
+        if (x != fi) {
+          a.merge(pr, a.txPrior(x, fi));
+          a.merge(fu, a.txFuture(x, fi));
+        }
+        if (a.intersects(pr, all) && a.intersects(fu, all)) {
+          auto both = [&](const Bits &b) {
+            std::vector<std::string> n = a.names(b, 'f'), t = a.names(b, 't');
+            n.insert(n.end(), t.begin(), t.end());
+            return joinNames(n);
+          };
+          out.push_back({Unsafe::Point, fn.events[ev].name, "", 0,
+                         fmt::format("inside transaction {}: the update changes {}, which it may "
+                                     "have run before this point, and {}, which it may run after",
+                                     p.functions[x].name, both(pr), both(fu))});
+          break;
+        }
+      }
+    }
+    // Frames (kernel stacks): per call-site key.
+    if (p.mode != "kernel")
+      continue;
+    std::map<std::string, unsigned> flags;
+    std::map<std::string, std::string> why;
+    unsigned any = 0;
+    Bits anyPrior = a.empty(), anyFuture = a.empty(), anyOld = a.empty();
+    a.add(anyPrior, fn.item);
+    for (size_t ev = 0; ev < fn.events.size(); ++ev) {
+      const Event &e = fn.events[ev];
+      Bits eb = a.empty();
+      for (int t : e.targets) {
+        a.add(eb, p.functions[t].item);
+        a.merge(eb, a.effect(t));
+      }
+      a.add(eb, e.item);
+      a.merge(anyPrior, eb);
+      a.merge(anyFuture, eb);
+      a.merge(anyOld, a.oldEventBits(e));
+      if (e.kind != Event::Call && e.kind != Event::ICall)
+        continue;
+      int ei = static_cast<int>(ev);
+      Bits fu = a.future(fi, ei), pr = a.prior(fi, ei);
+      Bits fd = a.oldFuture(fi, ei);
+      a.merge(fd, a.during(fi, ei));
+      unsigned fl = 0;
+      std::vector<std::string> types = a.names(fd, 't');
+      if (!types.empty())
+        fl |= kFrameType;
+      if (a.intersects(pr, all))
+        fl |= kFramePrior;
+      if (a.intersects(fu, all))
+        fl |= kFrameFuture;
+      std::string key = e.kind == Event::Call ? e.name : "*";
+      flags[key] |= fl;
+      if ((fl & kFrameType) && !why.count(key))
+        why[key] = fmt::format("{} uses {} concretely after the call", fn.name, joinNames(types));
+      any |= fl;
+    }
+    if (!fn.transaction.empty() && a.intersects(a.effect(fi), all))
+      any |= kFrameTxRoot;
+    if (!any)
+      continue;
+    unsigned tx = fn.transaction.empty() ? 0 : kFrameTxRoot;
+    for (const auto &[key, fl] : flags)
+      out.push_back({Unsafe::Frame, fn.name, key, fl | tx, why.count(key) ? why[key] : ""});
+    unsigned anyFl = tx;
+    std::vector<std::string> types = a.names(anyOld, 't');
+    if (!types.empty())
+      anyFl |= kFrameType;
+    if (a.intersects(anyPrior, all))
+      anyFl |= kFramePrior;
+    if (a.intersects(anyFuture, all))
+      anyFl |= kFrameFuture;
+    out.push_back({Unsafe::Frame, fn.name, "?", anyFl,
+                   types.empty() ? "" : fmt::format("{} uses {} concretely", fn.name, joinNames(types))});
+  }
+  return out;
+}
+
+json restrictionsJson(Program &p) {
+  Analysis a(p);
+  json points = json::array(), txs = json::array();
+  bool kernel = p.mode == "kernel";
+  for (size_t f = 0; f < p.functions.size(); ++f) {
+    const Function &fn = p.functions[f];
+    int fi = static_cast<int>(f);
+    if (!fn.transaction.empty()) {
+      const Bits &e = a.effect(fi);
+      json fx = kernel ? json{{"types", a.names(e, 't')},
+                              {"functions", a.names(e, 'f').size()},
+                              {"globals", a.names(e, 'g').size()}}
+                       : setJson(a, e);
+      txs.push_back({{"function", fn.name}, {"tu", fn.tu}, {"file", fn.file}, {"line", fn.line},
+                     {"kind", fn.transaction}, {"effects", fx}});
+    }
+    for (size_t ev = 0; ev < fn.events.size(); ++ev) {
+      if (fn.events[ev].kind != Event::Point)
+        continue;
+      int ei = static_cast<int>(ev);
+      Bits after = a.oldFuture(fi, ei);
+      a.merge(after, a.continuation(fi));
+      json inTx = json::array();
+      for (int x : enclosingTransactions(p, a, fi)) {
+        Bits pr = a.prior(fi, ei), fu = a.future(fi, ei);
+        if (x != fi) {
+          a.merge(pr, a.txPrior(x, fi));
+          a.merge(fu, a.txFuture(x, fi));
+        }
+        inTx.push_back({{"transaction", p.functions[x].tu + ":" + p.functions[x].name},
+                        {"prior", setJson(a, pr)},
+                        {"future", setJson(a, fu)}});
+      }
+      points.push_back({{"where", fn.events[ev].name},
+                        {"function", fn.name},
+                        {"tu", fn.tu},
+                        {"restricted", setJson(a, after)},
+                        {"transactions", inTx}});
+    }
+  }
+  auto whereKey = [](const json &pt) {
+    std::string w = pt.at("where").get<std::string>();
+    size_t colon = w.rfind(':');
+    return std::make_pair(w.substr(0, colon), std::atoi(w.c_str() + colon + 1));
+  };
+  std::stable_sort(points.begin(), points.end(),
+                   [&](const json &a, const json &b) { return whereKey(a) < whereKey(b); });
+  size_t icallSites = 0;
+  for (const Function &fn : p.functions)
+    for (const Event &e : fn.events)
+      icallSites += e.kind == Event::ICall;
+  return {{"schema", "dsu-restrictions/1"},
+          {"mode", p.mode},
+          {"indirect_calls", "signature"},
+          {"summary",
+           {{"functions", p.functions.size()},
+            {"points", points.size()},
+            {"transactions", txs.size()},
+            {"indirect_call_sites", icallSites}}},
+          {"points", points},
+          {"transactions", txs}};
+}
+
+} // namespace dsu::safety

@@ -1,0 +1,55 @@
+// dsu-analyze: the con_T / transaction analysis over a build's manifests.
+//   dsu-analyze [-o restrictions.json] DIR...
+// Reads every <object>.dsu.json under the directories and writes the
+// restriction sets (docs/safety.md) to the file (default: stdout).
+#include "Safety.h"
+
+#include <cstring>
+#include <fmt/format.h>
+#include <fstream>
+#include <iostream>
+
+int main(int argc, char **argv) {
+  std::string out;
+  std::vector<std::string> dirs;
+  for (int i = 1; i < argc; ++i) {
+    if (!strcmp(argv[i], "-o") && i + 1 < argc)
+      out = argv[++i];
+    else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+      fmt::print("usage: dsu-analyze [-o restrictions.json] DIR...\n");
+      return 0;
+    } else if (argv[i][0] == '-') {
+      fmt::print(stderr, "dsu-analyze: error: unknown option '{}'\n", argv[i]);
+      return 2;
+    } else
+      dirs.push_back(argv[i]);
+  }
+  if (dirs.empty()) {
+    fmt::print(stderr, "usage: dsu-analyze [-o restrictions.json] DIR...\n");
+    return 2;
+  }
+  dsu::safety::Program p;
+  std::vector<std::string> errors;
+  p.load(dirs, errors);
+  for (const std::string &e : errors)
+    fmt::print(stderr, "{}: error: cannot use manifest\n", e);
+  if (!errors.empty())
+    return 1;
+  if (p.functions.empty()) {
+    fmt::print(stderr, "dsu-analyze: error: no manifests (*.dsu.json) under the given directories\n");
+    return 1;
+  }
+  p.link();
+  nlohmann::json j = dsu::safety::restrictionsJson(p);
+  if (out.empty()) {
+    std::cout << j.dump(1) << '\n';
+    return 0;
+  }
+  std::ofstream f(out);
+  f << j.dump(1) << '\n';
+  if (!f) {
+    fmt::print(stderr, "dsu-analyze: error: cannot write {}\n", out);
+    return 1;
+  }
+  return 0;
+}
