@@ -20,6 +20,8 @@ config.substitutions.append(("%dsucc", config.dsucc))
 config.substitutions.append(("%plugin", config.plugin))
 config.substitutions.append(("%patchgen", config.patchgen))
 config.substitutions.append(("%analyze", config.analyze))
+config.substitutions.append(("%dsucheck", config.check))
+config.substitutions.append(("%sarifcheck", config.python + " " + os.path.join(tools, "sarif_check.py")))
 config.substitutions.append(("%python", config.python))
 config.substitutions.append(("%mfuncs", config.python + " " + os.path.join(tools, "mfuncs.py")))
 config.substitutions.append(("%rewrite",
