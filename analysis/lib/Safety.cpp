@@ -91,7 +91,8 @@ void Program::addManifest(const json &m, const std::string &path, std::vector<st
         fn.cfg = fx.value("cfg", true);
         fn.entry = fx.value("entry", 0u);
         fn.signature = fx.value("signature", "");
-        fn.succ = fx.at("succ").get<std::vector<std::vector<unsigned>>>();
+        fn.succ = fx.contains("succ") ? fx.at("succ").get<std::vector<std::vector<unsigned>>>()
+                                      : std::vector<std::vector<unsigned>>{{}};
         for (const json &e : fx.at("events"))
           raw.push_back(e);
       } else {
@@ -357,41 +358,6 @@ Bits Analysis::eventBits(int f, const Event &e) const {
   return b;
 }
 
-std::vector<unsigned> Analysis::reachableBlocks(const Function &fn, unsigned from, bool forward) const {
-  size_t nb = fn.succ.size();
-  std::vector<std::vector<unsigned>> pred;
-  if (!forward) {
-    pred.resize(nb);
-    for (unsigned b = 0; b < nb; ++b)
-      for (unsigned s : fn.succ[b])
-        if (s < nb)
-          pred[s].push_back(b);
-  }
-  const auto &next = forward ? fn.succ : pred;
-  std::vector<char> seen(nb, 0);
-  std::deque<unsigned> q;
-  if (from < nb)
-    for (unsigned s : next[from])
-      if (s < nb && !seen[s]) {
-        seen[s] = 1;
-        q.push_back(s);
-      }
-  while (!q.empty()) {
-    unsigned b = q.front();
-    q.pop_front();
-    for (unsigned s : next[b])
-      if (s < nb && !seen[s]) {
-        seen[s] = 1;
-        q.push_back(s);
-      }
-  }
-  std::vector<unsigned> out;
-  for (unsigned b = 0; b < nb; ++b)
-    if (seen[b])
-      out.push_back(b);
-  return out;
-}
-
 Bits Analysis::oldEventBits(const Event &e) const {
   Bits b = empty();
   add(b, e.item);
@@ -408,36 +374,74 @@ Bits Analysis::oldEventBits(const Event &e) const {
 Bits Analysis::future(int f, int ev) const { return after(f, ev, false); }
 Bits Analysis::oldFuture(int f, int ev) const { return after(f, ev, true); }
 
+const Analysis::Flow &Analysis::flow(int f) const {
+  if (auto it = flow_.find(f); it != flow_.end())
+    return it->second;
+  const Function &fn = p_.functions[f];
+  size_t nb = std::max<size_t>(fn.succ.size(), 1);
+  Flow fl;
+  std::vector<Bits> blockFull(nb, empty()), blockOld(nb, empty());
+  for (const Event &e : fn.events) {
+    fl.evFull.push_back(eventBits(f, e));
+    fl.evOld.push_back(oldEventBits(e));
+    merge(blockFull[e.block], fl.evFull.back());
+    merge(blockOld[e.block], fl.evOld.back());
+  }
+  std::vector<std::vector<unsigned>> pred(nb);
+  for (unsigned b = 0; b < fn.succ.size(); ++b)
+    for (unsigned s : fn.succ[b])
+      if (s < nb)
+        pred[s].push_back(b);
+  fl.futFull.assign(nb, empty());
+  fl.futOld.assign(nb, empty());
+  fl.pri.assign(nb, empty());
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t i = nb; i-- > 0;) {
+      Bits ff = fl.futFull[i], fo = fl.futOld[i], pr = fl.pri[i];
+      if (i < fn.succ.size())
+        for (unsigned s : fn.succ[i])
+          if (s < nb) {
+            merge(ff, blockFull[s]);
+            merge(ff, fl.futFull[s]);
+            merge(fo, blockOld[s]);
+            merge(fo, fl.futOld[s]);
+          }
+      for (unsigned pb : pred[i]) {
+        merge(pr, blockFull[pb]);
+        merge(pr, fl.pri[pb]);
+      }
+      if (ff != fl.futFull[i] || fo != fl.futOld[i] || pr != fl.pri[i]) {
+        fl.futFull[i] = std::move(ff);
+        fl.futOld[i] = std::move(fo);
+        fl.pri[i] = std::move(pr);
+        changed = true;
+      }
+    }
+  }
+  return flow_.emplace(f, std::move(fl)).first->second;
+}
+
 Bits Analysis::after(int f, int ev, bool old) const {
   const Function &fn = p_.functions[f];
+  const Flow &fl = flow(f);
   unsigned block = fn.events[ev].block;
-  std::vector<unsigned> blocks = reachableBlocks(fn, block, true);
-  std::vector<char> in(fn.succ.size(), 0);
-  for (unsigned b : blocks)
-    in[b] = 1;
-  Bits out = empty();
-  for (size_t j = 0; j < fn.events.size(); ++j) {
-    const Event &e = fn.events[j];
-    if ((e.block == block && static_cast<int>(j) > ev) || in[e.block])
-      merge(out, old ? oldEventBits(e) : eventBits(f, e));
-  }
+  Bits out = old ? fl.futOld[block] : fl.futFull[block];
+  for (size_t j = ev + 1; j < fn.events.size(); ++j)
+    if (fn.events[j].block == block)
+      merge(out, old ? fl.evOld[j] : fl.evFull[j]);
   return out;
 }
 
 Bits Analysis::prior(int f, int ev) const {
   const Function &fn = p_.functions[f];
+  const Flow &fl = flow(f);
   unsigned block = fn.events[ev].block;
-  std::vector<unsigned> blocks = reachableBlocks(fn, block, false);
-  std::vector<char> in(fn.succ.size(), 0);
-  for (unsigned b : blocks)
-    in[b] = 1;
-  Bits out = empty();
+  Bits out = fl.pri[block];
   add(out, fn.item);
-  for (size_t j = 0; j < fn.events.size(); ++j) {
-    const Event &e = fn.events[j];
-    if ((e.block == block && static_cast<int>(j) < ev) || in[e.block])
-      merge(out, eventBits(f, e));
-  }
+  for (int j = 0; j < ev; ++j)
+    if (fn.events[j].block == block)
+      merge(out, fl.evFull[j]);
   return out;
 }
 

@@ -128,7 +128,6 @@ private:
   void computeEffects();
   Bits eventBits(int f, const Event &e) const;
   Bits after(int f, int ev, bool old) const;
-  std::vector<unsigned> reachableBlocks(const Function &fn, unsigned from, bool forward) const;
 
   const Program &p_;
   std::vector<int> slot_; // item -> bit, or -1 outside the universe
@@ -138,6 +137,13 @@ private:
   std::vector<Bits> oldEffect_; // what calling f runs as old code: f non-updateable
   std::vector<std::vector<std::pair<int, int>>> callers_; // f -> (caller, event)
   std::map<int, Bits> cont_;
+  // Per function: each event's bits (full, old) and, per block, what the
+  // blocks after / before it do (a dataflow fixpoint over the CFG).
+  struct Flow {
+    std::vector<Bits> evFull, evOld, futFull, futOld, pri;
+  };
+  mutable std::map<int, Flow> flow_;
+  const Flow &flow(int f) const;
   std::map<std::pair<int, int>, std::pair<Bits, Bits>> tx_;
   void computeTx(int x);
 };

@@ -43,9 +43,15 @@ nlohmann::json manifestJson(const ManifestInfo &info, const RewriteResult &r) {
         ev.push_back(e.during);
       events.push_back(std::move(ev));
     }
-    j["effects"] = {{"cfg", fx.cfg},       {"entry", fx.entry}, {"exit", fx.exit},
-                    {"succ", fx.succ},     {"events", std::move(events)},
-                    {"signature", fx.signature}};
+    // With fewer than two events nothing is before or after anything
+    // inside the function: the blocks are left out (kernel manifests list
+    // a thousand header functions per unit).
+    if (fx.events.size() < 2)
+      j["effects"] = {{"signature", fx.signature}, {"events", std::move(events)}};
+    else
+      j["effects"] = {{"cfg", fx.cfg},       {"entry", fx.entry}, {"exit", fx.exit},
+                      {"succ", fx.succ},     {"events", std::move(events)},
+                      {"signature", fx.signature}};
     if (!fx.transaction.empty())
       j["transaction"] = fx.transaction;
     funcs.push_back(std::move(j));
