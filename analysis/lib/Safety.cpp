@@ -125,16 +125,6 @@ int Program::item(const std::string &name, char kind) {
   return it->second;
 }
 
-int Program::functionIndex(const std::string &tu, const std::string &name) const {
-  auto it = itemIndex.find(tu + ":" + name);
-  if (it == itemIndex.end())
-    return -1;
-  for (size_t i = 0; i < functions.size(); ++i)
-    if (functions[i].item == it->second)
-      return static_cast<int>(i);
-  return -1;
-}
-
 std::vector<int> Program::resolve(int unit, const std::string &name) const {
   const Unit &u = units_[unit];
   if (auto it = u.functions.find(name); it != u.functions.end())
@@ -489,15 +479,13 @@ const Bits &Analysis::continuation(int f) {
         q.push_back(caller);
       }
   }
-  std::map<int, Bits> local; // site part, computed once
-  std::map<int, Bits> cur;
+  std::map<int, Bits> cur; // starts at the call sites' own part
   for (int g : closure) {
     Bits b = empty();
     for (auto [caller, ev] : callers_[g]) {
       merge(b, oldFuture(caller, ev));
       merge(b, during(caller, ev));
     }
-    local[g] = b;
     cur[g] = b;
   }
   for (bool changed = true; changed;) {
@@ -537,21 +525,29 @@ void Analysis::computeTx(int x) {
         q.push_back(c);
       }
   }
-  std::map<int, std::pair<Bits, Bits>> cur;
-  for (int g : members)
+  // The call sites' own part, computed once; the fixpoint adds the callers'.
+  std::map<int, std::pair<Bits, Bits>> site, cur;
+  for (int g : members) {
+    Bits pr = empty(), fu = empty();
+    for (auto [caller, ev] : callers_[g]) {
+      if (!inside[caller])
+        continue;
+      merge(pr, prior(caller, ev));
+      merge(fu, future(caller, ev));
+      merge(fu, during(caller, ev));
+    }
+    site[g] = {pr, fu};
     cur[g] = {empty(), empty()};
+  }
   for (bool changed = true; changed;) {
     changed = false;
     for (int g : members) {
       if (g == x)
         continue;
-      Bits pr = empty(), fu = empty();
+      Bits pr = site[g].first, fu = site[g].second;
       for (auto [caller, ev] : callers_[g]) {
         if (!inside[caller])
           continue;
-        merge(pr, prior(caller, ev));
-        merge(fu, future(caller, ev));
-        merge(fu, during(caller, ev));
         if (caller != x) {
           merge(pr, cur[caller].first);
           merge(fu, cur[caller].second);

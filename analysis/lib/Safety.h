@@ -69,7 +69,6 @@ public:
   std::vector<std::string> items;          // item names
   std::vector<char> itemKind;              // 'f', 't', 'g'
   std::map<std::string, int> itemIndex;
-  int functionIndex(const std::string &tu, const std::string &name) const;
   std::string mode = "user";               // kernel when any manifest is
 
 private:
