@@ -4,6 +4,7 @@
 #include <deque>
 #include <filesystem>
 #include <fmt/format.h>
+#include <functional>
 #include <fstream>
 
 namespace dsu::safety {
@@ -623,6 +624,73 @@ std::vector<Unsafe> unsafeSites(Program &p, const std::set<std::string> &change)
     if (!p.functions[x].transaction.empty())
       transactions.push_back(static_cast<int>(x));
 
+  // One call site's frame flags, computed once (inline chains revisit them).
+  struct SiteFlags {
+    unsigned flags = 0;
+    std::string why;
+  };
+  std::map<std::pair<int, int>, SiteFlags> siteMemo;
+  auto siteFlags = [&](int g, int ev) -> const SiteFlags & {
+    auto [it, fresh] = siteMemo.try_emplace({g, ev});
+    if (!fresh)
+      return it->second;
+    Bits fu = a.future(g, ev), pr = a.prior(g, ev);
+    Bits fd = a.oldFuture(g, ev);
+    a.merge(fd, a.during(g, ev));
+    std::vector<std::string> types = a.names(fd, 't');
+    if (!types.empty()) {
+      it->second.flags |= kFrameType;
+      it->second.why = fmt::format("{} uses {} concretely after the call",
+                                   p.functions[g].name, joinNames(types));
+    }
+    if (a.intersects(pr, all))
+      it->second.flags |= kFramePrior;
+    if (a.intersects(fu, all))
+      it->second.flags |= kFrameFuture;
+    return it->second;
+  };
+
+  // A kernel frame of g is identified by the function of the next inner
+  // frame: a callee of g, or, when the compiler inlined a non-updateable
+  // callee t of the same unit into g (calls of updateable functions go
+  // through pointers and are never inlined), a callee of t, and so on. Such
+  // a frame's flags are those of the whole chain of call sites. callKeys(g):
+  // every such key with its flags (zero too: a key without a rule makes the
+  // runtime fall back to the function's "?" rule).
+  std::map<int, std::map<std::string, SiteFlags>> keyMemo;
+  std::set<int> keyBusy; // recursion among inlinable functions
+  std::function<const std::map<std::string, SiteFlags> &(int)> callKeys =
+      [&](int g) -> const std::map<std::string, SiteFlags> & {
+    if (auto it = keyMemo.find(g); it != keyMemo.end())
+      return it->second;
+    std::map<std::string, SiteFlags> keys;
+    keyBusy.insert(g);
+    const Function &gf = p.functions[g];
+    auto add = [&](const std::string &key, unsigned fl, const std::string &why) {
+      SiteFlags &k = keys[key];
+      k.flags |= fl;
+      if ((fl & kFrameType) && k.why.empty())
+        k.why = why;
+    };
+    for (size_t ev = 0; ev < gf.events.size(); ++ev) {
+      const Event &e = gf.events[ev];
+      if (e.kind != Event::Call && e.kind != Event::ICall)
+        continue;
+      SiteFlags sf = siteFlags(g, static_cast<int>(ev));
+      add(e.kind == Event::Call ? e.name : "*", sf.flags, sf.why);
+      if (e.kind != Event::Call || e.targets.size() != 1)
+        continue;
+      int t = e.targets[0];
+      const Function &tf = p.functions[t];
+      if (tf.updateable || tf.tu != gf.tu || keyBusy.count(t))
+        continue;
+      for (const auto &[key, inner] : callKeys(t))
+        add(key, sf.flags | inner.flags, (sf.flags & kFrameType) ? sf.why : inner.why);
+    }
+    keyBusy.erase(g);
+    return keyMemo[g] = std::move(keys);
+  };
+
   for (size_t f = 0; f < p.functions.size(); ++f) {
     const Function &fn = p.functions[f];
     int fi = static_cast<int>(f);
@@ -662,16 +730,16 @@ std::vector<Unsafe> unsafeSites(Program &p, const std::set<std::string> &change)
         }
       }
     }
-    // Frames (kernel stacks): per call-site key.
-    if (p.mode != "kernel")
+    // Frames (kernel stacks): per call-site key. Every flag needs the
+    // function's effect to meet the change set.
+    if (p.mode != "kernel" || !a.intersects(a.effect(fi), all))
       continue;
     std::map<std::string, unsigned> flags;
     std::map<std::string, std::string> why;
     unsigned any = 0;
     Bits anyPrior = a.empty(), anyFuture = a.empty(), anyOld = a.empty();
     a.add(anyPrior, fn.item);
-    for (size_t ev = 0; ev < fn.events.size(); ++ev) {
-      const Event &e = fn.events[ev];
+    for (const Event &e : fn.events) {
       Bits eb = a.empty();
       for (int t : e.targets) {
         a.add(eb, p.functions[t].item);
@@ -681,25 +749,12 @@ std::vector<Unsafe> unsafeSites(Program &p, const std::set<std::string> &change)
       a.merge(anyPrior, eb);
       a.merge(anyFuture, eb);
       a.merge(anyOld, a.oldEventBits(e));
-      if (e.kind != Event::Call && e.kind != Event::ICall)
-        continue;
-      int ei = static_cast<int>(ev);
-      Bits fu = a.future(fi, ei), pr = a.prior(fi, ei);
-      Bits fd = a.oldFuture(fi, ei);
-      a.merge(fd, a.during(fi, ei));
-      unsigned fl = 0;
-      std::vector<std::string> types = a.names(fd, 't');
-      if (!types.empty())
-        fl |= kFrameType;
-      if (a.intersects(pr, all))
-        fl |= kFramePrior;
-      if (a.intersects(fu, all))
-        fl |= kFrameFuture;
-      std::string key = e.kind == Event::Call ? e.name : "*";
-      flags[key] |= fl;
-      if ((fl & kFrameType) && !why.count(key))
-        why[key] = fmt::format("{} uses {} concretely after the call", fn.name, joinNames(types));
-      any |= fl;
+    }
+    for (const auto &[key, site] : callKeys(fi)) {
+      flags[key] |= site.flags;
+      if ((site.flags & kFrameType) && !why.count(key))
+        why[key] = site.why;
+      any |= site.flags;
     }
     if (!fn.transaction.empty() && a.intersects(a.effect(fi), all))
       any |= kFrameTxRoot;
@@ -720,6 +775,23 @@ std::vector<Unsafe> unsafeSites(Program &p, const std::set<std::string> &change)
                    types.empty() ? "" : fmt::format("{} uses {} concretely", fn.name, joinNames(types))});
   }
   return out;
+}
+
+json unsafeJson(const std::vector<Unsafe> &unsafe, const std::set<std::string> &change) {
+  json points = json::array(), frames = json::array();
+  for (const Unsafe &u : unsafe) {
+    if (u.kind == Unsafe::Point) {
+      points.push_back({{"where", u.where}, {"why", u.why}});
+      continue;
+    }
+    json flags = json::array();
+    for (auto [bit, name] : {std::pair{kFrameType, "type"}, std::pair{kFramePrior, "prior"},
+                             std::pair{kFrameFuture, "future"}, std::pair{kFrameTxRoot, "transaction"}})
+      if (u.flags & bit)
+        flags.push_back(name);
+    frames.push_back({{"function", u.where}, {"callee", u.callee}, {"flags", flags}, {"why", u.why}});
+  }
+  return {{"schema", "dsu-unsafe/1"}, {"change_set", change}, {"points", points}, {"frames", frames}};
 }
 
 json restrictionsJson(Program &p) {

@@ -168,6 +168,10 @@ inline constexpr unsigned kFrameTxRoot = 8; // the function is a transaction
 // `change`: item names ("tu:name", "tu:struct T"); unknown ones are ignored.
 std::vector<Unsafe> unsafeSites(Program &p, const std::set<std::string> &change);
 
+// The unsafe table as JSON (dsu-unsafe/1, docs/safety.md): what
+// `dsu-analyze --change` prints.
+nlohmann::json unsafeJson(const std::vector<Unsafe> &unsafe, const std::set<std::string> &change);
+
 // restrictions.json (docs/safety.md).
 nlohmann::json restrictionsJson(Program &p);
 

@@ -11,6 +11,7 @@
 
 #include <llvm/Support/Path.h>
 
+#include <cstring>
 #include <set>
 
 using namespace clang;
@@ -59,8 +60,11 @@ public:
     auto push = [&](const char *kind, std::string name, std::vector<std::string> during = {}) {
       if (name.empty())
         return;
-      // Consecutive repeats in one block add nothing to prior or future.
-      if (!out.empty() && out.back().block == block && out.back().kind == kind &&
+      // Consecutive repeats of a type or global use in one block add nothing
+      // to prior or future. Calls stay: a kernel frame can be at either
+      // call, and one's prior/future holds the other.
+      if (strcmp(kind, "call") && strcmp(kind, "icall") && !out.empty() &&
+          out.back().block == block && out.back().kind == kind &&
           out.back().name == name && during.empty() && out.back().during.empty())
         return;
       EffectEvent e;

@@ -8,7 +8,11 @@
  * - Apply and revert in the Ksplice model: stop_machine(), then walk every
  *   task's stack; if a return address lies inside code being replaced (or
  *   being removed, on revert), let the machine go, back off and retry;
- *   otherwise switch the pointers while everything is still stopped.
+ *   otherwise switch the pointers while everything is still stopped. A
+ *   patch dsu-patchgen analysed (docs/safety.md) is judged by its frame
+ *   rules instead: replaced code may stay active, but no frame may be
+ *   about to use a changed type's old layout, and no system call may have
+ *   run changed code already and be about to run changed code again.
  * - /proc/dsu: the applied patches and the registry; "revert" undoes the
  *   newest patch.
  *
@@ -24,6 +28,7 @@
 #include <linux/errno.h>
 #include <linux/init.h>
 #include <linux/hashtable.h>
+#include <linux/bsearch.h>
 #include <linux/kallsyms.h>
 #include <linux/kernel.h>
 #include <linux/ktime.h>
@@ -40,6 +45,7 @@
 #include <linux/sched/task.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/stacktrace.h>
 #include <linux/stop_machine.h>
 #include <linux/string.h>
@@ -392,8 +398,16 @@ static const struct dsu_env dsu_env = {
 /* ---------------------------------------------------------------------- */
 /* Apply and revert */
 
-/* Serializes updates, and /proc/dsu readers against them. */
+/* Serializes updates. */
 static DEFINE_MUTEX(dsu_mutex);
+/*
+ * What /proc/dsu shows: the applied stack (changed only inside
+ * stop_machine(), which updaters call with this held) and the reason an
+ * update is waiting. Never held while an update sleeps between attempts, so
+ * /proc/dsu answers while one waits.
+ */
+static DEFINE_MUTEX(dsu_state_mutex);
+static char dsu_pending[384];
 static struct dsu_core dsu_core;
 
 /* One stack at a time, under stop_machine(); only used with dsu_mutex held. */
@@ -404,19 +418,56 @@ struct dsu_range {
 	unsigned long start, end;
 };
 
+/*
+ * An analysed patch's DSU_UNSAFE_FRAME rules, with the code of every
+ * function they name found through kallsyms before stop_machine(). Names
+ * are not unit-qualified: every function of a name gets the rules of all
+ * functions of that name (more refusals, never fewer).
+ */
+struct dsu_fname {
+	const char *name;
+	unsigned int first, count; /* its rules, in dsu_frames.rules */
+	unsigned int nany;         /* how many "?" rules it has (> 1: ambiguous name) */
+};
+
+struct dsu_code {
+	unsigned long start, end;
+	unsigned int name;
+};
+
+struct dsu_frames {
+	unsigned int nnames, nrules, ncode;
+	struct dsu_fname *names;                  /* sorted by name */
+	const struct __dsu_patch_unsafe **rules;  /* sorted by where */
+	int *callee;                              /* per rule: name index, -1 for "*" and "?" */
+	struct dsu_code *code;                    /* sorted by start */
+};
+
+/* Why a stack stops an update. */
+enum dsu_busy {
+	DSU_BUSY_ACTIVE,	/* replaced (or reverted) code is active */
+	DSU_BUSY_UNWIND,	/* the stack cannot be walked reliably */
+	DSU_BUSY_TYPE,		/* a frame's old code is about to use a changed type */
+	DSU_BUSY_TX,		/* a system call ran changed code and may run more */
+};
+
 /* Shared with the stop_machine() callback. */
 struct dsu_stop {
 	struct dsu_applied *apply;	/* commit this; NULL: revert the top */
 	const struct dsu_range *ranges;
 	unsigned int nranges;
+	const struct dsu_frames *frames; /* an analysed patch's rules, or NULL */
 	/* Out: */
 	struct dsu_applied *reverted;
 	u64 pause_ns;		/* in the callback that committed */
 	u64 stop_ns;		/* its whole stop_machine(), CPUs rounded up included */
 	unsigned int ntasks;	/* stacks it walked */
 	/* Why the last attempt was refused. */
-	int err;		/* 0: code active; < 0: the stack could not be walked */
-	unsigned long fn, addr;
+	enum dsu_busy busy;
+	int err;		/* DSU_BUSY_UNWIND: the unwinder's error */
+	unsigned long fn, addr;	/* the function and return address in question */
+	unsigned long prior, future; /* DSU_BUSY_TX: return addresses of the frames */
+	const char *why;	/* DSU_BUSY_TYPE: the rule's reason */
 	pid_t pid;
 	char comm[TASK_COMM_LEN];
 };
@@ -467,7 +518,272 @@ static unsigned int dsu_save_stack(struct task_struct *t, int *err)
 	return n;
 }
 
-/* -EBUSY, with the culprit in s, when t's stack is in one of s->ranges. */
+/* ---- An analysed patch's frame rules (docs/safety.md, "Kernel runtime") */
+
+static int dsu_cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int dsu_cmp_rule(const void *a, const void *b)
+{
+	return strcmp((*(const struct __dsu_patch_unsafe *const *)a)->where,
+		      (*(const struct __dsu_patch_unsafe *const *)b)->where);
+}
+
+static int dsu_cmp_code(const void *a, const void *b)
+{
+	const struct dsu_code *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static int dsu_cmp_fname(const void *key, const void *elt)
+{
+	return strcmp(key, ((const struct dsu_fname *)elt)->name);
+}
+
+static int dsu_frames_name(const struct dsu_frames *fr, const char *name)
+{
+	const struct dsu_fname *n = bsearch(name, fr->names, fr->nnames, sizeof(*n), dsu_cmp_fname);
+
+	return n ? n - fr->names : -1;
+}
+
+static void dsu_frames_free(struct dsu_frames *fr)
+{
+	if (!fr)
+		return;
+	kfree(fr->names);
+	kfree(fr->rules);
+	kfree(fr->callee);
+	kvfree(fr->code);
+	kfree(fr);
+}
+
+struct dsu_code_collect {
+	struct dsu_code *v;
+	unsigned int n, cap, name;
+};
+
+static int dsu_frames_collect(void *data, unsigned long addr)
+{
+	struct dsu_code_collect *c = data;
+	unsigned long size, off;
+
+	if (!kallsyms_lookup_size_offset(addr, &size, &off) || !size)
+		return 0; /* not code with an extent (an alias of data, say) */
+	if (c->n == c->cap) {
+		unsigned int cap = c->cap ? 2 * c->cap : 256;
+		struct dsu_code *v = kvmalloc_array(cap, sizeof(*v), GFP_KERNEL);
+
+		if (!v)
+			return -ENOMEM;
+		if (c->n)
+			memcpy(v, c->v, c->n * sizeof(*v));
+		kvfree(c->v);
+		c->v = v;
+		c->cap = cap;
+	}
+	c->v[c->n].start = addr - off;
+	c->v[c->n].end = addr - off + size;
+	c->v[c->n].name = c->name;
+	c->n++;
+	return 0;
+}
+
+/*
+ * The rules and the code of the functions they name (the function itself
+ * and its dsu-cc body __dsu_v0_<name>; the stub only jumps, it never has a
+ * frame). Functions in loadable modules are not looked up: dsu-cc's registry
+ * is vmlinux's, and an analysed patch has no patch below it. NULL with
+ * *ret = 0 when the patch has no frame rules.
+ */
+static struct dsu_frames *dsu_frames_build(const struct __dsu_patch *patch, int *ret)
+{
+	struct dsu_frames *fr;
+	struct dsu_code_collect code = {};
+	const char **strs = NULL;
+	char *body = NULL;
+	unsigned int i, j, n = 0, nstr = 0;
+
+	*ret = 0;
+	for (i = 0; i < patch->nunsafe; i++)
+		n += patch->unsafe[i].kind == DSU_UNSAFE_FRAME;
+	if (!n)
+		return NULL;
+	*ret = -ENOMEM;
+	fr = kzalloc(sizeof(*fr), GFP_KERNEL);
+	if (!fr)
+		return NULL;
+	fr->nrules = n;
+	fr->rules = kcalloc(n, sizeof(*fr->rules), GFP_KERNEL);
+	fr->callee = kcalloc(n, sizeof(*fr->callee), GFP_KERNEL);
+	strs = kcalloc(2 * n, sizeof(*strs), GFP_KERNEL);
+	body = kmalloc(KSYM_NAME_LEN, GFP_KERNEL);
+	if (!fr->rules || !fr->callee || !strs || !body)
+		goto fail;
+	for (i = 0, j = 0; i < patch->nunsafe; i++) {
+		const struct __dsu_patch_unsafe *u = &patch->unsafe[i];
+
+		if (u->kind != DSU_UNSAFE_FRAME)
+			continue;
+		if (!u->where || !u->callee) {
+			pr_err("apply %s: malformed frame rule %u; nothing changed\n", patch->name, i);
+			*ret = -EINVAL;
+			goto fail;
+		}
+		fr->rules[j++] = u;
+		strs[nstr++] = u->where;
+		if (strcmp(u->callee, "*") && strcmp(u->callee, "?"))
+			strs[nstr++] = u->callee;
+	}
+	sort(fr->rules, n, sizeof(*fr->rules), dsu_cmp_rule, NULL);
+	sort(strs, nstr, sizeof(*strs), dsu_cmp_str, NULL);
+	fr->names = kcalloc(nstr, sizeof(*fr->names), GFP_KERNEL);
+	if (!fr->names)
+		goto fail;
+	for (i = 0; i < nstr; i++)
+		if (!fr->nnames || strcmp(fr->names[fr->nnames - 1].name, strs[i]))
+			fr->names[fr->nnames++].name = strs[i];
+	for (i = 0; i < n; i++) {
+		const struct __dsu_patch_unsafe *u = fr->rules[i];
+		struct dsu_fname *w = &fr->names[dsu_frames_name(fr, u->where)];
+
+		if (!w->count)
+			w->first = i;
+		w->count++;
+		w->nany += !strcmp(u->callee, "?");
+		fr->callee[i] = dsu_frames_name(fr, u->callee);
+	}
+	/* The code of every name, callees too (they tell the call sites apart). */
+	for (i = 0; i < fr->nnames; i++) {
+		code.name = i;
+		*ret = kallsyms_on_each_match_symbol(dsu_frames_collect, fr->names[i].name, &code);
+		if (!*ret && snprintf(body, KSYM_NAME_LEN, DSU_BODY_PREFIX "%s", fr->names[i].name) <
+				     KSYM_NAME_LEN)
+			*ret = kallsyms_on_each_match_symbol(dsu_frames_collect, body, &code);
+		if (*ret)
+			goto fail;
+	}
+	sort(code.v, code.n, sizeof(*code.v), dsu_cmp_code, NULL);
+	fr->code = code.v;
+	fr->ncode = code.n;
+	kfree(strs);
+	kfree(body);
+	return fr;
+fail:
+	kvfree(code.v);
+	kfree(strs);
+	kfree(body);
+	dsu_frames_free(fr);
+	return NULL;
+}
+
+/* The name index of the table function `addr` lies in, or -1. */
+static int dsu_frames_at(const struct dsu_frames *fr, unsigned long addr)
+{
+	unsigned int lo = 0, hi = fr->ncode;
+	int i;
+
+	/* The last code starting at or before addr... */
+	while (lo < hi) {
+		unsigned int mid = lo + (hi - lo) / 2;
+
+		if (fr->code[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* ...or one of its aliases starting at the same place. */
+	for (i = (int)lo - 1; i >= 0 && fr->code[i].start == fr->code[lo - 1].start; i--)
+		if (addr < fr->code[i].end)
+			return fr->code[i].name;
+	return -1;
+}
+
+/*
+ * The flags for a frame of function `w` whose next inner frame is in
+ * function `c` (-1: unknown, or not a named callee): the rules for that
+ * call, else the function's "?" rule (everything in it). An ambiguous name
+ * (several functions) always gets all its "?" rules.
+ */
+static unsigned int dsu_frames_flags(const struct dsu_frames *fr, int w, int c, const char **why)
+{
+	const struct dsu_fname *n = &fr->names[w];
+	unsigned int i, by_callee = 0, any = 0;
+	bool found = false;
+	const char *why_callee = NULL, *why_any = NULL;
+
+	for (i = n->first; i < n->first + n->count; i++) {
+		const struct __dsu_patch_unsafe *u = fr->rules[i];
+
+		if (!strcmp(u->callee, "?")) {
+			any |= u->flags;
+			if ((u->flags & DSU_FRAME_TYPE) && !why_any)
+				why_any = u->why;
+		} else if (c >= 0 && fr->callee[i] == c) {
+			found = true;
+			by_callee |= u->flags;
+			if ((u->flags & DSU_FRAME_TYPE) && !why_callee)
+				why_callee = u->why;
+		}
+	}
+	if (found && n->nany <= 1) {
+		*why = why_callee;
+		return by_callee;
+	}
+	*why = why_any;
+	return any;
+}
+
+/*
+ * The analysis's verdict on one stack (dsu_trace[0..n), innermost first):
+ * no frame's old code may be about to use a changed type concretely, and
+ * inside the outermost transaction (system call) on the stack, the patch
+ * may meet what already ran or what may still run, not both.
+ */
+static int dsu_check_frames(struct dsu_stop *s, unsigned int n)
+{
+	const struct dsu_frames *fr = s->frames;
+	unsigned long prior = 0, future = 0;
+	bool in_tx = false;
+	unsigned int i;
+
+	for (i = n; i-- > 0;) {
+		/* Return addresses: the call is the byte before. */
+		int w = dsu_frames_at(fr, dsu_trace[i] - 1);
+		int c = i ? dsu_frames_at(fr, dsu_trace[i - 1] - 1) : -1;
+		const char *why = NULL;
+		unsigned int fl;
+
+		if (w < 0)
+			continue;
+		fl = dsu_frames_flags(fr, w, c, &why);
+		if (fl & DSU_FRAME_TYPE) {
+			s->busy = DSU_BUSY_TYPE;
+			s->addr = dsu_trace[i];
+			s->why = why;
+			return -EBUSY;
+		}
+		in_tx |= fl & DSU_FRAME_TXROOT;
+		if (!in_tx)
+			continue;
+		if ((fl & DSU_FRAME_PRIOR) && !prior)
+			prior = dsu_trace[i];
+		if ((fl & DSU_FRAME_FUTURE) && !future)
+			future = dsu_trace[i];
+		if (prior && future) {
+			s->busy = DSU_BUSY_TX;
+			s->prior = prior;
+			s->future = future;
+			return -EBUSY;
+		}
+	}
+	return 0;
+}
+
+/* -EBUSY, with the culprit in s, when t's stack stops the update. */
 static int dsu_check_task(struct dsu_stop *s, struct task_struct *t)
 {
 	unsigned int i, j, n;
@@ -483,19 +799,20 @@ static int dsu_check_task(struct dsu_stop *s, struct task_struct *t)
 	s->ntasks++;
 	n = dsu_save_stack(t, &err);
 	if (err) {
+		s->busy = DSU_BUSY_UNWIND;
 		s->err = err;
-		s->fn = 0;
-		s->addr = 0;
 		goto busy;
 	}
 	for (i = 0; i < n; i++)
 		for (j = 0; j < s->nranges; j++)
 			if (dsu_trace[i] >= s->ranges[j].start && dsu_trace[i] < s->ranges[j].end) {
-				s->err = 0;
+				s->busy = DSU_BUSY_ACTIVE;
 				s->fn = s->ranges[j].start;
 				s->addr = dsu_trace[i];
 				goto busy;
 			}
+	if (s->frames && dsu_check_frames(s, n))
+		goto busy;
 	return 0;
 busy:
 	s->pid = task_pid_nr(t);
@@ -544,13 +861,49 @@ static int dsu_stop_fn(void *data)
 	return 0;
 }
 
+/* Why the last attempt was refused, in words. */
+static void dsu_busy_reason(const struct dsu_stop *s, char *buf, size_t len)
+{
+	switch (s->busy) {
+	case DSU_BUSY_UNWIND:
+		snprintf(buf, len, "the stack of %s (pid %d) cannot be walked reliably (%d)", s->comm,
+			 s->pid, s->err);
+		break;
+	case DSU_BUSY_ACTIVE:
+		snprintf(buf, len, "%ps is active in %s (pid %d) at %pB", (void *)s->fn, s->comm, s->pid,
+			 (void *)s->addr);
+		break;
+	case DSU_BUSY_TYPE:
+		snprintf(buf, len, "%s (pid %d) will return to %pB, whose old code is unsafe: %s",
+			 s->comm, s->pid, (void *)s->addr, s->why ? s->why : "it uses a changed type");
+		break;
+	case DSU_BUSY_TX:
+		snprintf(buf, len,
+			 "%s (pid %d) is inside a system call that already ran code the patch changes (in %pB) and may run more of it (after %pB)",
+			 s->comm, s->pid, (void *)s->prior, (void *)s->future);
+		break;
+	}
+}
+
+static void dsu_set_pending(const char *fmt, ...)
+{
+	va_list ap;
+
+	mutex_lock(&dsu_state_mutex);
+	va_start(ap, fmt);
+	vsnprintf(dsu_pending, sizeof(dsu_pending), fmt, ap);
+	va_end(ap);
+	mutex_unlock(&dsu_state_mutex);
+}
+
 /*
  * stop_machine() until the stacks are clear, backing off in between, for
- * at most dsu_timeout_ms. On failure says why, naming the active function
- * and the task it is active in.
+ * at most dsu_timeout_ms; /proc/dsu shows why it waits meanwhile. On
+ * failure says why, naming the task and the function.
  */
 static int dsu_stop_retry(struct dsu_stop *s, const char *what, const char *patch)
 {
+	static char reason[256]; /* under dsu_mutex */
 	unsigned int delay = DSU_BACKOFF_MIN_MS, tries = 0;
 	u64 t0 = ktime_get_ns(), limit = (u64)READ_ONCE(dsu_timeout_ms) * NSEC_PER_MSEC;
 	u64 t, elapsed;
@@ -558,31 +911,35 @@ static int dsu_stop_retry(struct dsu_stop *s, const char *what, const char *patc
 
 	for (;;) {
 		t = ktime_get_ns();
+		mutex_lock(&dsu_state_mutex);
 		ret = stop_machine(dsu_stop_fn, s, NULL);
+		mutex_unlock(&dsu_state_mutex);
 		tries++;
 		if (ret != -EBUSY) {
 			s->stop_ns = ktime_get_ns() - t;
-			return ret;
+			goto out;
 		}
 		elapsed = ktime_get_ns() - t0;
+		dsu_busy_reason(s, reason, sizeof(reason));
+		dsu_set_pending("%s %s: waiting %llu ms (%u tries): %s", what, patch,
+				elapsed / NSEC_PER_MSEC, tries, reason);
 		if (elapsed >= limit)
 			break;
 		/* The last attempt comes at the deadline, not a backoff step before it. */
 		delay = min_t(u64, delay, div_u64(limit - elapsed, NSEC_PER_MSEC) + 1);
 		if (msleep_interruptible(delay) || signal_pending(current)) {
 			pr_err("%s %s: interrupted while waiting; nothing changed\n", what, patch);
-			return -EINTR;
+			ret = -EINTR;
+			goto out;
 		}
 		delay = min(2 * delay, DSU_BACKOFF_MAX_MS);
 	}
-	if (s->err)
-		pr_err("%s %s: gave up after %u tries in %llu ms: the stack of %s (pid %d) cannot be walked reliably (%d); nothing changed\n",
-		       what, patch, tries, elapsed / NSEC_PER_MSEC, s->comm, s->pid, s->err);
-	else
-		pr_err("%s %s: gave up after %u tries in %llu ms: %ps is active in %s (pid %d) at %pB; nothing changed\n",
-		       what, patch, tries, elapsed / NSEC_PER_MSEC, (void *)s->fn, s->comm, s->pid,
-		       (void *)s->addr);
-	return -EBUSY;
+	pr_err("%s %s: gave up after %u tries in %llu ms: %s; nothing changed\n", what, patch, tries,
+	       elapsed / NSEC_PER_MSEC, reason);
+	ret = -EBUSY;
+out:
+	dsu_set_pending("%s", "");
+	return ret;
 }
 
 /* The extents of `n` functions, allocated; NULL on failure (logged). */
@@ -607,6 +964,7 @@ int dsu_apply(const struct __dsu_patch *patch, struct module *owner)
 	struct dsu_stop s = {};
 	struct dsu_applied *a;
 	struct dsu_range *ranges = NULL;
+	struct dsu_frames *frames = NULL;
 	void **fns = NULL;
 	unsigned int n;
 	u64 t0 = ktime_get_ns();
@@ -634,24 +992,37 @@ int dsu_apply(const struct __dsu_patch *patch, struct module *owner)
 	}
 	a->handle = owner;
 
-	ret = -ENOMEM;
-	fns = kcalloc(max(a->nfuncs, 1U), sizeof(*fns), GFP_KERNEL);
-	if (!fns)
-		goto put;
-	n = dsu_core_apply_code(a, fns, a->nfuncs);
-	ranges = dsu_ranges_alloc(fns, n, &ret);
-	if (!ranges)
-		goto put;
 	s.apply = a;
-	s.ranges = ranges;
-	s.nranges = n;
+	if (patch->analysed) {
+		/*
+		 * The analysis's frame rules are the whole truth: replaced code
+		 * may stay active where they allow it (it finishes as old code).
+		 */
+		s.frames = frames = dsu_frames_build(patch, &ret);
+		if (ret)
+			goto put;
+	} else {
+		ret = -ENOMEM;
+		fns = kcalloc(max(a->nfuncs, 1U), sizeof(*fns), GFP_KERNEL);
+		if (!fns)
+			goto put;
+		n = dsu_core_apply_code(a, fns, a->nfuncs);
+		ranges = dsu_ranges_alloc(fns, n, &ret);
+		if (!ranges)
+			goto put;
+		s.ranges = ranges;
+		s.nranges = n;
+	}
 	ret = dsu_stop_retry(&s, "apply", patch->name);
 	if (ret)
 		goto put;
+	mutex_lock(&dsu_state_mutex); /* /proc/dsu shows them */
 	a->pause_ns = s.pause_ns;
 	a->total_ns = ktime_get_ns() - t0;
-	pr_info("applied %s (level %u, %u functions): pause %llu.%03llu us (%u stacks; stop_machine %llu us), total %llu us\n",
-		patch->name, a->level, a->nfuncs, a->pause_ns / NSEC_PER_USEC,
+	mutex_unlock(&dsu_state_mutex);
+	pr_info("applied %s (level %u, %u functions%s): pause %llu.%03llu us (%u stacks; stop_machine %llu us), total %llu us\n",
+		patch->name, a->level, a->nfuncs,
+		patch->analysed ? ", safety analysed" : "", a->pause_ns / NSEC_PER_USEC,
 		a->pause_ns % NSEC_PER_USEC, s.ntasks, s.stop_ns / NSEC_PER_USEC,
 		a->total_ns / NSEC_PER_USEC);
 	goto out;
@@ -661,6 +1032,7 @@ discard:
 	dsu_core_discard(&dsu_core, a);
 out:
 	mutex_unlock(&dsu_mutex);
+	dsu_frames_free(frames);
 	kfree(ranges);
 	kfree(fns);
 	return ret;
@@ -813,7 +1185,8 @@ static int dsu_proc_show(struct seq_file *m, void *v)
 {
 	const struct dsu_applied *a;
 
-	if (mutex_lock_interruptible(&dsu_mutex))
+	/* Not dsu_mutex: that one is held while an update waits. */
+	if (mutex_lock_interruptible(&dsu_state_mutex))
 		return -EINTR;
 	seq_puts(m, "level name functions pause_us total_us\n");
 	for (a = dsu_core.top; a; a = a->below)
@@ -823,7 +1196,9 @@ static int dsu_proc_show(struct seq_file *m, void *v)
 	seq_printf(m, "registry: %u functions, %u variables, %u units, built in %llu us\n",
 		   dsu_reg.funcs.count, dsu_reg.vars.count, dsu_reg.units.count,
 		   dsu_reg.build_ns / NSEC_PER_USEC);
-	mutex_unlock(&dsu_mutex);
+	if (dsu_pending[0])
+		seq_printf(m, "pending: %s\n", dsu_pending);
+	mutex_unlock(&dsu_state_mutex);
 	return 0;
 }
 
