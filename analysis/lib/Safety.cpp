@@ -678,7 +678,14 @@ std::vector<Unsafe> unsafeSites(Program &p, const std::set<std::string> &change)
         continue;
       SiteFlags sf = siteFlags(g, static_cast<int>(ev));
       add(e.kind == Event::Call ? e.name : "*", sf.flags, sf.why);
-      if (e.kind != Event::Call || e.targets.size() != 1)
+      // At an indirect call the inner frame is one of its possible targets:
+      // rules by their names too (a stack does not tell how it was called).
+      if (e.kind == Event::ICall) {
+        for (int t : e.targets)
+          add(p.functions[t].name, sf.flags, sf.why);
+        continue;
+      }
+      if (e.targets.size() != 1)
         continue;
       int t = e.targets[0];
       const Function &tf = p.functions[t];
@@ -795,18 +802,53 @@ json unsafeJson(const std::vector<Unsafe> &unsafe, const std::set<std::string> &
 }
 
 json restrictionsJson(Program &p) {
-  Analysis a(p);
-  json points = json::array(), txs = json::array();
   bool kernel = p.mode == "kernel";
+  // The kernel's sets range over its wrapped types only: a bit per item for
+  // every function would be functions x items bits (hundreds of thousands
+  // squared). What a system call reaches is counted by a walk instead.
+  std::set<int> universe;
+  if (kernel)
+    for (size_t i = 0; i < p.items.size(); ++i)
+      if (p.itemKind[i] == 't')
+        universe.insert(static_cast<int>(i));
+  Analysis a(p, universe);
+  std::vector<unsigned> seenF(p.functions.size(), 0), seenG(p.items.size(), 0);
+  unsigned walk = 0;
+  auto reached = [&](int x) {
+    ++walk;
+    size_t nf = 0, ng = 0;
+    std::vector<int> stack{x};
+    seenF[x] = walk;
+    while (!stack.empty()) {
+      int f = stack.back();
+      stack.pop_back();
+      ++nf;
+      for (const Event &e : p.functions[f].events)
+        if (e.kind == Event::Global && e.item >= 0 && seenG[e.item] != walk) {
+          seenG[e.item] = walk;
+          ++ng;
+        }
+      for (int c : p.functions[f].callees)
+        if (seenF[c] != walk) {
+          seenF[c] = walk;
+          stack.push_back(c);
+        }
+    }
+    return std::make_pair(nf, ng);
+  };
+  json points = json::array(), txs = json::array();
   for (size_t f = 0; f < p.functions.size(); ++f) {
     const Function &fn = p.functions[f];
     int fi = static_cast<int>(f);
     if (!fn.transaction.empty()) {
       const Bits &e = a.effect(fi);
-      json fx = kernel ? json{{"types", a.names(e, 't')},
-                              {"functions", a.names(e, 'f').size()},
-                              {"globals", a.names(e, 'g').size()}}
-                       : setJson(a, e);
+      json fx;
+      if (kernel) {
+        auto [nf, ng] = reached(fi);
+        fx = {{"types", a.names(e, 't')}, {"functions", nf}, {"globals", ng}};
+      } else {
+        fx = setJson(a, e);
+      }
       txs.push_back({{"function", fn.name}, {"tu", fn.tu}, {"file", fn.file}, {"line", fn.line},
                      {"kind", fn.transaction}, {"effects", fx}});
     }

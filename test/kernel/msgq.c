@@ -3,6 +3,8 @@
 //   msgq create KEY        creates the queue (IPC_CREAT), prints its id
 //   msgq send KEY TEXT     sends TEXT (type 1), without blocking
 //   msgq recv KEY          receives one message without blocking, prints it
+//   msgq wait KEY          receives one message, sleeping in the kernel
+//                          (do_msgrcv) until one comes, prints it
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +18,7 @@ struct message {
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: msgq create|send|recv KEY [TEXT]\n");
+    fprintf(stderr, "usage: msgq create|send|recv|wait KEY [TEXT]\n");
     return 2;
   }
   key_t key = (key_t)strtol(argv[2], NULL, 0);
@@ -34,8 +36,8 @@ int main(int argc, char **argv) {
       perror("msgsnd");
       return 1;
     }
-  } else if (!strcmp(argv[1], "recv")) {
-    if (msgrcv(id, &m, sizeof m.text, 0, IPC_NOWAIT) < 0) {
+  } else if (!strcmp(argv[1], "recv") || !strcmp(argv[1], "wait")) {
+    if (msgrcv(id, &m, sizeof m.text, 0, strcmp(argv[1], "wait") ? IPC_NOWAIT : 0) < 0) {
       perror("msgrcv");
       return 1;
     }

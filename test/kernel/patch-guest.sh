@@ -81,15 +81,79 @@ echo revert > /proc/dsu && rmmod dsu_task_reads && ok "the shadow-field patch re
   bad "revert of the shadow-field patch"
 grep -q DsuReads /proc/self/status && bad "DsuReads after the revert" || ok "no DsuReads after the revert"
 
+# The safety analysis lets an update replace a function a task sleeps in:
+# pipe_read changes (test/kernel/patches/pipe-read-note.diff) while cat is
+# blocked inside it. The analysed patch applies at once (the sleeping call
+# finishes as old code; the system call runs nothing of the patch after
+# it); the same patch made with --no-safety can only wait for pipe_read to
+# leave every stack, and gives up.
+mkfifo /tmp/pipe2
+cat /tmp/pipe2 > /tmp/got2 &
+reader=$!
+exec 4> /tmp/pipe2          # the writer: cat goes on from open() into read()
+sleep 1
+grep -q pipe_read /proc/$reader/stack && ok "cat sleeps in pipe_read" ||
+  bad "cat is not in pipe_read: $(cat /proc/$reader/stack | tr '\n' ' ')"
+echo 1000 > /sys/module/dsu/parameters/timeout_ms
+if insmod /pipe_read_nosafety.ko 2>/dev/null; then
+  bad "the unanalysed pipe_read patch applied while pipe_read was active"
+  echo revert > /proc/dsu; rmmod dsu_pipe_read_nosafety
+else
+  ok "without the analysis the pipe_read patch waits for cat and gives up"
+fi
+dmesg | grep -q "pipe_read.* is active in cat" && ok "the kernel names pipe_read and cat" ||
+  bad "no reason naming pipe_read and cat: $(dmesg | grep 'dsu:' | tail -2)"
+insmod /pipe_read.ko && ok "the analysed pipe_read patch applies while cat sleeps in pipe_read" ||
+  bad "insmod pipe_read.ko: $(dmesg | grep 'dsu:' | tail -1)"
+echo 5000 > /sys/module/dsu/parameters/timeout_ms
+grep -q '^1 pipe_read-' /proc/dsu && dmesg | grep -q "applied pipe_read-.*safety analysed" &&
+  ok "/proc/dsu lists it; dmesg says it was analysed" || bad "pipe_read patch not listed: $(cat /proc/dsu)"
+kill -0 $reader 2>/dev/null && ok "cat is still blocked" || bad "cat is gone"
+echo "through the old pipe_read" >&4
+exec 4>&-
+wait $reader
+[ "$(cat /tmp/got2)" = "through the old pipe_read" ] && ok "cat got its data and ended" ||
+  bad "cat got: $(cat /tmp/got2)"
+dmesg | grep -q "dsu-test: the patched pipe_read runs" && ok "new reads run the new pipe_read" ||
+  bad "the new pipe_read did not run"
+echo revert > /proc/dsu && rmmod dsu_pipe_read && ok "the pipe_read patch reverts" ||
+  bad "revert of the pipe_read patch"
+
 # A data-layout change, last (it cannot be reverted): struct msg_queue
 # (ipc/msg.c, wrapped by dsu-cc) gains q_sends. A queue made before the
-# update keeps its messages and gets the field, zero, on first use.
+# update keeps its messages and gets the field, zero, on first use. While a
+# task sleeps in msgrcv (do_msgrcv, which uses the queue's old layout when
+# it wakes) the analysed patch waits, saying why in /proc/dsu, and applies
+# once a message wakes the task.
 field() { awk -v k="$1" -v c="$2" '$1 == k { print $c }' /proc/sysvipc/msg; }
 /msgq create 7 > /dev/null && /msgq send 7 before-1 && /msgq send 7 before-2 ||
   bad "message queue 7 before the update"
 [ "$(field 7 5)" = 2 ] && ok "queue 7 holds 2 messages before the update" || bad "qnum: $(field 7 5)"
-insmod /msg_sends.ko && ok "insmod msg_sends.ko (struct msg_queue gains q_sends)" ||
+/msgq create 9 > /dev/null
+/msgq wait 9 > /tmp/woke &
+waiter=$!
+sleep 1
+grep -q do_msgrcv /proc/$waiter/stack && ok "msgq sleeps in do_msgrcv" ||
+  bad "msgq is not in do_msgrcv: $(cat /proc/$waiter/stack | tr '\n' ' ')"
+echo 60000 > /sys/module/dsu/parameters/timeout_ms
+insmod /msg_sends.ko &
+loader=$!
+sleep 3
+kill -0 $loader 2>/dev/null && ok "the layout update waits while msgq sleeps in do_msgrcv" ||
+  bad "insmod msg_sends.ko did not wait"
+pending=$(grep '^pending:' /proc/dsu)
+echo "DSU-PATCH: types: $pending"
+case $pending in
+*msg_sends-*msgq*do_msgrcv*msg_queue*) ok "/proc/dsu says why: the task, do_msgrcv, struct msg_queue" ;;
+*) bad "/proc/dsu pending: $pending" ;;
+esac
+/msgq send 9 wake-up
+wait $loader && ok "insmod msg_sends.ko (struct msg_queue gains q_sends) once msgq woke" ||
   bad "insmod msg_sends.ko failed"
+wait $waiter
+[ "$(cat /tmp/woke)" = wake-up ] && ok "msgq got its message" || bad "msgq got: $(cat /tmp/woke)"
+echo 5000 > /sys/module/dsu/parameters/timeout_ms
+grep -q '^pending:' /proc/dsu && bad "still pending: $(grep '^pending:' /proc/dsu)"
 sed 's/^/DSU-PATCH: types: /' /proc/dsu
 [ "$(field 7 15)" = "sends=0" ] && ok "the queue made before the update shows sends=0 (transformed on first use)" ||
   bad "queue 7 after the update: $(grep '^ *7 ' /proc/sysvipc/msg)"

@@ -56,6 +56,12 @@ patchgen proc_version "the one-file kernel patch"
 copy
 (cd "$new" && patch -s -p1 < "$here/patches/msg-queue-sends.diff")
 patchgen msg_sends "a wrapped struct gaining a field"
+# pipe_read changes: applied (analysed) while a reader sleeps in it, and
+# the same change without the analysis, which has to wait.
+copy
+(cd "$new" && patch -s -p1 < "$here/patches/pipe-read-note.diff")
+patchgen pipe_read "pipe_read (safety analysed)"
+patchgen pipe_read_nosafety "pipe_read without the analysis" --no-safety
 # Shadow data: task_struct (a header's struct, never wrapped) gains a field.
 copy
 (cd "$new" && patch -s -p1 < "$here/patches/task-reads-shadow.diff")
