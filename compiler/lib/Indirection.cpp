@@ -308,6 +308,55 @@ private:
   std::set<const DeclRefExpr *> callees_;
 };
 
+// Which functions this unit really emits code for, as far as header
+// functions go: those reachable, through calls and references (cleanup
+// attributes included), from the unit's own functions or from outside any
+// function (initializers). clang's isUsed() is no help here: a use inside
+// another header inline nobody uses counts too, and the kernel's headers
+// define some 1500 inlines per unit, nearly all dead.
+class ReferenceGraph : public RecursiveASTVisitor<ReferenceGraph> {
+public:
+  bool TraverseFunctionDecl(FunctionDecl *fd) {
+    const FunctionDecl *outer = current_;
+    if (fd->doesThisDeclarationHaveABody())
+      current_ = fd->getCanonicalDecl();
+    bool ok = RecursiveASTVisitor::TraverseFunctionDecl(fd);
+    current_ = outer;
+    return ok;
+  }
+  bool VisitDeclRefExpr(DeclRefExpr *ref) {
+    if (const auto *fd = dyn_cast<FunctionDecl>(ref->getDecl()))
+      edges_[current_].push_back(fd->getCanonicalDecl());
+    return true;
+  }
+  bool VisitVarDecl(VarDecl *vd) {
+    if (const auto *cleanup = vd->getAttr<CleanupAttr>())
+      if (const FunctionDecl *fd = cleanup->getFunctionDecl())
+        edges_[current_].push_back(fd->getCanonicalDecl());
+    return true;
+  }
+  // Everything reachable from `roots` and from outside functions.
+  std::set<const FunctionDecl *> reachable(const std::vector<const FunctionDecl *> &roots) const {
+    std::set<const FunctionDecl *> seen;
+    std::vector<const FunctionDecl *> todo(roots.begin(), roots.end());
+    if (auto it = edges_.find(nullptr); it != edges_.end())
+      todo.insert(todo.end(), it->second.begin(), it->second.end());
+    while (!todo.empty()) {
+      const FunctionDecl *f = todo.back();
+      todo.pop_back();
+      if (!seen.insert(f).second)
+        continue;
+      if (auto it = edges_.find(f); it != edges_.end())
+        todo.insert(todo.end(), it->second.begin(), it->second.end());
+    }
+    return seen;
+  }
+
+private:
+  const FunctionDecl *current_ = nullptr;
+  std::map<const FunctionDecl *, std::vector<const FunctionDecl *>> edges_;
+};
+
 // Functions defined in this unit that are called inside `e`.
 void collectLocalCallees(const Expr *e, std::set<const FunctionDecl *> &out) {
   if (!e)
@@ -1097,6 +1146,10 @@ std::string IndirectionRewriter::prelude(bool afterMarker) const {
 RewriteResult IndirectionRewriter::run() {
   collectAliasTargets();
   findAssertionDependencies();
+  // Header functions are listed (and described) only when this unit emits
+  // them: the unit's own functions are the roots.
+  std::vector<Candidate> defined;
+  std::vector<const FunctionDecl *> roots;
   for (Decl *d : ctx_.getTranslationUnitDecl()->decls()) {
     auto *fd = dyn_cast<FunctionDecl>(d);
     if (!fd || !fd->doesThisDeclarationHaveABody())
@@ -1104,8 +1157,15 @@ RewriteResult IndirectionRewriter::run() {
     Candidate c;
     c.def = fd;
     c.record.reason = classify(fd, c.record.detail);
-    // Header functions are listed only when this unit emits them.
-    if (c.record.reason == Reason::HeaderFunction && !fd->isUsed() && !fd->isReferenced())
+    if (c.record.reason != Reason::HeaderFunction || fd->hasExternalFormalLinkage())
+      roots.push_back(fd->getCanonicalDecl());
+    defined.push_back(std::move(c));
+  }
+  ReferenceGraph graph;
+  graph.TraverseDecl(ctx_.getTranslationUnitDecl());
+  std::set<const FunctionDecl *> emitted = graph.reachable(roots);
+  for (Candidate &c : defined) {
+    if (c.record.reason == Reason::HeaderFunction && !emitted.count(c.def->getCanonicalDecl()))
       continue;
     describe(c);
     c.record.updateable = c.record.reason == Reason::None;

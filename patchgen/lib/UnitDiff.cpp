@@ -69,6 +69,9 @@ std::string printStmt(const Stmt *s, ASTContext &ctx) {
   llvm::raw_string_ostream os(out);
   LineMask mask(ctx.getSourceManager());
   PrintingPolicy policy(ctx.getLangOpts());
+  // "struct (unnamed at f.c:12:3)" would change whenever code above moves
+  // (the kernel's BUILD_BUG_ON_ZERO in ARRAY_SIZE is such a struct).
+  policy.AnonymousTagLocations = false;
   s->printPretty(os, &mask, policy);
   return out;
 }
@@ -179,6 +182,8 @@ UnitSnapshot snapshotUnit(ASTContext &ctx, const std::string &transformerFile,
   UnitSnapshot u;
   const SourceManager &sm = ctx.getSourceManager();
   PrintingPolicy policy(ctx.getLangOpts());
+  policy.AnonymousTagLocations = false; // as in printStmt
+
   AddressTakenCollector addressTaken(sm);
   addressTaken.TraverseDecl(ctx.getTranslationUnitDecl());
   for (Decl *d : ctx.getTranslationUnitDecl()->decls()) {
