@@ -111,6 +111,14 @@ void Program::addManifest(const json &m, const std::string &path, std::vector<st
     }
     for (const json &a : m.value("address_taken", json::array()))
       addressTaken_.emplace_back(unit, a);
+    for (const json &st : m.value("field_stores", json::array()))
+      if (st.is_array() && st.size() == 2)
+        fieldStores_.emplace_back(unit, std::make_pair(st[0].get<std::string>(), st[1].get<std::string>()));
+    for (const json &k : m.value("open_fields", json::array()))
+      openFields_.insert(k.get<std::string>());
+    // A manifest from before field stores were recorded: every field open.
+    if (!m.contains("field_stores"))
+      allFieldsOpen_ = true;
     units_.push_back(std::move(u));
   } catch (const json::exception &e) {
     errors.push_back(fmt::format("{}: malformed manifest: {}", path, e.what()));
@@ -145,6 +153,10 @@ void Program::link() {
     for (int target : resolve(unit, name))
       bySignature_[a[1].get<std::string>()].insert(target);
   }
+  std::map<std::string, std::set<int>> byField;
+  for (const auto &[unit, st] : fieldStores_)
+    for (int target : resolve(unit, st.second))
+      byField[st.first].insert(target);
   for (size_t i = 0; i < functions.size(); ++i) {
     Function &f = functions[i];
     const Unit &u = units_[unitOf_[i]];
@@ -167,8 +179,16 @@ void Program::link() {
         e.kind = Event::Call;
         e.targets = resolve(unitOf_[i], name);
       } else if (kind == "icall") {
+        // "sig" or "sig@struct S::f": through a field nothing but function
+        // names is ever stored into, only those functions; else every
+        // address-taken function of the type.
         e.kind = Event::ICall;
-        if (auto it = bySignature_.find(name); it != bySignature_.end())
+        size_t at = name.find('@');
+        std::string sig = name.substr(0, at);
+        auto field = at == std::string::npos ? byField.end() : byField.find(name.substr(at + 1));
+        if (field != byField.end() && !allFieldsOpen_ && !openFields_.count(field->first))
+          e.targets.assign(field->second.begin(), field->second.end());
+        else if (auto it = bySignature_.find(sig); it != bySignature_.end())
           e.targets.assign(it->second.begin(), it->second.end());
       } else if (kind == "type") {
         e.kind = Event::Type;
@@ -698,6 +718,12 @@ std::vector<Unsafe> unsafeSites(Program &p, const std::set<std::string> &change)
     return keyMemo[g] = std::move(keys);
   };
 
+  struct FrameRules {
+    std::map<std::string, SiteFlags> byCallee;
+    SiteFlags any;
+  };
+  std::map<std::string, FrameRules> frameRules;
+
   for (size_t f = 0; f < p.functions.size(); ++f) {
     const Function &fn = p.functions[f];
     int fi = static_cast<int>(f);
@@ -768,8 +794,13 @@ std::vector<Unsafe> unsafeSites(Program &p, const std::set<std::string> &change)
     if (!any)
       continue;
     unsigned tx = fn.transaction.empty() ? 0 : kFrameTxRoot;
-    for (const auto &[key, fl] : flags)
-      out.push_back({Unsafe::Frame, fn.name, key, fl | tx, why.count(key) ? why[key] : ""});
+    FrameRules &r = frameRules[fn.name];
+    for (const auto &[key, fl] : flags) {
+      SiteFlags &k = r.byCallee[key];
+      k.flags |= fl | tx;
+      if (k.why.empty() && why.count(key))
+        k.why = why[key];
+    }
     unsigned anyFl = tx;
     std::vector<std::string> types = a.names(anyOld, 't');
     if (!types.empty())
@@ -778,8 +809,19 @@ std::vector<Unsafe> unsafeSites(Program &p, const std::set<std::string> &change)
       anyFl |= kFramePrior;
     if (a.intersects(anyFuture, all))
       anyFl |= kFrameFuture;
-    out.push_back({Unsafe::Frame, fn.name, "?", anyFl,
-                   types.empty() ? "" : fmt::format("{} uses {} concretely", fn.name, joinNames(types))});
+    r.any.flags |= anyFl;
+    if (r.any.why.empty() && !types.empty())
+      r.any.why = fmt::format("{} uses {} concretely", fn.name, joinNames(types));
+  }
+  // The runtime knows frames by name only (kallsyms), so the functions of
+  // one name (static functions, header inlines emitted in many units) get
+  // one set of rules: each call key's flags over all of them. A key whose
+  // flags are the "?" rule's says nothing the fallback does not.
+  for (const auto &[name, r] : frameRules) {
+    for (const auto &[key, k] : r.byCallee)
+      if (k.flags != r.any.flags)
+        out.push_back({Unsafe::Frame, name, key, k.flags, k.why});
+    out.push_back({Unsafe::Frame, name, "?", r.any.flags, r.any.why});
   }
   return out;
 }

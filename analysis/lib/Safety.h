@@ -84,6 +84,9 @@ private:
   std::map<std::string, std::vector<int>> externals_;  // name -> external definitions
   std::map<std::string, std::set<int>> bySignature_;   // address-taken functions
   std::vector<std::pair<int, nlohmann::json>> addressTaken_; // (unit, entry)
+  std::vector<std::pair<int, std::pair<std::string, std::string>>> fieldStores_; // (unit, (field, fn))
+  std::set<std::string> openFields_;
+  bool allFieldsOpen_ = false;
   std::vector<int> resolve(int unit, const std::string &name) const;
 };
 

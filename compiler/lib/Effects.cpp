@@ -14,6 +14,8 @@
 #include <cstring>
 #include <set>
 
+#include <fmt/format.h>
+
 using namespace clang;
 
 namespace dsu {
@@ -41,6 +43,34 @@ const RecordDecl *recordOf(QualType t) {
   if (const auto *rt = t->getAsStructureType())
     return rt->getDecl();
   return nullptr;
+}
+
+// "struct S::f" for a member expression naming a function-pointer field
+// (through READ_ONCE/WRITE_ONCE's `*(volatile T *)&x->f` too), else "".
+const MemberExpr *functionPointerMember(const Expr *e) {
+  e = e->IgnoreParenCasts();
+  if (const auto *deref = dyn_cast<UnaryOperator>(e); deref && deref->getOpcode() == UO_Deref)
+    if (const auto *addr = dyn_cast<UnaryOperator>(deref->getSubExpr()->IgnoreParenCasts());
+        addr && addr->getOpcode() == UO_AddrOf)
+      e = addr->getSubExpr()->IgnoreParenCasts();
+  const auto *me = dyn_cast<MemberExpr>(e);
+  if (!me)
+    return nullptr;
+  const auto *field = dyn_cast<FieldDecl>(me->getMemberDecl());
+  if (!field || !field->getType()->isFunctionPointerType())
+    return nullptr;
+  return me;
+}
+
+std::string fieldKey(const FieldDecl *field) {
+  const RecordDecl *rd = field->getParent();
+  std::string tag = rd->getName().str();
+  if (tag.empty())
+    if (const TypedefNameDecl *td = rd->getTypedefNameForAnonDecl())
+      tag = td->getName().str();
+  if (tag.empty() || field->getName().empty())
+    return "";
+  return fmt::format("{} {}::{}", rd->isUnion() ? "union" : "struct", tag, field->getName().str());
 }
 
 bool isTransactionAttribute(const FunctionDecl *fd) {
@@ -93,7 +123,13 @@ public:
         QualType t = ce->getCallee()->getType();
         if (const auto *pt = t->getAs<PointerType>())
           t = pt->getPointeeType();
-        push("icall", signatureHash(t), std::move(during));
+        // Through a struct field: the analysis narrows the targets to the
+        // functions stored into that field ("sig@struct S::f").
+        std::string key;
+        if (const MemberExpr *me = functionPointerMember(ce->getCallee()))
+          key = fieldKey(cast<FieldDecl>(me->getMemberDecl()));
+        push("icall", key.empty() ? signatureHash(t) : signatureHash(t) + "@" + key,
+             std::move(during));
       }
     } else if (const auto *me = dyn_cast<MemberExpr>(s)) {
       if (const auto *field = dyn_cast<FieldDecl>(me->getMemberDecl()))
@@ -160,6 +196,13 @@ class AddressScanner : public RecursiveASTVisitor<AddressScanner> {
 public:
   std::set<const DeclRefExpr *> callees;
   std::vector<const DeclRefExpr *> refs;
+  // Function-pointer fields: the functions stored into them by name, and
+  // the fields that get anything else (a variable, a parameter, a pointer
+  // to the field handed elsewhere): those stay open.
+  std::set<std::pair<std::string, std::string>> stores;
+  std::set<std::string> open;
+  std::set<const MemberExpr *> addressed, accessed;
+
   bool VisitCallExpr(CallExpr *ce) {
     if (const auto *dre = dyn_cast<DeclRefExpr>(ce->getCallee()->IgnoreParenImpCasts()))
       callees.insert(dre);
@@ -169,6 +212,83 @@ public:
     if (isa<FunctionDecl>(dre->getDecl()))
       refs.push_back(dre);
     return true;
+  }
+  bool VisitInitListExpr(InitListExpr *ile) {
+    // The visitor may show either form; fields are matched in the semantic one.
+    if (!ile->isSemanticForm() && ile->getSemanticForm())
+      ile = ile->getSemanticForm();
+    if (!initLists_.insert(ile).second)
+      return true;
+    const RecordDecl *rd = recordOfInit(ile->getType());
+    if (!rd)
+      return true;
+    if (rd->isUnion()) {
+      if (const FieldDecl *f = ile->getInitializedFieldInUnion(); f && ile->getNumInits() == 1)
+        store(f, ile->getInit(0));
+      return true;
+    }
+    unsigned i = 0;
+    for (const FieldDecl *f : rd->fields()) {
+      if (i >= ile->getNumInits())
+        break;
+      store(f, ile->getInit(i++));
+    }
+    return true;
+  }
+  bool VisitBinaryOperator(BinaryOperator *bo) {
+    if (bo->isAssignmentOp())
+      if (const MemberExpr *me = functionPointerMember(bo->getLHS())) {
+        accessed.insert(me);
+        store(cast<FieldDecl>(me->getMemberDecl()), bo->getRHS());
+      }
+    return true;
+  }
+  bool VisitUnaryOperator(UnaryOperator *uo) {
+    const Expr *sub = uo->getSubExpr()->IgnoreParenCasts();
+    if (uo->getOpcode() == UO_AddrOf) {
+      if (const auto *me = dyn_cast<MemberExpr>(sub))
+        if (const auto *f = dyn_cast<FieldDecl>(me->getMemberDecl());
+            f && f->getType()->isFunctionPointerType())
+          addressed.insert(me);
+    } else if (uo->getOpcode() == UO_Deref) {
+      // *(T *)&x->f: READ_ONCE/WRITE_ONCE, a plain access.
+      if (const MemberExpr *me = functionPointerMember(uo))
+        accessed.insert(me);
+    }
+    return true;
+  }
+  void finish() {
+    for (const MemberExpr *me : addressed)
+      if (!accessed.count(me))
+        open.insert(fieldKey(cast<FieldDecl>(me->getMemberDecl())));
+    open.erase("");
+  }
+
+private:
+  std::set<const InitListExpr *> initLists_;
+  static const RecordDecl *recordOfInit(QualType t) {
+    if (const auto *rt = t->getAs<RecordType>())
+      return rt->getDecl()->getDefinition();
+    return nullptr;
+  }
+  void store(const FieldDecl *f, const Expr *value) {
+    if (!f->getType()->isFunctionPointerType() || !value)
+      return;
+    std::string key = fieldKey(f);
+    if (key.empty())
+      return;
+    const Expr *v = value->IgnoreParenCasts();
+    if (const auto *addr = dyn_cast<UnaryOperator>(v); addr && addr->getOpcode() == UO_AddrOf)
+      v = addr->getSubExpr()->IgnoreParenCasts();
+    if (const auto *dre = dyn_cast<DeclRefExpr>(v))
+      if (const auto *fd = dyn_cast<FunctionDecl>(dre->getDecl())) {
+        stores.insert({key, fd->getName().str()});
+        return;
+      }
+    if (isa<ImplicitValueInitExpr>(v) ||
+        v->isNullPointerConstant(f->getASTContext(), Expr::NPC_ValueDependentIsNull))
+      return;
+    open.insert(key);
   }
 };
 
@@ -231,9 +351,12 @@ FunctionEffects functionEffects(ASTContext &ctx, const FunctionDecl *fd, bool ke
   return fx;
 }
 
-std::vector<AddressTaken> addressTakenFunctions(ASTContext &ctx) {
+std::vector<AddressTaken> addressTakenFunctions(ASTContext &ctx, FieldStores &fields) {
   AddressScanner scan;
   scan.TraverseDecl(ctx.getTranslationUnitDecl());
+  scan.finish();
+  fields.stores.assign(scan.stores.begin(), scan.stores.end());
+  fields.open.assign(scan.open.begin(), scan.open.end());
   std::set<std::string> seen;
   std::vector<AddressTaken> out;
   for (const DeclRefExpr *dre : scan.refs) {

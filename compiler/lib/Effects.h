@@ -66,6 +66,13 @@ struct AddressTaken {
   std::string signature;
   bool external = false;
 };
-std::vector<AddressTaken> addressTakenFunctions(clang::ASTContext &ctx);
+// Function-pointer fields ("struct S::f"): which functions the unit stores
+// into them by name, and which get anything else (open: an indirect call
+// through them may reach any function of the right type).
+struct FieldStores {
+  std::vector<std::pair<std::string, std::string>> stores; // (field, function)
+  std::vector<std::string> open;
+};
+std::vector<AddressTaken> addressTakenFunctions(clang::ASTContext &ctx, FieldStores &fields);
 
 } // namespace dsu

@@ -1207,7 +1207,7 @@ RewriteResult IndirectionRewriter::run() {
   for (Candidate &c : candidates_)
     result.functions.push_back(std::move(c.record));
   result.variables = std::move(variables_);
-  result.addressTaken = addressTakenFunctions(ctx_);
+  result.addressTaken = addressTakenFunctions(ctx_, result.fieldStores);
   result.callsRewritten = callsRewritten_;
   return result;
 }

@@ -121,6 +121,7 @@ struct RewriteResult {
   std::vector<TypeRecord> types;
   std::vector<VariableRecord> variables;
   std::vector<AddressTaken> addressTaken; // functions whose address the unit takes
+  FieldStores fieldStores;                // what it stores into function-pointer fields
   unsigned callsRewritten = 0;
 };
 

@@ -104,6 +104,11 @@ nlohmann::json manifestJson(const ManifestInfo &info, const RewriteResult &r) {
   for (const AddressTaken &a : r.addressTaken)
     taken.push_back({a.name, a.signature, a.external ? "external" : "internal"});
   m["address_taken"] = std::move(taken);
+  json stores = json::array();
+  for (const auto &[field, fn] : r.fieldStores.stores)
+    stores.push_back({field, fn});
+  m["field_stores"] = std::move(stores);
+  m["open_fields"] = r.fieldStores.open;
   if (!info.statusDetail.empty())
     m["status_detail"] = info.statusDetail;
   if (!info.unitHash.empty())
