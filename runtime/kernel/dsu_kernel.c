@@ -68,6 +68,19 @@ static unsigned int dsu_timeout_ms = 5000;
 module_param_named(timeout_ms, dsu_timeout_ms, uint, 0644);
 MODULE_PARM_DESC(timeout_ms, "give up an apply or revert after this many ms of active functions");
 
+/*
+ * Version consistency of system calls (docs/safety.md): refuse while a task
+ * is inside a system call that already ran code of the change set and may
+ * run more. Off by default: with today's effects (indirect calls resolved by
+ * type and struct field) a shell blocked in wait4() "may" run nearly any
+ * library function before and after its sleep, so no patch of common code
+ * would ever apply. The type rules (old code about to use a changed layout)
+ * are always enforced. dsu.consistency= / /sys/module/dsu/parameters/consistency.
+ */
+static bool dsu_consistency;
+module_param_named(consistency, dsu_consistency, bool, 0644);
+MODULE_PARM_DESC(consistency, "refuse while a system call has run and may still run changed code");
+
 /* First and longest pause between two attempts (doubling in between). */
 #define DSU_BACKOFF_MIN_MS 10U
 #define DSU_BACKOFF_MAX_MS 640U
@@ -457,6 +470,7 @@ struct dsu_stop {
 	const struct dsu_range *ranges;
 	unsigned int nranges;
 	const struct dsu_frames *frames; /* an analysed patch's rules, or NULL */
+	bool consistency;		/* check system calls too (dsu_consistency) */
 	/* Out: */
 	struct dsu_applied *reverted;
 	u64 pause_ns;		/* in the callback that committed */
@@ -767,7 +781,7 @@ static int dsu_check_frames(struct dsu_stop *s, unsigned int n)
 			return -EBUSY;
 		}
 		in_tx |= fl & DSU_FRAME_TXROOT;
-		if (!in_tx)
+		if (!in_tx || !s->consistency)
 			continue;
 		if ((fl & DSU_FRAME_PRIOR) && !prior)
 			prior = dsu_trace[i];
@@ -999,6 +1013,7 @@ int dsu_apply(const struct __dsu_patch *patch, struct module *owner)
 		 * may stay active where they allow it (it finishes as old code).
 		 */
 		s.frames = frames = dsu_frames_build(patch, &ret);
+		s.consistency = READ_ONCE(dsu_consistency);
 		if (ret)
 			goto put;
 	} else {
