@@ -568,9 +568,9 @@ static void dsu_frames_free(struct dsu_frames *fr)
 {
 	if (!fr)
 		return;
-	kfree(fr->names);
-	kfree(fr->rules);
-	kfree(fr->callee);
+	kvfree(fr->names);
+	kvfree(fr->rules);
+	kvfree(fr->callee);
 	kvfree(fr->code);
 	kfree(fr);
 }
@@ -631,9 +631,10 @@ static struct dsu_frames *dsu_frames_build(const struct __dsu_patch *patch, int 
 	if (!fr)
 		return NULL;
 	fr->nrules = n;
-	fr->rules = kcalloc(n, sizeof(*fr->rules), GFP_KERNEL);
-	fr->callee = kcalloc(n, sizeof(*fr->callee), GFP_KERNEL);
-	strs = kcalloc(2 * n, sizeof(*strs), GFP_KERNEL);
+	/* A kernel-wide change set gives ~100 000 rules: vmalloc, not kmalloc. */
+	fr->rules = kvcalloc(n, sizeof(*fr->rules), GFP_KERNEL);
+	fr->callee = kvcalloc(n, sizeof(*fr->callee), GFP_KERNEL);
+	strs = kvcalloc(2 * n, sizeof(*strs), GFP_KERNEL);
 	body = kmalloc(KSYM_NAME_LEN, GFP_KERNEL);
 	if (!fr->rules || !fr->callee || !strs || !body)
 		goto fail;
@@ -654,7 +655,7 @@ static struct dsu_frames *dsu_frames_build(const struct __dsu_patch *patch, int 
 	}
 	sort(fr->rules, n, sizeof(*fr->rules), dsu_cmp_rule, NULL);
 	sort(strs, nstr, sizeof(*strs), dsu_cmp_str, NULL);
-	fr->names = kcalloc(nstr, sizeof(*fr->names), GFP_KERNEL);
+	fr->names = kvcalloc(nstr, sizeof(*fr->names), GFP_KERNEL);
 	if (!fr->names)
 		goto fail;
 	for (i = 0; i < nstr; i++)
@@ -683,12 +684,12 @@ static struct dsu_frames *dsu_frames_build(const struct __dsu_patch *patch, int 
 	sort(code.v, code.n, sizeof(*code.v), dsu_cmp_code, NULL);
 	fr->code = code.v;
 	fr->ncode = code.n;
-	kfree(strs);
+	kvfree(strs);
 	kfree(body);
 	return fr;
 fail:
 	kvfree(code.v);
-	kfree(strs);
+	kvfree(strs);
 	kfree(body);
 	dsu_frames_free(fr);
 	return NULL;
