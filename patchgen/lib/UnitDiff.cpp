@@ -46,7 +46,8 @@ unsigned presumedColumn(const SourceManager &sm, SourceLocation loc) {
 }
 
 // Prints __LINE__ expansions as "__LINE__": a function whose only change is
-// that code above it moved keeps its text.
+// that code above it moved keeps its text. (__FILE__, whose path is where
+// the new tree is, is masked in snapshotUnit.)
 struct LineMask : PrinterHelper {
   const SourceManager &sm;
   explicit LineMask(const SourceManager &s) : sm(s) {}
@@ -204,6 +205,10 @@ UnitSnapshot snapshotUnit(ASTContext &ctx, const std::string &transformerFile,
       f.proto = fmt::format("{} {}", f.external ? "extern" : "static",
                             fd->getType().getCanonicalType().getAsString());
       f.text = f.proto + " " + printStmt(fd->getBody(), ctx);
+      // __FILE__ in declarations too (the printer's helper does not reach
+      // initializers): the unit's path is where it was parsed, not a change.
+      for (size_t at = 0; (at = f.text.find("\"" + file + "\"", at)) != std::string::npos;)
+        f.text.replace(at, file.size() + 2, "__FILE__");
       RefCollector rc;
       rc.TraverseStmt(fd->getBody());
       for (DeclRefExpr *r : rc.refs)
