@@ -550,8 +550,10 @@ std::string wrapTypes(TypeWrapInput in, std::vector<TypeRecord> &types, bool &wr
         t.unionAlign = align;
         t.uses = c.members.size() + c.inits.size() + c.offsets.size();
         in.rw.ReplaceText(tag, t.tag.size(), rep);
+        const std::string tagValue =
+            fmt::format("{:#x}u", typeTag(in.opts.tuName, "struct " + t.tag));
         std::string text = fmt::format(
-            " struct {0} {{ unsigned int __dsu_version; union {{ struct {1} __dsu_data; char "
+            " struct {0} {{ unsigned int __dsu_version; unsigned int __dsu_tag; union {{ struct {1} __dsu_data; char "
             "__dsu_slop[{2}]; }} __dsu_u __attribute__((__aligned__({3}))); }};",
             t.tag, rep,
             pw ? std::to_string(pw->unionSize)
@@ -565,10 +567,10 @@ std::string wrapTypes(TypeWrapInput in, std::vector<TypeRecord> &types, bool &wr
           std::string section = opts.kernel ? "" : ", __section__(\"__dsu_types\")";
           text += fmt::format(
               " static struct __dsu_type_desc __dsu_tdesc_{0} __attribute__((__used__, "
-              "__aligned__(8){2})) = {{ DSU_ABI_VERSION, 0, \"struct {0}\", __dsu_tu_name, "
+              "__aligned__(8){2})) = {{ DSU_ABI_VERSION, 0, {3}, \"struct {0}\", __dsu_tu_name, "
               "sizeof(struct {0}), sizeof(struct {1}), __builtin_offsetof(struct {0}, __dsu_u), "
               "sizeof(((struct {0} *)0)->__dsu_u), __dsu_unit_hash, 0 }};",
-              t.tag, rep, section);
+              t.tag, rep, section, tagValue);
         }
         // The version is read with acquire semantics: the data of an
         // instance another thread just transformed is read after it.
@@ -579,22 +581,25 @@ std::string wrapTypes(TypeWrapInput in, std::vector<TypeRecord> &types, bool &wr
             "{2} *p) {{ if (__builtin_expect(__atomic_load_n(&p->__dsu_version, __ATOMIC_ACQUIRE) != {3}, 0)) "
             "__dsu_type_slow({4}, p, {5}); return &p->__dsu_u.__dsu_data; }}",
             rep, con, t.tag, expected, desc, version);
-        // For reads and address computations: memory without the magic is
-        // left alone (it may be no instance at all: a list head's container).
+        // For reads and address computations: memory without the magic and
+        // the tag is left alone (it may be no instance at all: a list
+        // head's container).
         text += fmt::format(
             " static inline __attribute__((__always_inline__, __unused__)) struct {0} "
             "*__dsu_conr_{2}(struct {2} *p) {{ unsigned int v = __atomic_load_n(&p->__dsu_version, "
             "__ATOMIC_ACQUIRE); if (__builtin_expect(v != {3} && (v & ~DSU_TYPE_VERSION_MASK) == "
-            "DSU_TYPE_MAGIC, 0)) __dsu_type_slow({4}, p, {5}); return &p->__dsu_u.__dsu_data; }}",
-            rep, con, t.tag, expected, desc, version);
+            "DSU_TYPE_MAGIC && p->__dsu_tag == {6}, 0)) __dsu_type_slow({4}, p, {5}); return "
+            "&p->__dsu_u.__dsu_data; }}",
+            rep, con, t.tag, expected, desc, version, tagValue);
         if (pw)
           text += pw->after;
         in.rw.InsertTextAfterToken(next.getLocation(), text);
         for (const InitListExpr *ile : c.inits) {
           in.rw.ReplaceText(in.edit(ile->getLBraceLoc()), 1,
-                            fmt::format("{{ {}, {{ .__dsu_data = {{",
+                            fmt::format("{{ {}, {}, {{ .__dsu_data = {{",
                                         version ? fmt::format("DSU_TYPE_MAGIC | {}u", version)
-                                                : "DSU_TYPE_MAGIC"));
+                                                : "DSU_TYPE_MAGIC",
+                                        tagValue));
           in.rw.ReplaceText(in.edit(ile->getRBraceLoc()), 1, "} } }");
         }
         for (auto &[oe, i] : c.offsets)
@@ -624,6 +629,17 @@ std::string wrapTypes(TypeWrapInput in, std::vector<TypeRecord> &types, bool &wr
   for (Candidate &c : cands)
     types.push_back(c.record);
   return tail;
+}
+
+unsigned typeTag(llvm::StringRef tu, llvm::StringRef name) {
+  uint32_t h = 2166136261u;
+  auto mix = [&h](unsigned char c) { h = (h ^ c) * 16777619u; };
+  for (char c : tu)
+    mix(static_cast<unsigned char>(c));
+  mix(0);
+  for (char c : name)
+    mix(static_cast<unsigned char>(c));
+  return h;
 }
 
 } // namespace dsu

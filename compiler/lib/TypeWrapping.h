@@ -59,6 +59,11 @@ void forEachMemberOnPath(const clang::Expr *lvalue,
 // (free, kfree, kvfree, vfree, kfree_sensitive, kmem_cache_free).
 bool isFreeFunction(llvm::StringRef name);
 
+// What the __dsu_tag of an instance of `name` ("struct T") of unit `tu`
+// holds: FNV-1a over tu, a 0 byte and name, as the runtime's dsu_core_hash
+// (which checks descriptors against it).
+unsigned typeTag(llvm::StringRef tu, llvm::StringRef name);
+
 // Decides, records (in `types`) and edits. Returns the text to append at the
 // end of the unit (descriptors), empty when nothing was wrapped.
 std::string wrapTypes(TypeWrapInput in, std::vector<TypeRecord> &types, bool &wrappedAny);

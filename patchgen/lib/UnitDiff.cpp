@@ -1194,6 +1194,7 @@ void PatchRewriter::wrapPatchTypes(RewrittenUnit &out) {
   }
   RewriteOptions ro;
   ro.kernel = opts_.kernel;
+  ro.tuName = base_.tu; // the instances' tag is the running unit's
   std::vector<TypeRecord> records;
   bool any = false;
   wrapTypes(TypeWrapInput{ctx_, rw_, [this](SourceLocation l) { return edit(l); }, ro, &wraps,

@@ -195,6 +195,13 @@ int dsu_core_prepare(struct dsu_core *core, const struct __dsu_patch *patch,
 			return fail("%s of %s was built with DSU ABI %u, the runtime has %u", t->name,
 				    t->tu, d->abi, DSU_ABI_VERSION);
 		}
+		if (d->tag != dsu_core_hash(d->tu, d->name)) {
+			/* The instances carry the tag: a wrong one would make
+			 * every instance look fresh, and none be transformed. */
+			dsu_core_discard(core, a);
+			return fail("%s of %s has tag %#x in its descriptor, not %#x", t->name,
+				    t->tu, d->tag, dsu_core_hash(d->tu, d->name));
+		}
 		for (j = 0; j < i; j++)
 			if (a->types[j].desc == d) {
 				dsu_core_discard(core, a);
@@ -376,7 +383,7 @@ static const struct __dsu_patch_type *type_step(const struct dsu_core *core,
 int dsu_core_type_slow(const struct dsu_core *core, struct __dsu_type_desc *type, void *obj,
 		       unsigned int expected, char *err, unsigned long errlen)
 {
-	unsigned int *vp = obj;
+	unsigned int *vp = obj, *tagp = vp + 1;
 	unsigned char *data = (unsigned char *)obj + type->data_offset;
 	unsigned char small[512], *buf;
 	const unsigned char *from;
@@ -389,12 +396,19 @@ int dsu_core_type_slow(const struct dsu_core *core, struct __dsu_type_desc *type
 		if (expected != now)
 			return fail("%s (%s): code built for version %u ran after the update to "
 				    "version %u", type->name, type->tu, expected, now);
-		if ((seen & ~DSU_TYPE_VERSION_MASK) != DSU_TYPE_MAGIC) {
+		if ((seen & ~DSU_TYPE_VERSION_MASK) != DSU_TYPE_MAGIC ||
+		    __atomic_load_n(tagp, __ATOMIC_ACQUIRE) != type->tag) {
 			/* Zeroed or fresh: all-zero is zero in any layout, fresh
-			 * memory is written through the accessor before it is read. */
+			 * memory is written through the accessor before it is
+			 * read. Fresh memory may hold anything, the magic too
+			 * (a freed instance of another type): the tag says whose.
+			 * The tag is stored after the version, so a thread that
+			 * sees it sees the version too (see "newer" below). */
 			if (__atomic_compare_exchange_n(vp, &seen, DSU_TYPE_MAGIC | now, 0,
-							__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+							__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+				__atomic_store_n(tagp, type->tag, __ATOMIC_RELEASE);
 				return 0;
+			}
 			continue;
 		}
 		if (seen == DSU_TYPE_BUSY) {
@@ -405,6 +419,10 @@ int dsu_core_type_slow(const struct dsu_core *core, struct __dsu_type_desc *type
 		v = seen & DSU_TYPE_VERSION_MASK;
 		if (v == now)
 			return 0;
+		/* Another thread may have marked fresh memory between our
+		 * loads of the version and of the tag: look again. */
+		if (v > now && __atomic_load_n(vp, __ATOMIC_ACQUIRE) != seen)
+			continue;
 		if (v > now)
 			return fail("%s (%s): an instance is in version %u, newer than the "
 				    "running version %u", type->name, type->tu, v, now);

@@ -60,12 +60,14 @@ struct RepT1 {
 };
 struct WrappedT {
   unsigned int version;
+  unsigned int tag;
   union {
     RepT0 data;
     char slop[sizeof(RepT0) + 16];
   } u;
 };
-__dsu_type_desc descT{DSU_ABI_VERSION, 0, "struct T", "u.c", sizeof(WrappedT), sizeof(RepT0),
+const unsigned tagT = dsu_core_hash("u.c", "struct T");
+__dsu_type_desc descT{DSU_ABI_VERSION, 0, tagT, "struct T", "u.c", sizeof(WrappedT), sizeof(RepT0),
                       offsetof(WrappedT, u), sizeof(WrappedT::u), "H1", nullptr};
 __dsu_type_desc *findType(const char *tu, const char *name) {
   return !std::strcmp(tu, "u.c") && !std::strcmp(name, "struct T") ? &descT : nullptr;
@@ -276,10 +278,36 @@ TEST_CASE("type updates: checks, lazy exactly-once transform, no revert", "[core
   // Version 0: fresh (zeroed) memory is marked, marked memory passes.
   CHECK(slowError(core, fresh, 0).empty());
   CHECK(fresh.version == DSU_TYPE_MAGIC);
+  CHECK(fresh.tag == tagT);
   old.version = DSU_TYPE_MAGIC;
+  old.tag = tagT;
   old.u.data = {3, 4};
   racy.version = DSU_TYPE_MAGIC;
+  racy.tag = tagT;
   racy.u.data = {5, 6};
+  {
+    // Fresh memory holding what looks like a newer instance, but of another
+    // type (or any bytes: kmalloc'd memory had the magic): marked, no error.
+    WrappedT garbage{};
+    garbage.version = DSU_TYPE_MAGIC | 0x28e6f9;
+    garbage.tag = tagT ^ 1;
+    garbage.u.data = {8, 9};
+    CHECK(slowError(core, garbage, 0).empty());
+    CHECK(garbage.version == DSU_TYPE_MAGIC);
+    CHECK(garbage.tag == tagT);
+    CHECK(garbage.u.data.x == 8); // not touched
+    // With its own tag, a newer version is an error.
+    garbage.version = DSU_TYPE_MAGIC | 3;
+    CHECK_THAT(slowError(core, garbage, 0), Catch::Contains("newer than the running version"));
+  }
+  {
+    // A descriptor whose tag is not the hash of its (tu, name) is refused:
+    // its instances' tags would not match, and none would be transformed.
+    TypePatch tp;
+    descT.tag ^= 1;
+    CHECK_THAT(prepareError(core, tp.p), Catch::Contains("has tag"));
+    descT.tag ^= 1;
+  }
 
   {
     TypePatch tp;

@@ -28,7 +28,7 @@
 #define DSU_ABI_H
 
 /* Bumped on any incompatible change to the structures below. */
-#define DSU_ABI_VERSION 4
+#define DSU_ABI_VERSION 5
 
 /*
  * Sections holding the descriptors of a user-space program; the linker
@@ -76,15 +76,18 @@ struct __dsu_var_desc {
  *   struct T { fields };
  * into the version-0 representation and a wrapper with the original tag:
  *   struct __dsu_rep_T_0 { fields };
- *   struct T { unsigned int __dsu_version;
+ *   struct T { unsigned int __dsu_version; unsigned int __dsu_tag;
  *              union { struct __dsu_rep_T_0 __dsu_data;
  *                      char __dsu_slop[ROUND8(sizeof(struct __dsu_rep_T_0) + SLOP)]; }
  *                __dsu_u __attribute__((__aligned__(8))); };
  * and every concrete use goes through __dsu_con_T(p), which returns the
  * representation after making sure the instance is in the version the code
- * was compiled for. The version field holds DSU_TYPE_MAGIC | version; an
- * instance without the magic (zeroed, or fresh memory not written yet) is
- * taken to be in the current version.
+ * was compiled for. The version field holds DSU_TYPE_MAGIC | version and
+ * the tag field the type's tag (DSU_TYPE_TAG: FNV-1a over tu, a 0 byte and
+ * "struct T"); an instance without the magic or with another tag (zeroed,
+ * or fresh memory not written yet, which may hold a freed instance of
+ * another wrapped type, or any bytes at all) is taken to be in the current
+ * version. The magic alone is 8 bits: kmalloc'd garbage had it.
  *
  * A patch that changes T's layout brings version n: its code is compiled
  * against struct __dsu_rep_T_n (which must fit in the same union: sizeof and
@@ -103,6 +106,7 @@ struct __dsu_type_desc {
 	/* The version instances are brought to; 0 = as built. (Not "current":
 	 * the kernel defines that as a macro.) */
 	unsigned int version_now;
+	unsigned int tag;      /* what __dsu_tag of its instances holds */
 	const char *name;      /* "struct T" */
 	const char *tu;
 	unsigned long size;    /* sizeof the wrapper */

@@ -1,6 +1,6 @@
 // Rule: a struct the policy selects is wrapped: its definition becomes the
 // version-0 representation __dsu_rep_T_0 and a wrapper keeping the tag (a
-// version field and a union with slop); every concrete use goes through the
+// version field, a tag and a union with slop); every concrete use goes through the
 // accessor __dsu_con_T: `.` and `->` (nested, and on an embedded or array
 // element), designated and positional initializers, compound literals,
 // offsetof and container_of. sizeof, copies and pointers work on the wrapper.
@@ -15,16 +15,17 @@
 #define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
 struct point { int x, y; };
-// CHECK: struct __dsu_rep_point_0 { int x, y; }; struct point { unsigned int __dsu_version; union { struct __dsu_rep_point_0 __dsu_data; char __dsu_slop[(sizeof(struct __dsu_rep_point_0) + 64 + 7) / 8 * 8]; } __dsu_u __attribute__((__aligned__(8))); };
-// CHECK-SAME: static struct __dsu_type_desc __dsu_tdesc_point __attribute__((__used__, __aligned__(8), __section__("__dsu_types"))) = { DSU_ABI_VERSION, 0, "struct point", __dsu_tu_name, sizeof(struct point), sizeof(struct __dsu_rep_point_0), __builtin_offsetof(struct point, __dsu_u), sizeof(((struct point *)0)->__dsu_u), __dsu_unit_hash, 0 };
+// CHECK: struct __dsu_rep_point_0 { int x, y; }; struct point { unsigned int __dsu_version; unsigned int __dsu_tag; union { struct __dsu_rep_point_0 __dsu_data; char __dsu_slop[(sizeof(struct __dsu_rep_point_0) + 64 + 7) / 8 * 8]; } __dsu_u __attribute__((__aligned__(8))); };
+// CHECK-SAME: static struct __dsu_type_desc __dsu_tdesc_point __attribute__((__used__, __aligned__(8), __section__("__dsu_types"))) = { DSU_ABI_VERSION, 0, [[PTAG:0x[0-9a-f]+u]], "struct point", __dsu_tu_name, sizeof(struct point), sizeof(struct __dsu_rep_point_0), __builtin_offsetof(struct point, __dsu_u), sizeof(((struct point *)0)->__dsu_u), __dsu_unit_hash, 0 };
 // CHECK-SAME: static inline __attribute__((__always_inline__, __unused__)) struct __dsu_rep_point_0 *__dsu_con_point(struct point *p) { if (__builtin_expect(__atomic_load_n(&p->__dsu_version, __ATOMIC_ACQUIRE) != DSU_TYPE_MAGIC, 0)) __dsu_type_slow(&__dsu_tdesc_point, p, 0); return &p->__dsu_u.__dsu_data; }
+// CHECK-SAME: *__dsu_conr_point(struct point *p) { unsigned int v = __atomic_load_n(&p->__dsu_version, __ATOMIC_ACQUIRE); if (__builtin_expect(v != DSU_TYPE_MAGIC && (v & ~DSU_TYPE_VERSION_MASK) == DSU_TYPE_MAGIC && p->__dsu_tag == [[PTAG]], 0))
 struct box { struct point corner[2]; int id; };
 struct other { int v; };
 
 static struct point origin = { 1, 2 };
-// CHECK: static struct point origin = { DSU_TYPE_MAGIC, { .__dsu_data = { 1, 2 } } };
+// CHECK: static struct point origin = { DSU_TYPE_MAGIC, [[PTAG]], { .__dsu_data = { 1, 2 } } };
 static struct box unit = { .corner = { { 0, 0 }, { .x = 1, .y = 1 } }, .id = 7 };
-// CHECK: static struct box unit = { DSU_TYPE_MAGIC, { .__dsu_data = { .corner = { { DSU_TYPE_MAGIC, { .__dsu_data = { 0, 0 } } }, { DSU_TYPE_MAGIC, { .__dsu_data = { .x = 1, .y = 1 } } } }, .id = 7 } } };
+// CHECK: static struct box unit = { DSU_TYPE_MAGIC, [[BTAG:0x[0-9a-f]+u]], { .__dsu_data = { .corner = { { DSU_TYPE_MAGIC, [[PTAG]], { .__dsu_data = { 0, 0 } } }, { DSU_TYPE_MAGIC, [[PTAG]], { .__dsu_data = { .x = 1, .y = 1 } } } }, .id = 7 } } };
 static struct point zeroed;
 static int *corner_y = &unit.corner[1].y;
 // CHECK: static int *corner_y = &unit.__dsu_u.__dsu_data.corner[1].__dsu_u.__dsu_data.y;
@@ -48,7 +49,7 @@ void set_y(struct box *b, int v) { b->corner[1].y = v; b->id++; }
 
 int main(void) {
   struct point p = (struct point){ .x = 3, .y = 4 };
-  // CHECK: struct point p = (struct point){ DSU_TYPE_MAGIC, { .__dsu_data = { .x = 3, .y = 4 } } };
+  // CHECK: struct point p = (struct point){ DSU_TYPE_MAGIC, [[PTAG]], { .__dsu_data = { .x = 3, .y = 4 } } };
   struct point q = p;
   struct other o = { 5 };
   // CHECK: struct other o = { 5 };

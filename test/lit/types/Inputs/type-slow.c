@@ -3,8 +3,10 @@
 #include "../../../../runtime/include/dsu/abi.h"
 void __dsu_type_slow(struct __dsu_type_desc *type, void *obj, unsigned int expected)
 {
-	unsigned int *version = obj;
-	if ((*version & ~DSU_TYPE_VERSION_MASK) != DSU_TYPE_MAGIC)
+	unsigned int *version = obj, *tag = version + 1;
+	if ((*version & ~DSU_TYPE_VERSION_MASK) != DSU_TYPE_MAGIC || *tag != type->tag) {
 		*version = DSU_TYPE_MAGIC | type->version_now;
+		*tag = type->tag;
+	}
 	(void)expected;
 }
