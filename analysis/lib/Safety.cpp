@@ -273,45 +273,42 @@ std::vector<std::string> Analysis::names(const Bits &b, char kind) const {
   return out;
 }
 
-// E(f) for every function: Tarjan's strongly connected components over the
-// call graph (iterative: kernel call chains are deep), each component's
-// effect the union of its members' own effects and its callees' components.
-void Analysis::computeEffects() {
-  size_t n = p_.functions.size();
-  effect_.assign(n, empty());
-  oldEffect_.assign(n, empty());
-  std::vector<int> index(n, -1), low(n, 0), comp(n, -1);
+// Components of the graph whose edges `edges(f)` gives, callees' components
+// first (Tarjan's algorithm, iterative: kernel call chains are deep).
+static void forEachComponent(size_t n, const std::function<std::vector<int>(int)> &edges,
+                             const std::function<void(const std::vector<int> &)> &component) {
+  std::vector<int> index(n, -1), low(n, 0);
   std::vector<char> onStack(n, 0);
   std::vector<int> stack;
-  std::vector<std::vector<int>> comps;
   int counter = 0;
   struct Frame {
     int f;
+    std::vector<int> succ;
     size_t next;
   };
   for (size_t root = 0; root < n; ++root) {
     if (index[root] >= 0)
       continue;
-    std::vector<Frame> work{{static_cast<int>(root), 0}};
-    index[root] = low[root] = counter++;
-    stack.push_back(static_cast<int>(root));
-    onStack[root] = 1;
+    std::vector<Frame> work;
+    auto enter = [&](int f) {
+      index[f] = low[f] = counter++;
+      stack.push_back(f);
+      onStack[f] = 1;
+      work.push_back({f, edges(f), 0});
+    };
+    enter(static_cast<int>(root));
     while (!work.empty()) {
       Frame &fr = work.back();
-      const std::vector<int> &cs = p_.functions[fr.f].callees;
-      if (fr.next < cs.size()) {
-        int c = cs[fr.next++];
-        if (index[c] < 0) {
-          index[c] = low[c] = counter++;
-          stack.push_back(c);
-          onStack[c] = 1;
-          work.push_back({c, 0});
-        } else if (onStack[c]) {
+      if (fr.next < fr.succ.size()) {
+        int c = fr.succ[fr.next++];
+        if (index[c] < 0)
+          enter(c);
+        else if (onStack[c])
           low[fr.f] = std::min(low[fr.f], index[c]);
-        }
         continue;
       }
       int f = fr.f;
+      work.pop_back();
       if (low[f] == index[f]) {
         std::vector<int> members;
         int m;
@@ -319,44 +316,82 @@ void Analysis::computeEffects() {
           m = stack.back();
           stack.pop_back();
           onStack[m] = 0;
-          comp[m] = static_cast<int>(comps.size());
           members.push_back(m);
         } while (m != f);
-        // Callees' components are complete (Tarjan emits them first).
-        Bits e = empty(), old = empty();
-        for (int mem : members) {
-          const Function &fn = p_.functions[mem];
-          add(e, fn.item);
-          add(old, fn.item);
-          for (const Event &ev : fn.events) {
-            add(e, ev.item);
-            add(old, ev.item);
-            for (int t : ev.targets) {
-              add(e, p_.functions[t].item);
-              add(old, p_.functions[t].item);
-              if (comp[t] >= 0 && comp[t] != comp[f]) {
-                merge(e, effect_[t]);
-                if (!p_.functions[t].updateable)
-                  merge(old, oldEffect_[t]);
-              }
-            }
-            for (int d : ev.during) {
-              add(e, d);
-              add(old, d);
-            }
-          }
-        }
-        for (int mem : members) {
-          effect_[mem] = e;
-          oldEffect_[mem] = old;
-        }
-        comps.push_back(std::move(members));
+        component(members);
       }
-      work.pop_back();
       if (!work.empty())
         low[work.back().f] = std::min(low[work.back().f], low[f]);
     }
   }
+}
+
+// E(f) for every function, over the call graph's components: each
+// component's effect is the union of its members' own effects and its
+// callees' components. The old effect (what calling f runs as old code) is
+// the same over the edges into non-updateable functions only: a component
+// of the whole graph may hold updateable functions (through indirect calls
+// most of the kernel is one), whose own uses are new code after an update.
+void Analysis::computeEffects() {
+  size_t n = p_.functions.size();
+  effect_.assign(n, empty());
+  oldEffect_.assign(n, empty());
+  std::vector<int> comp(n, -1);
+  int ncomp = 0;
+  auto own = [&](int f, Bits &b) {
+    const Function &fn = p_.functions[f];
+    add(b, fn.item);
+    for (const Event &ev : fn.events) {
+      add(b, ev.item);
+      for (int t : ev.targets)
+        add(b, p_.functions[t].item);
+      for (int d : ev.during)
+        add(b, d);
+    }
+  };
+  forEachComponent(
+      n, [&](int f) { return p_.functions[f].callees; },
+      [&](const std::vector<int> &members) {
+        Bits e = empty();
+        for (int mem : members)
+          comp[mem] = ncomp;
+        for (int mem : members) {
+          own(mem, e);
+          for (const Event &ev : p_.functions[mem].events)
+            for (int t : ev.targets)
+              if (comp[t] != ncomp)
+                merge(e, effect_[t]);
+        }
+        for (int mem : members)
+          effect_[mem] = e;
+        ++ncomp;
+      });
+  comp.assign(n, -1);
+  ncomp = 0;
+  forEachComponent(
+      n,
+      [&](int f) {
+        std::vector<int> out;
+        for (int t : p_.functions[f].callees)
+          if (!p_.functions[t].updateable)
+            out.push_back(t);
+        return out;
+      },
+      [&](const std::vector<int> &members) {
+        Bits old = empty();
+        for (int mem : members)
+          comp[mem] = ncomp;
+        for (int mem : members) {
+          own(mem, old);
+          for (const Event &ev : p_.functions[mem].events)
+            for (int t : ev.targets)
+              if (!p_.functions[t].updateable && comp[t] != ncomp)
+                merge(old, oldEffect_[t]);
+        }
+        for (int mem : members)
+          oldEffect_[mem] = old;
+        ++ncomp;
+      });
 }
 
 Bits Analysis::eventBits(int f, const Event &e) const {
@@ -627,6 +662,50 @@ std::vector<int> enclosingTransactions(const Program &p, const Analysis &a, int 
   return out;
 }
 
+// Where f's old code uses type item `type`: f itself, or the chain of
+// non-updateable callees (they stay old code) down to the function that
+// does, as "f -> g -> h". Empty if none does.
+std::string oldUseChain(const Program &p, int f, int type) {
+  std::map<int, int> parent{{f, -1}};
+  std::vector<int> queue{f};
+  for (size_t i = 0; i < queue.size(); ++i) {
+    int g = queue[i];
+    for (const Event &e : p.functions[g].events) {
+      bool uses = e.item == type;
+      for (int d : e.during)
+        uses = uses || d == type;
+      if (uses) {
+        std::vector<std::string> chain;
+        for (int x = g; x >= 0; x = parent[x])
+          chain.push_back(p.functions[x].name);
+        std::string out;
+        for (auto it = chain.rbegin(); it != chain.rend(); ++it)
+          out += (out.empty() ? "" : " -> ") + *it;
+        return out;
+      }
+      for (int t : e.targets)
+        if (!p.functions[t].updateable && parent.emplace(t, g).second)
+          queue.push_back(t);
+    }
+  }
+  return "";
+}
+
+// "f uses T concretely[ after the call]", and where in f's old callees it
+// is used when f itself does not.
+std::string concreteUseText(const Program &p, int f, const std::vector<std::string> &types,
+                            const char *when = "") {
+  std::string text =
+      fmt::format("{} uses {} concretely{}", p.functions[f].name, joinNames(types), when);
+  auto it = p.itemIndex.find(types.front());
+  if (it == p.itemIndex.end())
+    return text;
+  std::string chain = oldUseChain(p, f, it->second);
+  if (chain.find(" -> ") != std::string::npos)
+    text += fmt::format(" (through old code: {})", chain);
+  return text;
+}
+
 } // namespace
 
 std::vector<Unsafe> unsafeSites(Program &p, const std::set<std::string> &change) {
@@ -660,8 +739,7 @@ std::vector<Unsafe> unsafeSites(Program &p, const std::set<std::string> &change)
     std::vector<std::string> types = a.names(fd, 't');
     if (!types.empty()) {
       it->second.flags |= kFrameType;
-      it->second.why = fmt::format("{} uses {} concretely after the call",
-                                   p.functions[g].name, joinNames(types));
+      it->second.why = concreteUseText(p, g, types, " after the call");
     }
     if (a.intersects(pr, all))
       it->second.flags |= kFramePrior;
@@ -811,7 +889,7 @@ std::vector<Unsafe> unsafeSites(Program &p, const std::set<std::string> &change)
       anyFl |= kFrameFuture;
     r.any.flags |= anyFl;
     if (r.any.why.empty() && !types.empty())
-      r.any.why = fmt::format("{} uses {} concretely", fn.name, joinNames(types));
+      r.any.why = concreteUseText(p, fi, types);
   }
   // The runtime knows frames by name only (kallsyms), so the functions of
   // one name (static functions, header inlines emitted in many units) get
