@@ -113,7 +113,8 @@ def kernel_figures():
                     reasons[t.get("reason")] = reasons.get(t.get("reason"), 0) + 1
                     continue
                 rep, union, align = t["representation_size"], t["union_size"], t["union_align"]
-                offset = (4 + align - 1) // align * align
+                # version and tag words (abi.h), then the union
+                offset = (8 + align - 1) // align * align
                 wrapper = (offset + union + align - 1) // align * align
                 overheads.append(wrapper - rep)
                 ratios.append(wrapper / rep if rep else 0)
