@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds Linux 6.12 (tinyconfig + config.fragment) with clang-19, either
 # through dsu-cc (MODE=dsu) or plainly (MODE=plain), cached under BUILD_DIR:
-#   test/kernel/kbuild.sh BUILD_DIR [dsu|plain] [DSU_CC]
+#   test/kernel/kbuild.sh BUILD_DIR [dsu|plain] [DSU_CC] [NAME]
+# The tree is BUILD_DIR/kernel/NAME/linux (NAME defaults to the mode: the
+# benchmarks keep kernels of several policies side by side).
 # Reruns are incremental; a changed dsu-cc, policy or fragment rebuilds.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -9,7 +11,7 @@ build=$(realpath -m "$1")
 mode=${2:-dsu}
 dsucc=${3:-$build/compiler/dsu-cc}
 tarball=/usr/src/linux-source-6.12.tar.xz
-root=$build/kernel/$mode
+root=$build/kernel/${4:-$mode}
 tree=$root/linux
 log=$root/build.log
 
