@@ -4,7 +4,9 @@
 #   test/kernel/kbuild.sh BUILD_DIR [dsu|plain] [DSU_CC] [NAME]
 # The tree is BUILD_DIR/kernel/NAME/linux (NAME defaults to the mode: the
 # benchmarks keep kernels of several policies side by side).
-# Reruns are incremental; a changed dsu-cc, policy or fragment rebuilds.
+# DSU_KCONFIG_EXTRA=FILE merges a second fragment after config.fragment (the
+# benchmarks' profiling kernel). Reruns are incremental; a changed dsu-cc,
+# policy or fragment rebuilds.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(realpath -m "$1")
@@ -37,7 +39,9 @@ fi
 
 # Rebuild from scratch when anything that shapes the objects changed: kbuild
 # only compares command lines, and the dsu-cc path does not change.
-stamp=$( { sha256sum "$here/config.fragment";
+fragments=("$here/config.fragment")
+[ -n "${DSU_KCONFIG_EXTRA:-}" ] && fragments+=("$(realpath "$DSU_KCONFIG_EXTRA")")
+stamp=$( { sha256sum "${fragments[@]}";
            if [ "$mode" = dsu ]; then
              sha256sum "$dsucc" "$(dirname "$dsucc")/dsu-cc-core"
              echo "policy=${DSU_CONFIG:-}"
@@ -47,13 +51,13 @@ if [ "$(cat .dsu-stamp 2>/dev/null)" != "$stamp" ]; then
   echo "kbuild: configuring ($mode)"
   make "${make_args[@]}" mrproper >/dev/null
   make "${make_args[@]}" tinyconfig >/dev/null
-  scripts/kconfig/merge_config.sh -m .config "$here/config.fragment" >/dev/null
+  scripts/kconfig/merge_config.sh -m .config "${fragments[@]}" >/dev/null
   make "${make_args[@]}" olddefconfig >/dev/null
   # Every requested option must have survived olddefconfig.
   missing=0
   while IFS= read -r line; do
     case "$line" in CONFIG_*=*) grep -qx "$line" .config || { echo "kbuild: $line not in .config"; missing=1; } ;; esac
-  done < "$here/config.fragment"
+  done < <(cat "${fragments[@]}")
   [ $missing = 0 ] || exit 1
   echo "$stamp" > .dsu-stamp
 fi
