@@ -122,6 +122,51 @@ def overhead(report, build, work):
                    f"{max(spread, runs['plain'][1]) * 100:.2f} %", target)
 
 
+PROFILE_ROUNDS = 50
+
+
+def hot_functions(build, work):
+    """Calls per updateable function during the syscall mix: a dsu-cc
+    kernel (policy.cfg) with the function profiler (profile.fragment);
+    updateable functions show up as their bodies, __dsu_v0_<f>, which only
+    calls through the pointer reach. Returns [(name, calls per round)],
+    most called first."""
+    env = {"DSU_KCONFIG_EXTRA": os.path.join(HERE, "profile.fragment")}
+    os.environ.update(env)
+    try:
+        tree, _ = kbuild(build, "bench-profile", "dsu", os.path.join(KTEST, "policy.cfg"))
+    finally:
+        del os.environ["DSU_KCONFIG_EXTRA"]
+    mixexe = os.path.join(work, "syscall-mix")
+    sh(["clang-19", "-O2", "-static", "-Wall", "-Werror", os.path.join(HERE, "syscall-mix.c"),
+        "-o", mixexe])
+    script = f"""#!/bin/sh
+mount -t tracefs nodev /sys/kernel/tracing
+cd /sys/kernel/tracing || exit 1
+echo 1 > function_profile_enabled
+/syscall-mix {PROFILE_ROUNDS}
+echo 0 > function_profile_enabled
+cat trace_stat/function* | sed 's/^/BENCH-PROF: /'
+"""
+    initrd = initramfs(work, script, [mixexe])
+    log = os.path.join(work, "profile.log")
+    bz = os.path.join(tree, "arch", "x86", "boot", "bzImage")
+    with open(log, "w") as out:
+        subprocess.run(["timeout", "1800", "qemu-system-x86_64", "-kernel", bz, "-initrd", initrd,
+                        "-append", "console=ttyS0 panic=-1 reboot=t oops=panic", "-nographic",
+                        "-no-reboot", "-m", "512", "-smp", "1", "-accel", "tcg"],
+                       stdout=out, stderr=subprocess.STDOUT)
+    hits = {}
+    for line in open(log, errors="replace"):
+        m = re.match(r"BENCH-PROF:\s+(\S+)\s+(\d+)", line.replace("\r", ""))
+        if m and m.group(1).startswith("__dsu_v0_"):
+            name = m.group(1)[len("__dsu_v0_"):]
+            hits[name] = hits.get(name, 0) + int(m.group(2))
+    if not hits:
+        raise SystemExit(f"bench: FAIL: the profile kernel counted no updateable function ({log})")
+    return sorted(((n, h / PROFILE_ROUNDS) for n, h in hits.items()), key=lambda x: -x[1])
+
+
 def run_all(report, build, work):
     overhead(report, build, work)
     for what in ("kernel pause by patch size (1, 10, 100, 1000 functions)",
