@@ -92,7 +92,8 @@ class Report:
         ax.set_title("DSU / plain (dashed: target; green met, red missed)")
         ax = axes[1]
         for name, pts in sorted(self.series.items()):
-            pts = sorted(pts)
+            # Log axes: a pause below the clock's resolution (0 us) is not drawn.
+            pts = sorted(p for p in pts if p[1] > 0)
             ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=name)
         if self.series:
             ax.set_xscale("log")
