@@ -273,17 +273,18 @@ std::vector<std::string> Analysis::names(const Bits &b, char kind) const {
   return out;
 }
 
-// Components of the graph whose edges `edges(f)` gives, callees' components
-// first (Tarjan's algorithm, iterative: kernel call chains are deep).
-static void forEachComponent(size_t n, const std::function<std::vector<int>(int)> &edges,
+// Components of the call graph restricted to the calls into functions t
+// with follow(t), callees' components first (Tarjan's algorithm, iterative:
+// kernel call chains are deep).
+static void forEachComponent(const Program &p, const std::function<bool(int)> &follow,
                              const std::function<void(const std::vector<int> &)> &component) {
+  size_t n = p.functions.size();
   std::vector<int> index(n, -1), low(n, 0);
   std::vector<char> onStack(n, 0);
   std::vector<int> stack;
   int counter = 0;
   struct Frame {
     int f;
-    std::vector<int> succ;
     size_t next;
   };
   for (size_t root = 0; root < n; ++root) {
@@ -294,13 +295,16 @@ static void forEachComponent(size_t n, const std::function<std::vector<int>(int)
       index[f] = low[f] = counter++;
       stack.push_back(f);
       onStack[f] = 1;
-      work.push_back({f, edges(f), 0});
+      work.push_back({f, 0});
     };
     enter(static_cast<int>(root));
     while (!work.empty()) {
       Frame &fr = work.back();
-      if (fr.next < fr.succ.size()) {
-        int c = fr.succ[fr.next++];
+      const std::vector<int> &cs = p.functions[fr.f].callees;
+      if (fr.next < cs.size()) {
+        int c = cs[fr.next++];
+        if (!follow(c))
+          continue;
         if (index[c] < 0)
           enter(c);
         else if (onStack[c])
@@ -329,69 +333,40 @@ static void forEachComponent(size_t n, const std::function<std::vector<int>(int)
 // E(f) for every function, over the call graph's components: each
 // component's effect is the union of its members' own effects and its
 // callees' components. The old effect (what calling f runs as old code) is
-// the same over the edges into non-updateable functions only: a component
+// the same over the calls into non-updateable functions only: a component
 // of the whole graph may hold updateable functions (through indirect calls
 // most of the kernel is one), whose own uses are new code after an update.
 void Analysis::computeEffects() {
   size_t n = p_.functions.size();
-  effect_.assign(n, empty());
-  oldEffect_.assign(n, empty());
-  std::vector<int> comp(n, -1);
-  int ncomp = 0;
-  auto own = [&](int f, Bits &b) {
-    const Function &fn = p_.functions[f];
-    add(b, fn.item);
-    for (const Event &ev : fn.events) {
-      add(b, ev.item);
-      for (int t : ev.targets)
-        add(b, p_.functions[t].item);
-      for (int d : ev.during)
-        add(b, d);
-    }
+  auto effectsOver = [&](std::vector<Bits> &into, const std::function<bool(int)> &follow) {
+    into.assign(n, empty());
+    std::vector<int> comp(n, -1);
+    int ncomp = 0;
+    forEachComponent(p_, follow, [&](const std::vector<int> &members) {
+      Bits e = empty();
+      for (int mem : members)
+        comp[mem] = ncomp;
+      for (int mem : members) {
+        const Function &fn = p_.functions[mem];
+        add(e, fn.item);
+        for (const Event &ev : fn.events) {
+          add(e, ev.item);
+          for (int t : ev.targets) {
+            add(e, p_.functions[t].item);
+            if (follow(t) && comp[t] != ncomp)
+              merge(e, into[t]);
+          }
+          for (int d : ev.during)
+            add(e, d);
+        }
+      }
+      for (int mem : members)
+        into[mem] = e;
+      ++ncomp;
+    });
   };
-  forEachComponent(
-      n, [&](int f) { return p_.functions[f].callees; },
-      [&](const std::vector<int> &members) {
-        Bits e = empty();
-        for (int mem : members)
-          comp[mem] = ncomp;
-        for (int mem : members) {
-          own(mem, e);
-          for (const Event &ev : p_.functions[mem].events)
-            for (int t : ev.targets)
-              if (comp[t] != ncomp)
-                merge(e, effect_[t]);
-        }
-        for (int mem : members)
-          effect_[mem] = e;
-        ++ncomp;
-      });
-  comp.assign(n, -1);
-  ncomp = 0;
-  forEachComponent(
-      n,
-      [&](int f) {
-        std::vector<int> out;
-        for (int t : p_.functions[f].callees)
-          if (!p_.functions[t].updateable)
-            out.push_back(t);
-        return out;
-      },
-      [&](const std::vector<int> &members) {
-        Bits old = empty();
-        for (int mem : members)
-          comp[mem] = ncomp;
-        for (int mem : members) {
-          own(mem, old);
-          for (const Event &ev : p_.functions[mem].events)
-            for (int t : ev.targets)
-              if (!p_.functions[t].updateable && comp[t] != ncomp)
-                merge(old, oldEffect_[t]);
-        }
-        for (int mem : members)
-          oldEffect_[mem] = old;
-        ++ncomp;
-      });
+  effectsOver(effect_, [](int) { return true; });
+  effectsOver(oldEffect_, [&](int t) { return !p_.functions[t].updateable; });
 }
 
 Bits Analysis::eventBits(int f, const Event &e) const {

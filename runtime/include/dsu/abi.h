@@ -83,7 +83,7 @@ struct __dsu_var_desc {
  * and every concrete use goes through __dsu_con_T(p), which returns the
  * representation after making sure the instance is in the version the code
  * was compiled for. The version field holds DSU_TYPE_MAGIC | version and
- * the tag field the type's tag (DSU_TYPE_TAG: FNV-1a over tu, a 0 byte and
+ * the tag field the type's tag (FNV-1a over tu, a 0 byte and
  * "struct T"); an instance without the magic or with another tag (zeroed,
  * or fresh memory not written yet, which may hold a freed instance of
  * another wrapped type, or any bytes at all) is taken to be in the current
