@@ -10,13 +10,10 @@ figure. Instruction counts (callgrind, QEMU -icount) are used wherever the
 figure is a ratio, so it repeats run after run; pauses and build times are
 wall-clock figures and are reported as best-of-N.
 """
-import glob
-import json
 import os
 import re
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -24,6 +21,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
+from kernel import sh as run  # noqa: E402
 from report import Report  # noqa: E402
 
 BUILD = os.path.abspath(sys.argv[1])
@@ -37,21 +35,9 @@ CSMITH_INC = "/usr/include/csmith"
 
 # Targets from issue 6.
 TARGET_USER_OVERHEAD = 1.05
-TARGET_KERNEL_OVERHEAD = 1.03
 TARGET_USER_PAUSE_US = 200.0
-TARGET_KERNEL_PAUSE_US = 500.0
-TARGET_BUILD_RATIO = 1.8
-TARGET_PATCHGEN_S = 10.0
 
 report = Report(OUT)
-
-
-def run(cmd, **kw):
-    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
-    if r.returncode != 0:
-        raise SystemExit(f"bench: FAIL: {' '.join(map(str, cmd))} exited {r.returncode}:\n"
-                         f"{(r.stdout + r.stderr)[-3000:]}")
-    return r.stdout
 
 
 def callgrind(cmd, toggle, name, **kw):

@@ -13,7 +13,6 @@ import math
 import os
 import re
 import shutil
-import statistics
 import subprocess
 import time
 
@@ -39,9 +38,9 @@ def sh(cmd, env=None, **kw):
     return r.stdout
 
 
-def kbuild(build, name, mode, policy=None):
+def kbuild(build, name, mode, policy=None, extra_fragment=None):
     """A kernel tree under BUILD/kernel/NAME (kbuild.sh: cached, incremental)."""
-    env = {"DSU_CONFIG": policy} if policy else {"DSU_CONFIG": ""}
+    env = {"DSU_CONFIG": policy or "", "DSU_KCONFIG_EXTRA": extra_fragment or ""}
     t0 = time.monotonic()
     out = sh([os.path.join(KTEST, "kbuild.sh"), build, mode,
               os.path.join(build, "compiler", "dsu-cc"), name], env=env)
@@ -66,15 +65,30 @@ def initramfs(work, extra_script, files=()):
     return out
 
 
-def boot_icount(bzimage, initrd, log):
-    """One boot, one CPU, -icount shift=0 (1 ns of guest time per
-    instruction); sleep=off lets idle time pass at once."""
+def mix_binary(work):
+    """The guest workload, static."""
+    exe = os.path.join(work, "syscall-mix")
+    sh(["clang-19", "-O2", "-static", "-Wall", "-Werror", os.path.join(HERE, "syscall-mix.c"),
+        "-o", exe])
+    return exe
+
+
+def boot(bzimage, initrd, log, icount=False):
+    """One boot on one CPU, the serial console in LOG; with icount,
+    -icount shift=0 (1 ns of guest time per instruction; sleep=off lets idle
+    time pass at once) and the guest's RTC on the same virtual clock."""
+    timing = ["-icount", "shift=0,sleep=off", "-rtc", "clock=vm"] if icount else []
     with open(log, "w") as out:
         subprocess.run(["timeout", "1800", "qemu-system-x86_64", "-kernel", bzimage,
                         "-initrd", initrd, "-append", "console=ttyS0 panic=-1 reboot=t oops=panic",
                         "-nographic", "-no-reboot", "-m", "512", "-smp", "1", "-accel", "tcg",
-                        "-icount", "shift=0,sleep=off", "-rtc", "clock=vm"], stdout=out, stderr=subprocess.STDOUT)
-    text = open(log, errors="replace").read().replace("\r", "")
+                        *timing], stdout=out, stderr=subprocess.STDOUT)
+    return open(log, errors="replace").read().replace("\r", "")
+
+
+def boot_icount(bzimage, initrd, log):
+    """The syscall mix's figures from one -icount boot."""
+    text = boot(bzimage, initrd, log, icount=True)
     if re.search(r"Oops|BUG:|WARNING:|Kernel panic|general protection", text):
         raise SystemExit(f"bench: FAIL: the guest log {log} shows an oops or a warning")
     mix = {}
@@ -95,10 +109,7 @@ def overhead(report, build, work):
                         TARGET_KERNEL_OVERHEAD))
     else:
         report.skip("kernel overhead", "no selective policy (test/bench/policy-selective.cfg) yet")
-    mixexe = os.path.join(work, "syscall-mix")
-    sh(["clang-19", "-O2", "-static", "-Wall", "-Werror", os.path.join(HERE, "syscall-mix.c"),
-        "-o", mixexe])
-    initrd = initramfs(work, f"#!/bin/sh\n/syscall-mix {MIX_ROUNDS}\n", [mixexe])
+    initrd = initramfs(work, f"#!/bin/sh\n/syscall-mix {MIX_ROUNDS}\n", [mix_binary(work)])
     runs = {}
     for label, name, policy, target in [("plain", "plain", None, None)] + kernels:
         tree = plain if name == "plain" else kbuild(build, name, "dsu", policy)[0]
@@ -131,15 +142,8 @@ def hot_functions(build, work):
     updateable functions show up as their bodies, __dsu_v0_<f>, which only
     calls through the pointer reach. Returns [(name, calls per round)],
     most called first."""
-    env = {"DSU_KCONFIG_EXTRA": os.path.join(HERE, "profile.fragment")}
-    os.environ.update(env)
-    try:
-        tree, _ = kbuild(build, "bench-profile", "dsu", os.path.join(KTEST, "policy.cfg"))
-    finally:
-        del os.environ["DSU_KCONFIG_EXTRA"]
-    mixexe = os.path.join(work, "syscall-mix")
-    sh(["clang-19", "-O2", "-static", "-Wall", "-Werror", os.path.join(HERE, "syscall-mix.c"),
-        "-o", mixexe])
+    tree, _ = kbuild(build, "bench-profile", "dsu", os.path.join(KTEST, "policy.cfg"),
+                     os.path.join(HERE, "profile.fragment"))
     script = f"""#!/bin/sh
 mount -t tracefs nodev /sys/kernel/tracing
 cd /sys/kernel/tracing || exit 1
@@ -148,17 +152,12 @@ echo 1 > function_profile_enabled
 echo 0 > function_profile_enabled
 cat trace_stat/function* | sed 's/^/BENCH-PROF: /'
 """
-    initrd = initramfs(work, script, [mixexe])
+    initrd = initramfs(work, script, [mix_binary(work)])
     log = os.path.join(work, "profile.log")
-    bz = os.path.join(tree, "arch", "x86", "boot", "bzImage")
-    with open(log, "w") as out:
-        subprocess.run(["timeout", "1800", "qemu-system-x86_64", "-kernel", bz, "-initrd", initrd,
-                        "-append", "console=ttyS0 panic=-1 reboot=t oops=panic", "-nographic",
-                        "-no-reboot", "-m", "512", "-smp", "1", "-accel", "tcg"],
-                       stdout=out, stderr=subprocess.STDOUT)
+    text = boot(os.path.join(tree, "arch", "x86", "boot", "bzImage"), initrd, log)
     hits = {}
-    for line in open(log, errors="replace"):
-        m = re.match(r"BENCH-PROF:\s+(\S+)\s+(\d+)", line.replace("\r", ""))
+    for line in text.splitlines():
+        m = re.match(r"BENCH-PROF:\s+(\S+)\s+(\d+)", line)
         if m and m.group(1).startswith("__dsu_v0_"):
             name = m.group(1)[len("__dsu_v0_"):]
             hits[name] = hits.get(name, 0) + int(m.group(2))
