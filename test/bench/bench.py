@@ -2,7 +2,10 @@
 """The DSU benchmark suite (issue 6): overhead, update pause and build cost,
 each measured side by side against a plain build in one run.
 
-    bench.py BUILD_DIR OUTDIR [--user-only] [--kernel-only]
+    bench.py BUILD_DIR OUTDIR [--user-only] [--kernel-only] [--only NAME,...]
+
+(--only runs just the named measurements, e.g. --only server_overhead;
+the names are the functions main() calls.)
 
 Run through test/bench/run.sh (which installs what is missing and builds the
 tools). Writes OUTDIR/report.{json,md,png} (report.py) and prints every
@@ -29,6 +32,7 @@ OUT = os.path.abspath(sys.argv[2])
 WORK = os.path.join(OUT, "work")
 USER = "--kernel-only" not in sys.argv
 KERNEL = "--user-only" not in sys.argv
+ONLY = sys.argv[sys.argv.index("--only") + 1].split(",") if "--only" in sys.argv else None
 DSUCC = os.path.join(BUILD, "compiler", "dsu-cc")
 PATCHGEN = os.path.join(BUILD, "patchgen", "dsu-patchgen")
 CSMITH_INC = "/usr/include/csmith"
@@ -276,15 +280,16 @@ def user_pauses():
 
 def main():
     os.makedirs(WORK, exist_ok=True)
+    import kernel
+    steps = []
     if USER:
-        server_overhead()
-        csmith_overhead()
-        call_worst_case()
-        type_wrapping()
-        user_pauses()
+        steps += [server_overhead, csmith_overhead, call_worst_case, type_wrapping, user_pauses]
     if KERNEL:
-        import kernel
-        kernel.run_all(report, BUILD, WORK)
+        steps += [lambda: kernel.run_all(report, BUILD, WORK)]
+        steps[-1].__name__ = "kernel"
+    for step in steps:
+        if ONLY is None or step.__name__ in ONLY:
+            step()
     report.write()
     print(f"bench: report in {OUT}/report.md, report.json, report.png")
 
