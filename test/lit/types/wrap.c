@@ -18,7 +18,8 @@ struct point { int x, y; };
 // CHECK: struct __dsu_rep_point_0 { int x, y; }; struct point { unsigned int __dsu_version; unsigned int __dsu_tag; union { struct __dsu_rep_point_0 __dsu_data; char __dsu_slop[(sizeof(struct __dsu_rep_point_0) + 64 + 7) / 8 * 8]; } __dsu_u __attribute__((__aligned__(8))); };
 // CHECK-SAME: static struct __dsu_type_desc __dsu_tdesc_point __attribute__((__used__, __aligned__(8), __section__("__dsu_types"))) = { DSU_ABI_VERSION, 0, [[PTAG:0x[0-9a-f]+u]], "struct point", __dsu_tu_name, sizeof(struct point), sizeof(struct __dsu_rep_point_0), __builtin_offsetof(struct point, __dsu_u), sizeof(((struct point *)0)->__dsu_u), __dsu_unit_hash, 0 };
 // CHECK-SAME: static inline __attribute__((__always_inline__, __unused__)) struct __dsu_rep_point_0 *__dsu_con_point(struct point *p) { if (__builtin_expect(__atomic_load_n(&p->__dsu_version, __ATOMIC_ACQUIRE) != DSU_TYPE_MAGIC, 0)) __dsu_type_slow(&__dsu_tdesc_point, p, 0); return &p->__dsu_u.__dsu_data; }
-// CHECK-SAME: *__dsu_conr_point(struct point *p) { unsigned int v = __atomic_load_n(&p->__dsu_version, __ATOMIC_ACQUIRE); if (__builtin_expect(v != DSU_TYPE_MAGIC && (v & ~DSU_TYPE_VERSION_MASK) == DSU_TYPE_MAGIC && p->__dsu_tag == [[PTAG]], 0))
+// CHECK-SAME: static __attribute__((__noinline__, __cold__, __unused__)) void __dsu_conr_slow_point(struct point *p, unsigned int v) { if ((v & ~DSU_TYPE_VERSION_MASK) == DSU_TYPE_MAGIC && p->__dsu_tag == [[PTAG]]) __dsu_type_slow(&__dsu_tdesc_point, p, 0); }
+// CHECK-SAME: *__dsu_conr_point(struct point *p) { unsigned int v = __atomic_load_n(&p->__dsu_version, __ATOMIC_ACQUIRE); if (__builtin_expect(v != DSU_TYPE_MAGIC, 0)) __dsu_conr_slow_point(p, v); return &p->__dsu_u.__dsu_data; }
 struct box { struct point corner[2]; int id; };
 struct other { int v; };
 
