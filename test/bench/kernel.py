@@ -195,7 +195,7 @@ def patches(report, build, work, tree):
         sh(["cp", "-al", tree, new])
 
     def gen(name, extra=()):
-        out = os.path.join(work, "kpatch-" + name)
+        out = os.path.join(work, "kpatch", name)
         shutil.rmtree(out, ignore_errors=True)
         t0 = time.monotonic()
         sh([patchgen, tree, new, "-o", out, "--kernel", tree, *extra])
