@@ -173,7 +173,8 @@ SIZE_FILES = ["lib/vsprintf.c", "lib/kstrtox.c", "lib/bitmap.c", "lib/string.c",
               "lib/percpu-refcount.c", "lib/find_bit.c", "lib/bitmap-str.c", "lib/buildid.c",
               "lib/xxhash.c", "lib/rbtree.c", "lib/siphash.c", "lib/seq_buf.c", "lib/parser.c",
               "lib/idr.c", "lib/percpu_counter.c", "lib/uuid.c", "fs/seq_file.c", "fs/libfs.c",
-              "fs/fs_parser.c"]
+              "fs/fs_parser.c", "fs/d_path.c", "fs/attr.c", "fs/stat.c", "fs/file_table.c",
+              "fs/inode.c", "fs/super.c"]
 PAUSE_ROUNDS = 3
 
 
