@@ -647,12 +647,24 @@ static struct {
 	char answer[1024]; /* "ok: ..." or "error: ..." */
 } mbox;
 
-static struct {
+struct status_text {
 	unsigned int seq; /* odd while the program writes */
 	int pending_is_mbox; /* the pending line is about the mailbox's request */
 	char text[4096];  /* the status lines, without the pending line */
 	char pending[512]; /* "pending: ...\n" or "" */
-} pub;
+	char waiting[256]; /* why the pending request waits, or "" */
+};
+static struct status_text pub;
+
+/* Forgets the pending request; an apply's loaded patch goes (lock held). */
+static void drop_request(void)
+{
+	if (req.op == OP_APPLY) {
+		dlclose(req.handle);
+		dsu_core_discard(&core, req.prepared);
+	}
+	req.state = IDLE;
+}
 
 static void publish(void) /* lock held */
 {
@@ -677,6 +689,7 @@ static void publish(void) /* lock held */
 			 req.waiting[0] ? " (waiting: " : "", req.waiting, req.waiting[0] ? ")" : "");
 	else
 		pub.pending[0] = 0;
+	snprintf(pub.waiting, sizeof(pub.waiting), "%s", req.state == PENDING ? req.waiting : "");
 	pub.pending_is_mbox = req.state == PENDING && !req.from_program;
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	__atomic_store_n(&pub.seq, pub.seq + 1, __ATOMIC_RELAXED);
@@ -705,11 +718,7 @@ static void take_mbox(void)
 
 	if (st == MB_CANCELLED) {
 		if (req.state == PENDING && !req.from_program) {
-			if (req.op == OP_APPLY) {
-				dlclose(req.handle);
-				dsu_core_discard(&core, req.prepared);
-			}
-			req.state = IDLE;
+			drop_request();
 			pthread_cond_broadcast(&park_cond);
 		}
 		__atomic_store_n(&mbox.state, MB_EMPTY, __ATOMIC_SEQ_CST);
@@ -816,25 +825,31 @@ static void agent_close(struct agent_conn *c)
 	c->len = 0;
 }
 
-static void agent_status(int fd)
+/* A consistent copy of what the program published (retried while torn). */
+static const struct status_text *agent_snapshot(void)
 {
-	static char text[sizeof(pub.text)], pend[sizeof(pub.pending)];
+	static struct status_text copy;
 	unsigned int seq;
-	int is_mbox;
 
 	do {
 		seq = __atomic_load_n(&pub.seq, __ATOMIC_ACQUIRE);
-		memcpy(text, pub.text, sizeof(text));
-		memcpy(pend, pub.pending, sizeof(pend));
-		is_mbox = pub.pending_is_mbox;
+		memcpy(&copy, &pub, sizeof(copy));
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	} while ((seq & 1) || seq != __atomic_load_n(&pub.seq, __ATOMIC_RELAXED));
-	text[sizeof(text) - 1] = pend[sizeof(pend) - 1] = 0;
-	agent_say(fd, text);
+	copy.text[sizeof(copy.text) - 1] = copy.pending[sizeof(copy.pending) - 1] = 0;
+	copy.waiting[sizeof(copy.waiting) - 1] = 0;
+	return &copy;
+}
+
+static void agent_status(int fd)
+{
+	const struct status_text *st = agent_snapshot();
+
+	agent_say(fd, st->text);
 	/* A cancelled request is gone for dsuctl even before the program's next
 	 * update point discards it. */
-	if (!(is_mbox && __atomic_load_n(&mbox.state, __ATOMIC_SEQ_CST) == MB_CANCELLED))
-		agent_say(fd, pend);
+	if (!(st->pending_is_mbox && __atomic_load_n(&mbox.state, __ATOMIC_SEQ_CST) == MB_CANCELLED))
+		agent_say(fd, st->pending);
 	agent_say(fd, "ok\n");
 }
 
@@ -877,21 +892,13 @@ static int agent_cancel(struct agent_conn *c)
 	}
 	if (st == MB_TAKEN && __atomic_compare_exchange_n(&mbox.state, &st, MB_CANCELLED, 0,
 							  __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
-		static char pend[sizeof(pub.pending)];
-		unsigned int seq;
-		char *w;
+		const struct status_text *snap = agent_snapshot();
 
-		do {
-			seq = __atomic_load_n(&pub.seq, __ATOMIC_ACQUIRE);
-			memcpy(pend, pub.pending, sizeof(pend));
-			__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		} while ((seq & 1) || seq != __atomic_load_n(&pub.seq, __ATOMIC_RELAXED));
-		pend[sizeof(pend) - 1] = 0;
 		agent_say(c->fd, "error: cancelled before the program reached an update point where "
 			  "it was safe");
-		if ((w = strstr(pend, "(waiting: "))) {
+		if (snap->waiting[0]) {
 			agent_say(c->fd, "; last: ");
-			agent_send(c->fd, w + 10, strlen(w + 10) > 2 ? strlen(w + 10) - 2 : 0);
+			agent_say(c->fd, snap->waiting);
 		}
 		agent_say(c->fd, "\n");
 		return 1;
@@ -899,14 +906,10 @@ static int agent_cancel(struct agent_conn *c)
 	return 0; /* committing or answered: the outcome follows */
 }
 
-struct agent_arg {
-	int sock;
-};
-
 static int agent_main(void *arg)
 {
 	static struct agent_conn conns[AGENT_CONNS];
-	int sock = ((struct agent_arg *)arg)->sock;
+	int sock = (int)(intptr_t)arg;
 	int i;
 
 	for (i = 0; i < AGENT_CONNS; i++)
@@ -989,7 +992,6 @@ static int agent_main(void *arg)
 
 static void start_listener(void)
 {
-	static struct agent_arg arg;
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	sigset_t all, old;
 	socklen_t len;
@@ -1019,7 +1021,6 @@ static void start_listener(void)
 		close(sock);
 		return;
 	}
-	arg.sock = sock;
 	agent_sock = sock;
 	/* The agent inherits the mask: no signal handler of the program ever
 	 * runs on it (it has no TLS of its own). */
@@ -1027,7 +1028,7 @@ static void start_listener(void)
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	if (clone(agent_main, (char *)stack + AGENT_STACK,
 		  CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM,
-		  &arg) < 0) {
+		  (void *)(intptr_t)sock) < 0) {
 		fprintf(stderr, "dsu: cannot start the update agent: %s\n", strerror(errno));
 		munmap(stack, AGENT_STACK);
 		close(sock);
@@ -1051,14 +1052,11 @@ static void after_fork_child(void)
 {
 	pthread_once_t fresh = PTHREAD_ONCE_INIT;
 
-	if (req.state == PENDING && req.op == OP_APPLY) {
-		dlclose(req.handle);
-		dsu_core_discard(&core, req.prepared);
-	}
+	if (req.state == PENDING)
+		drop_request();
 	listener_once = fresh;
 	started = 0;
 	pending = 0;
-	req.state = IDLE;
 	/* The parent's agent did not come along; its socket must not outlive
 	 * the parent here (dsuctl would connect and wait for nobody). */
 	if (agent_sock >= 0)

@@ -24,7 +24,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-from kernel import sh as run  # noqa: E402
+from kernel import sh as run, sh_match  # noqa: E402
 from report import Report  # noqa: E402
 
 BUILD = os.path.abspath(sys.argv[1])
@@ -242,11 +242,9 @@ def type_wrapping():
     """con_T cost per access (test/types/figures.py's program) and the
     memory overhead per wrapped instance in the kernel build, if there is one."""
     w = os.path.join(WORK, "types")
-    out = run([sys.executable, os.path.join(REPO, "test", "types", "figures.py"), BUILD, w])
-    m = re.search(r"(\d+) instructions plain, (\d+) wrapped in work\(\) \((\d+) iterations x (\d+) "
-                  r"accesses\): ([0-9.]+) instructions per access", out)
-    if not m:
-        raise SystemExit(f"bench: FAIL: types figures: {out}")
+    m = sh_match([sys.executable, os.path.join(REPO, "test", "types", "figures.py"), BUILD, w],
+                 r"(\d+) instructions plain, (\d+) wrapped in work\(\) \((\d+) iterations x (\d+) "
+                 r"accesses\): ([0-9.]+) instructions per access", "test/types/figures.py")
     report.add("type wrapping", "con_T cost per access", float(m.group(5)), "instructions",
                f"callgrind, {m.group(3)} iterations x {m.group(4)} accesses: plain {m.group(1)}, "
                f"wrapped {m.group(2)} instructions")
@@ -302,17 +300,20 @@ def user_pauses():
                    f"dsu-patchgen {gen:.2f} s", TARGET_USER_PAUSE_US if n == 100 else None)
 
 
+def kernel_figures():
+    import kernel
+    kernel.run_all(report, BUILD, WORK)
+
+
 # ---------------------------------------------------------------- main
 
 def main():
     os.makedirs(WORK, exist_ok=True)
-    import kernel
     steps = []
     if USER:
         steps += [server_overhead, csmith_overhead, call_worst_case, type_wrapping, user_pauses]
     if KERNEL:
-        steps += [lambda: kernel.run_all(report, BUILD, WORK)]
-        steps[-1].__name__ = "kernel"
+        steps += [kernel_figures]
     for step in steps:
         if ONLY is None or step.__name__ in ONLY:
             step()

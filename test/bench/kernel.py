@@ -38,6 +38,16 @@ def sh(cmd, env=None, **kw):
     return r.stdout
 
 
+def sh_match(cmd, pattern, what):
+    """Runs CMD and returns the match of PATTERN in its output; a figure
+    script that says something else is a failure."""
+    out = sh(cmd)
+    m = re.search(pattern, out)
+    if not m:
+        raise SystemExit(f"bench: FAIL: {what} said: {out}")
+    return m
+
+
 def kbuild(build, name, mode, policy=None, extra_fragment=None):
     """A kernel tree under BUILD/kernel/NAME (kbuild.sh: cached, incremental)."""
     env = {"DSU_CONFIG": policy or "", "DSU_KCONFIG_EXTRA": extra_fragment or ""}
@@ -262,12 +272,10 @@ def build_ratio(report, build, tree, sample=60):
     """dsu-cc / clang-19 compile time over a sample of the kernel's
     instrumented files (test/kernel/compile-ratio.sh: each object's recorded
     command rerun both ways into a scratch directory)."""
-    out = sh([os.path.join(KTEST, "compile-ratio.sh"), tree,
-              os.path.join(build, "compiler", "dsu-cc"), str(sample)])
-    m = re.search(r"(\d+) instrumented kernel files: clang-19 ([0-9.]+) s, dsu-cc ([0-9.]+) s, "
-                  r"ratio ([0-9.]+)", out)
-    if not m:
-        raise SystemExit(f"bench: FAIL: compile-ratio.sh said: {out}")
+    m = sh_match([os.path.join(KTEST, "compile-ratio.sh"), tree,
+                  os.path.join(build, "compiler", "dsu-cc"), str(sample)],
+                 r"(\d+) instrumented kernel files: clang-19 ([0-9.]+) s, dsu-cc ([0-9.]+) s, "
+                 r"ratio ([0-9.]+)", "compile-ratio.sh")
     report.add("kernel build", "build ratio dsu-cc / clang-19", float(m.group(4)), "ratio",
                f"{m.group(1)} instrumented files of the fs/ kernel/ mm/ ipc/ lib/ kernel: clang-19 "
                f"{m.group(2)} s, dsu-cc {m.group(3)} s", TARGET_BUILD_RATIO)
