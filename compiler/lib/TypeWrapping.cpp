@@ -7,6 +7,7 @@
 #include <clang/AST/Decl.h>
 #include <clang/AST/Expr.h>
 #include <clang/AST/RecursiveASTVisitor.h>
+#include <clang/AST/Stmt.h>
 #include <clang/AST/TypeLoc.h>
 #include <clang/Basic/SourceManager.h>
 #include <clang/Lex/Lexer.h>
@@ -288,6 +289,33 @@ public:
                 }
     return true;
   }
+  // Local instances declared without an initializer: the rewriter marks
+  // them as the current version at the declaration. Their stack bytes are
+  // whatever was there, so otherwise the first write (and every read
+  // before it) goes through the runtime's slow path.
+  bool VisitDeclStmt(DeclStmt *ds) {
+    for (Decl *d : ds->decls())
+      if (auto *vd = dyn_cast<VarDecl>(d);
+          vd && vd->hasLocalStorage() && !vd->hasInit() && vd->getIdentifier() &&
+          vd->getStorageClass() != SC_Register && !vd->getType().isConstQualified() &&
+          !vd->getType().isVolatileQualified())
+        if (Candidate *c = find(vd->getType()))
+          locals.push_back({ds, vd, c});
+    return true;
+  }
+  // `for (struct T x; ...)`: no declaration can follow it there.
+  bool VisitForStmt(ForStmt *fs) {
+    if (fs->getInit())
+      forInits.insert(fs->getInit());
+    return true;
+  }
+  struct Local {
+    const DeclStmt *stmt;
+    const VarDecl *var;
+    Candidate *type;
+  };
+  std::vector<Local> locals;
+  std::set<const Stmt *> forInits;
   bool VisitOffsetOfExpr(OffsetOfExpr *oe) {
     for (unsigned i = 0; i < oe->getNumComponents(); ++i) {
       const OffsetOfNode &n = oe->getComponent(i);
@@ -596,6 +624,11 @@ std::string wrapTypes(TypeWrapInput in, std::vector<TypeRecord> &types, bool &wr
             "__ATOMIC_ACQUIRE); if (__builtin_expect(v != {3}, 0)) __dsu_conr_slow_{2}(p, v); return "
             "&p->__dsu_u.__dsu_data; }}",
             rep, con, t.tag, expected, desc, version, tagValue);
+        // Marks a fresh local instance (see UseScanner::VisitDeclStmt).
+        text += fmt::format(
+            " static inline __attribute__((__always_inline__, __unused__)) int __dsu_mark_{0}(struct "
+            "{0} *p) {{ p->__dsu_version = {1}; p->__dsu_tag = {2}; return 0; }}",
+            t.tag, expected, tagValue);
         if (pw)
           text += pw->after;
         in.rw.InsertTextAfterToken(next.getLocation(), text);
@@ -630,6 +663,26 @@ std::string wrapTypes(TypeWrapInput in, std::vector<TypeRecord> &types, bool &wr
       in.rw.InsertTextBefore(b, con + "(&(");
       in.rw.ReplaceText(op, 1, "))->");
     }
+  }
+  // One declaration after each declaration statement with fresh locals of
+  // wrapped types: `struct T x, y;` gains
+  //   int __dsu_marked_<offset> __attribute__((__unused__)) = __dsu_mark_T(&x) + __dsu_mark_T(&y);
+  // (a declaration, not a statement: C90-style code stays warning-free).
+  // A declaration in a macro or a for's init is left to the slow path.
+  for (size_t i = 0; i < scan.locals.size();) {
+    const DeclStmt *ds = scan.locals[i].stmt;
+    std::string marks;
+    for (; i < scan.locals.size() && scan.locals[i].stmt == ds; ++i)
+      if (scan.locals[i].type->record.updateable)
+        marks += fmt::format("{}__dsu_mark_{}(&{})", marks.empty() ? "" : " + ",
+                             scan.locals[i].type->record.tag, scan.locals[i].var->getName().str());
+    SourceLocation semi = in.edit(ds->getEndLoc());
+    if (marks.empty() || scan.forInits.count(ds) || semi.isInvalid() ||
+        in.edit(ds->getBeginLoc()).isInvalid())
+      continue;
+    in.rw.InsertTextAfterToken(
+        semi, fmt::format(" int __dsu_marked_{} __attribute__((__unused__)) = {};",
+                          sm.getFileOffset(semi), marks));
   }
   for (Candidate &c : cands)
     types.push_back(c.record);

@@ -56,7 +56,12 @@ if [ "$(cat .dsu-stamp 2>/dev/null)" != "$stamp" ]; then
   # Every requested option must have survived olddefconfig.
   missing=0
   while IFS= read -r line; do
-    case "$line" in CONFIG_*=*) grep -qx "$line" .config || { echo "kbuild: $line not in .config"; missing=1; } ;; esac
+    case "$line" in
+      CONFIG_*=*) grep -qx "$line" .config || { echo "kbuild: $line not in .config"; missing=1; } ;;
+      "# CONFIG_"*" is not set")
+        opt=${line#\# }; opt=${opt%% *}
+        if grep -q "^$opt=" .config; then echo "kbuild: $opt is set in .config"; missing=1; fi ;;
+    esac
   done < <(cat "${fragments[@]}")
   [ $missing = 0 ] || exit 1
   echo "$stamp" > .dsu-stamp

@@ -20,6 +20,7 @@ struct point { int x, y; };
 // CHECK-SAME: static inline __attribute__((__always_inline__, __unused__)) struct __dsu_rep_point_0 *__dsu_con_point(struct point *p) { if (__builtin_expect(__atomic_load_n(&p->__dsu_version, __ATOMIC_ACQUIRE) != DSU_TYPE_MAGIC, 0)) __dsu_type_slow(&__dsu_tdesc_point, p, 0); return &p->__dsu_u.__dsu_data; }
 // CHECK-SAME: static __attribute__((__noinline__, __cold__, __unused__)) void __dsu_conr_slow_point(struct point *p, unsigned int v) { if ((v & ~DSU_TYPE_VERSION_MASK) == DSU_TYPE_MAGIC && p->__dsu_tag == [[PTAG]]) __dsu_type_slow(&__dsu_tdesc_point, p, 0); }
 // CHECK-SAME: *__dsu_conr_point(struct point *p) { unsigned int v = __atomic_load_n(&p->__dsu_version, __ATOMIC_ACQUIRE); if (__builtin_expect(v != DSU_TYPE_MAGIC, 0)) __dsu_conr_slow_point(p, v); return &p->__dsu_u.__dsu_data; }
+// CHECK-SAME: static inline __attribute__((__always_inline__, __unused__)) int __dsu_mark_point(struct point *p) { p->__dsu_version = DSU_TYPE_MAGIC; p->__dsu_tag = [[PTAG]]; return 0; }
 struct box { struct point corner[2]; int id; };
 struct other { int v; };
 
@@ -48,6 +49,8 @@ int *y_of(struct box *b) { return &b->corner[1].y; }
 void set_y(struct box *b, int v) { b->corner[1].y = v; b->id++; }
 // CHECK: __dsu_con_point(&(__dsu_con_box(b)->corner[1]))->y = v; __dsu_con_box(b)->id++;
 
+extern int dsu_test_slow_calls;
+
 int main(void) {
   struct point p = (struct point){ .x = 3, .y = 4 };
   // CHECK: struct point p = (struct point){ DSU_TYPE_MAGIC, [[PTAG]], { .__dsu_data = { .x = 3, .y = 4 } } };
@@ -65,6 +68,15 @@ int main(void) {
   if (sizeof(origin.x) != sizeof(int) || *corner_y != 1)
     return 5;
   // CHECK: if (sizeof(origin.__dsu_u.__dsu_data.x) != sizeof(int) || *corner_y != 1)
+  // A local declared without an initializer is marked at its declaration:
+  // its first write does not go through the slow path.
+  struct point fresh, *fp = &fresh, fresh2;
+  // CHECK: struct point fresh, *fp = &fresh, fresh2; int __dsu_marked_{{[0-9]+}} __attribute__((__unused__)) = __dsu_mark_point(&fresh) + __dsu_mark_point(&fresh2);
+  int slow_before = dsu_test_slow_calls;
+  fp->x = 6;
+  fresh2.y = fresh.x;
+  if (dsu_test_slow_calls != slow_before || fresh2.y != 6)
+    return 6;
   struct point arr[3] = { { 1, 1 }, { 2, 2 }, { 3, 3 } };
   int sum = 0;
   for (int i = 0; i < 3; i++)
