@@ -1,25 +1,34 @@
 #!/usr/bin/env python3
 """Makes a kernel tree copy (cp -al) differ in N updateable functions.
 
-    gen-changes.py BASE NEW N FILE...
+    gen-changes.py BASE NEW N [--skip FILE:LINE,...] FILE...
 
 Inserts an empty asm statement at the top of the first N updateable functions
 (per the manifests of BASE) defined in FILEs, in NEW's copies (written as new
 files, so hard links to BASE are broken only for those). Used to measure
-dsu-patchgen and apply/revert against patch size.
+dsu-patchgen and apply/revert against patch size. --skip leaves out the
+functions whose definitions contain one of the given lines (dsu-patchgen
+refused them: they use a static the running kernel did not register).
 """
 import json
 import os
 import sys
 
 base, new, n, files = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
+skip = set()
+if files[:1] == ["--skip"]:
+    for item in files[1].split(","):
+        rel, line = item.rsplit(":", 1)
+        skip.add((rel, int(line)))
+    files = files[2:]
 left = n
 for rel in files:
     if left == 0:
         break
     manifest = json.load(open(os.path.join(base, rel[:-2] + ".o.dsu.json")))
     funcs = [f for f in manifest["functions"]
-             if f["updateable"] and f["file"] == rel]
+             if f["updateable"] and f["file"] == rel and
+             not any(r == rel and f["line"] <= line <= f["end_line"] for r, line in skip)]
     lines = open(os.path.join(new, rel)).read().split("\n")
     for f in funcs:
         if left == 0:
