@@ -81,10 +81,25 @@ class RefCollector : public RecursiveASTVisitor<RefCollector> {
 public:
   std::vector<DeclRefExpr *> refs;
   std::vector<PredefinedExpr *> predefined;
+  // The static local whose initializer each reference is in (null if none).
+  std::vector<const VarDecl *> inStaticInit;
   bool VisitDeclRefExpr(DeclRefExpr *r) {
     refs.push_back(r);
+    inStaticInit.push_back(staticInit_);
     return true;
   }
+  bool TraverseVarDecl(VarDecl *vd) {
+    const VarDecl *saved = staticInit_;
+    if (vd->isStaticLocal())
+      staticInit_ = vd;
+    bool ok = RecursiveASTVisitor::TraverseVarDecl(vd);
+    staticInit_ = saved;
+    return ok;
+  }
+
+private:
+  const VarDecl *staticInit_ = nullptr;
+public:
   bool VisitPredefinedExpr(PredefinedExpr *p) {
     predefined.push_back(p);
     return true;
@@ -776,8 +791,20 @@ void PatchRewriter::handleRef(DeclRefExpr *r, const FunctionDecl *in, bool inIni
     const auto *owner = dyn_cast<FunctionDecl>(vd->getDeclContext());
     if (!owner || !plan_.replaced.count(owner->getName().str()))
       return; // a new function's own state
+    // Constant data is no state: the new version's own copy, with the
+    // new version's contents (a changed table of strings takes effect).
+    if (vd->getType().isConstant(ctx_))
+      return;
     std::string regName = staticLocalName(owner, vd);
     if (base_.registeredVars.count(regName)) {
+      if (inInitializer) {
+        errors_.push_back(fmt::format("{}: error: the initializer of a static local the patch "
+                                      "adds refers to static local '{}' of {}(), which the "
+                                      "patch reaches only at run time",
+                                      where(r->getLocation()), vd->getName().str(),
+                                      owner->getName().str()));
+        return;
+      }
       replaceRef(r, slot(kRefVar, base_.tu, regName));
       return;
     }
@@ -1082,8 +1109,18 @@ RewrittenUnit PatchRewriter::run() {
   for (auto &[fd, replaced] : kept) {
     RefCollector rc;
     rc.TraverseStmt(fd->getBody());
-    for (DeclRefExpr *r : rc.refs)
-      handleRef(r, fd, false);
+    for (size_t i = 0; i < rc.refs.size(); ++i) {
+      // The initializer of a static local the running program registered
+      // is dead text in the patch (the new code uses the running instance):
+      // what it names stays as written (redirected, `&hits` is no
+      // constant). A new or constant static local's initializer is one of
+      // a variable the patch adds.
+      const VarDecl *owner = rc.inStaticInit[i];
+      if (owner && replaced && !owner->getType().isConstant(ctx_) &&
+          base_.registeredVars.count(staticLocalName(fd, owner)))
+        continue;
+      handleRef(rc.refs[i], fd, owner != nullptr);
+    }
     if (replaced)
       renameReplaced(fd);
   }

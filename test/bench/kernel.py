@@ -184,8 +184,12 @@ SIZE_FILES = ["lib/vsprintf.c", "lib/kstrtox.c", "lib/bitmap.c", "lib/string.c",
               "lib/xxhash.c", "lib/rbtree.c", "lib/siphash.c", "lib/seq_buf.c", "lib/parser.c",
               "lib/idr.c", "lib/percpu_counter.c", "lib/uuid.c", "fs/seq_file.c", "fs/libfs.c",
               "fs/fs_parser.c", "fs/d_path.c", "fs/attr.c", "fs/stat.c", "fs/file_table.c",
-              "fs/inode.c", "fs/super.c"]
+              "fs/inode.c", "fs/super.c", "fs/pipe.c", "fs/fcntl.c", "fs/ioctl.c", "fs/readdir.c",
+              "fs/select.c", "fs/xattr.c", "fs/namei.c"]
 PAUSE_ROUNDS = 3
+
+
+ATTEMPTS = 8  # patch generations per size before giving up
 
 
 class PatchgenRefused(Exception):
@@ -242,7 +246,7 @@ def patches(report, build, work, tree):
         # register (a per-CPU variable, say) is refused, rightly: such
         # functions are left out and others changed instead.
         skip = []
-        for attempt in range(4):
+        for attempt in range(ATTEMPTS):
             copy()
             sh([os.path.join(KTEST, "gen-changes.py"), tree, new, str(n),
                 *(["--skip", ",".join(skip)] if skip else []), *SIZE_FILES])
@@ -252,11 +256,11 @@ def patches(report, build, work, tree):
             except PatchgenRefused as e:
                 refused = sorted({f"{os.path.relpath(m.group(1), new)}:{m.group(2)}"
                                   for m in re.finditer(r"^(\S+?):(\d+):\d+: error:", e.output, re.M)})
-                if not refused or attempt == 3:
+                if not refused or attempt == ATTEMPTS - 1:
                     raise SystemExit(f"bench: FAIL: dsu-patchgen refused the {n}-function patch:\n"
                                      f"{e.output[-3000:]}")
-                print(f"  dsu-patchgen refused {len(refused)} changed lines of the {n}-function "
-                      "patch; changing other functions", flush=True)
+                print(f"  dsu-patchgen refused the {n}-function patch at {', '.join(refused)}; "
+                      "changing other functions", flush=True)
                 skip += refused
         print(f"  dsu-patchgen, {n} functions: {gen_s[n]:.1f} s", flush=True)
     shutil.rmtree(new, ignore_errors=True)

@@ -8,7 +8,9 @@ Inserts an empty asm statement at the top of the first N updateable functions
 files, so hard links to BASE are broken only for those). Used to measure
 dsu-patchgen and apply/revert against patch size. --skip leaves out the
 functions whose definitions contain one of the given lines (dsu-patchgen
-refused them: they use a static the running kernel did not register).
+refused them: they use a static the running kernel did not register), and
+the whole file when such a line is in no updateable function (an inlined
+helper).
 """
 import json
 import os
@@ -26,9 +28,14 @@ for rel in files:
     if left == 0:
         break
     manifest = json.load(open(os.path.join(base, rel[:-2] + ".o.dsu.json")))
-    funcs = [f for f in manifest["functions"]
-             if f["updateable"] and f["file"] == rel and
-             not any(r == rel and f["line"] <= line <= f["end_line"] for r, line in skip)]
+    funcs = [f for f in manifest["functions"] if f["updateable"] and f["file"] == rel]
+    refused = [line for r, line in skip if r == rel]
+    # A refused line outside every updateable function lies in a helper
+    # the changed functions inline: which of them use it is not known, so
+    # the file is left out.
+    if any(not any(f["line"] <= line <= f["end_line"] for f in funcs) for line in refused):
+        continue
+    funcs = [f for f in funcs if not any(f["line"] <= line <= f["end_line"] for line in refused)]
     lines = open(os.path.join(new, rel)).read().split("\n")
     for f in funcs:
         if left == 0:
