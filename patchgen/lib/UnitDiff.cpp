@@ -96,14 +96,13 @@ public:
     staticInit_ = saved;
     return ok;
   }
-
-private:
-  const VarDecl *staticInit_ = nullptr;
-public:
   bool VisitPredefinedExpr(PredefinedExpr *p) {
     predefined.push_back(p);
     return true;
   }
+
+private:
+  const VarDecl *staticInit_ = nullptr;
 };
 
 // Concrete uses of struct types in a function body: what type wrapping
@@ -692,6 +691,13 @@ private:
            (!opts_.vmlinuxSymbols || opts_.vmlinuxSymbols->count(name));
   }
   void handleRef(DeclRefExpr *r, const FunctionDecl *in, bool inInitializer);
+  // A static local of a replaced function the running program registered
+  // is the running instance in the patch code; constant data is no state
+  // (the new version's own copy, so a changed table takes effect).
+  bool runningStaticLocal(const FunctionDecl *owner, const VarDecl *vd) const {
+    return plan_.replaced.count(owner->getName().str()) && !vd->getType().isConstant(ctx_) &&
+           base_.registeredVars.count(staticLocalName(owner, vd));
+  }
   void keepFunction(FunctionDecl *fd);
   void dropBody(FunctionDecl *fd);
   void renameReplaced(FunctionDecl *fd);
@@ -791,12 +797,10 @@ void PatchRewriter::handleRef(DeclRefExpr *r, const FunctionDecl *in, bool inIni
     const auto *owner = dyn_cast<FunctionDecl>(vd->getDeclContext());
     if (!owner || !plan_.replaced.count(owner->getName().str()))
       return; // a new function's own state
-    // Constant data is no state: the new version's own copy, with the
-    // new version's contents (a changed table of strings takes effect).
     if (vd->getType().isConstant(ctx_))
-      return;
+      return; // see runningStaticLocal
     std::string regName = staticLocalName(owner, vd);
-    if (base_.registeredVars.count(regName)) {
+    if (runningStaticLocal(owner, vd)) {
       if (inInitializer) {
         errors_.push_back(fmt::format("{}: error: the initializer of a static local the patch "
                                       "adds refers to static local '{}' of {}(), which the "
@@ -1116,8 +1120,7 @@ RewrittenUnit PatchRewriter::run() {
       // constant). A new or constant static local's initializer is one of
       // a variable the patch adds.
       const VarDecl *owner = rc.inStaticInit[i];
-      if (owner && replaced && !owner->getType().isConstant(ctx_) &&
-          base_.registeredVars.count(staticLocalName(fd, owner)))
+      if (owner && runningStaticLocal(fd, owner))
         continue;
       handleRef(rc.refs[i], fd, owner != nullptr);
     }
