@@ -6,12 +6,15 @@
 //   DSU_STRICT=1  a failed rewrite is an error instead of a warning
 //   DSU_KEEP_TEMPS=1  keep <object>.dsu.i (preprocessed) and
 //                 <object>.dsu.rw.i (rewritten) next to the object
+//   DSU_TIME=1    print the wall time of each phase to stderr
 //
-// "Compile one C file to an object" is instrumented: the real compiler
-// preprocesses (so the dependency file names the original source and
-// headers), the unit is rewritten in process, and the real compiler compiles
-// the rewritten unit; a manifest <object>.dsu.json is written beside the
-// object. Every other invocation is exec'd unchanged.
+// "Compile one C file to an object" is instrumented: the source is parsed
+// in process (writing the dependency file) and its tokens printed as the
+// preprocessed unit (or, for a unit with a pragma, or when DSU_REAL_CC is
+// another compiler, paired with the real compiler's -E), the unit is
+// rewritten, and the real compiler compiles the rewritten unit; a manifest
+// <object>.dsu.json is written beside the object. Every other invocation is
+// exec'd unchanged.
 
 #include "Alignment.h"
 #include "Argv.h"
@@ -36,7 +39,9 @@
 #include <llvm/Support/SHA256.h>
 #include <llvm/ADT/StringExtras.h>
 
+#include <chrono>
 #include <cstdio>
+#include <functional>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -56,6 +61,43 @@
 #endif
 
 namespace {
+
+// DSU_TIME=1: wall time per phase, printed as one line when dsu-cc-core
+// exits (the build-overhead benchmark's breakdown comes from here).
+class PhaseTimes {
+public:
+  using Clock = std::chrono::steady_clock;
+  // Charges the time since the previous mark to `phase`.
+  void mark(const char *phase) {
+    Clock::time_point now = Clock::now();
+    double s = std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+    for (auto &entry : phases_)
+      if (entry.first == phase) {
+        entry.second += s;
+        return;
+      }
+    phases_.emplace_back(phase, s);
+  }
+  ~PhaseTimes() {
+    const char *v = std::getenv("DSU_TIME");
+    if (!v || !*v || !std::strcmp(v, "0"))
+      return;
+    std::string line = "dsu-cc: time:";
+    double total = 0;
+    for (const auto &[phase, s] : phases_) {
+      line += fmt::format(" {} {:.3f} s,", phase, s);
+      total += s;
+    }
+    fmt::print(stderr, "{} total {:.3f} s\n", line, total);
+  }
+
+private:
+  Clock::time_point last_ = Clock::now();
+  std::vector<std::pair<std::string, double>> phases_;
+};
+
+PhaseTimes phaseTimes;
 
 std::vector<std::string> realCompiler() {
   const char *env = std::getenv("DSU_REAL_CC");
@@ -115,6 +157,29 @@ int runReal(const std::vector<std::string> &cc, const std::vector<std::string> &
   return rc;
 }
 
+// Whether the real compiler is the clang dsu-cc parses with (through a
+// launcher such as ccache, with no options of its own): then the parse's
+// token stream is exactly what its -E would print.
+bool isParserClang(const std::vector<std::string> &cc) {
+  auto resolve = [](std::string program) -> std::string {
+    if (program.find('/') == std::string::npos) {
+      auto found = llvm::sys::findProgramByName(program);
+      if (!found)
+        return "";
+      program = *found;
+    }
+    llvm::SmallString<256> real;
+    if (llvm::sys::fs::real_path(program, real))
+      return "";
+    return std::string(real);
+  };
+  for (const std::string &word : cc)
+    if (!word.empty() && word[0] == '-')
+      return false;
+  const std::string parser = resolve(DSU_DEFAULT_CLANG);
+  return !parser.empty() && resolve(cc.back()) == parser;
+}
+
 std::string slurp(const std::string &path) {
   auto buf = llvm::MemoryBuffer::getFile(path);
   return buf ? (*buf)->getBuffer().str() : std::string();
@@ -138,13 +203,32 @@ std::string firstErrorLine(const std::string &text) {
 // Parses the original source in process, with the compile's own flags:
 // diagnostics are buffered (printed by the caller only if the parse
 // succeeds, so a broken source reports through the real compiler as usual),
-// the token stream is recorded, aligned with the real compiler's -E text,
-// and the unit rewritten.
+// the token stream is printed as the preprocessed unit (or, when tokens do
+// not carry all of it, recorded and aligned with the real compiler's -E
+// text), and the unit rewritten.
+
+// The real compiler's -E of the unit, for units the parse cannot print.
+struct Preprocess {
+  std::function<bool(std::string &text, std::string &error)> run;
+  // Set when every unit takes -E: the real compiler is not the clang the
+  // parse is (DSU_REAL_CC names another one, or adds options), so only its
+  // own preprocessing says what it compiles.
+  std::string alwaysWhy;
+};
+
+// The preprocessed unit that was rewritten: its text, its hash (the base
+// identity in the manifest) and how it was made.
+struct Unit {
+  std::string text;
+  std::string hash;
+  std::string alignedWhy; // empty: printed from the parse; else why -E was needed
+};
+
 class RewriteAction : public clang::ASTFrontendAction {
 public:
-  RewriteAction(const dsu::RewriteOptions &opts, llvm::StringRef preprocessed,
+  RewriteAction(const dsu::RewriteOptions &opts, const Preprocess &preprocess, Unit &unit,
                 dsu::RewriteResult &out, std::string &diagnostics, std::string &error)
-      : opts_(opts), preprocessed_(preprocessed), out_(out), diagStream_(diagnostics),
+      : opts_(opts), preprocess_(preprocess), unit_(unit), out_(out), diagStream_(diagnostics),
         error_(error) {}
 
   bool BeginSourceFileAction(clang::CompilerInstance &ci) override {
@@ -153,8 +237,12 @@ public:
     printer->BeginSourceFile(ci.getLangOpts(), &ci.getPreprocessor());
     // "N warnings generated." belongs after the warnings, in the same buffer.
     ci.setVerboseOutputStream(diagStream_);
-    ci.getPreprocessor().setTokenWatcher(
-        [this](const clang::Token &tok) { recorder_(tok); });
+    printer_ = std::make_unique<dsu::UnitPrinter>(ci.getPreprocessor());
+    printer_->install();
+    ci.getPreprocessor().setTokenWatcher([this](const clang::Token &tok) {
+      recorder_(tok);
+      (*printer_)(tok);
+    });
     // The kernel's __user and __iomem expand to nothing: only their
     // expansions say which struct pointers are user-space ABI or device
     // registers (type wrapping leaves those alone).
@@ -181,11 +269,28 @@ public:
       clang::CompilerInstance &ci;
       Consumer(RewriteAction &s, clang::CompilerInstance &c) : self(s), ci(c) {}
       void HandleTranslationUnit(clang::ASTContext &ctx) override {
+        phaseTimes.mark("parse");
         if (ci.getDiagnostics().hasErrorOccurred())
           return;
         dsu::TokenMap map;
-        if (!dsu::alignPreprocessed(ctx.getSourceManager(), ctx.getLangOpts(), self.preprocessed_,
-                                    self.recorder_, map, self.error_)) {
+        Unit &unit = self.unit_;
+        bool aligned = true;
+        unit.alignedWhy = self.preprocess_.alwaysWhy.empty() ? self.printer_->unprintable()
+                                                              : self.preprocess_.alwaysWhy;
+        if (unit.alignedWhy.empty()) {
+          self.printer_->finish(ctx.getSourceManager(), map);
+          unit.text = self.printer_->text();
+          phaseTimes.mark("print");
+        } else {
+          aligned = self.preprocess_.run(unit.text, self.error_);
+          phaseTimes.mark("preprocess");
+          aligned = aligned && dsu::alignPreprocessed(ctx.getSourceManager(), ctx.getLangOpts(),
+                                                      unit.text, self.recorder_, map, self.error_);
+          phaseTimes.mark("align");
+        }
+        unit.hash = dsu::sha256Hex(unit.text);
+        phaseTimes.mark("hash");
+        if (!aligned) {
           self.error_ = "cannot align the parse with the preprocessed unit: " + self.error_;
           // Still list the unit's functions, each with the failure as reason.
           dsu::RewriteOptions listOnly = self.opts_;
@@ -196,9 +301,11 @@ public:
           return;
         }
         dsu::RewriteOptions opts = self.opts_;
+        opts.unitHash = unit.hash;
         opts.preprocessed = &map;
         opts.addressSpaceMarks = &self.marks_;
         self.out_ = dsu::rewriteTranslationUnit(ctx, opts);
+        phaseTimes.mark("rewrite");
         self.ran_ = true;
       }
     };
@@ -209,31 +316,39 @@ public:
 
 private:
   const dsu::RewriteOptions &opts_;
-  llvm::StringRef preprocessed_;
+  const Preprocess &preprocess_;
+  Unit &unit_;
   dsu::RewriteResult &out_;
   llvm::raw_string_ostream diagStream_;
   std::string &error_;
   dsu::TokenRecorder recorder_;
+  std::unique_ptr<dsu::UnitPrinter> printer_;
   std::vector<dsu::RewriteOptions::AddressSpaceMark> marks_;
   bool ran_ = false;
 };
 
 enum class ParseOutcome { Rewritten, SourceErrors, Failed };
 
-ParseOutcome rewriteUnit(const dsu::CompileJob &job, llvm::StringRef preprocessed,
-                         const dsu::RewriteOptions &opts, dsu::RewriteResult &result,
+// Parses and rewrites the unit; the parse writes the dependency file when
+// `writeDeps` (it reads exactly the headers the compile would).
+ParseOutcome rewriteUnit(const dsu::CompileJob &job, bool writeDeps, const Preprocess &preprocess,
+                         const dsu::RewriteOptions &opts, Unit &unit, dsu::RewriteResult &result,
                          std::string &diagnostics, std::string &error) {
   std::vector<std::string> cmd = {DSU_DEFAULT_CLANG};
   cmd.insert(cmd.end(), job.parseArgs.begin(), job.parseArgs.end());
+  if (writeDeps)
+    cmd.insert(cmd.end(), job.dependencyArgs.begin(), job.dependencyArgs.end());
   cmd.push_back("-fsyntax-only");
   cmd.push_back(job.source);
   auto files = llvm::makeIntrusiveRefCnt<clang::FileManager>(clang::FileSystemOptions());
-  auto action = std::make_unique<RewriteAction>(opts, preprocessed, result, diagnostics, error);
+  auto action =
+      std::make_unique<RewriteAction>(opts, preprocess, unit, result, diagnostics, error);
   RewriteAction *act = action.get();
   clang::IgnoringDiagConsumer driverDiags; // the -E run already vetted the command line
   clang::tooling::ToolInvocation inv(cmd, std::move(action), files.get());
   inv.setDiagnosticConsumer(&driverDiags);
   bool ok = inv.run();
+  phaseTimes.mark("parse teardown");
   if (act->ran())
     return ParseOutcome::Rewritten;
   if (!error.empty())
@@ -317,6 +432,7 @@ int main(int argc, char **argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   const std::vector<std::string> cc = realCompiler();
   dsu::CompileJob job = dsu::classifyCommandLine(args, DSU_DEFAULT_CLANG);
+  phaseTimes.mark("classify");
   if (!job.instrument)
     execReal(cc, args);
   // User-space programs find <dsu.h> without extra flags (after everything
@@ -366,6 +482,28 @@ int main(int argc, char **argv) {
   temps.keep = envFlag("DSU_KEEP_TEMPS");
   const std::string preprocessed = temps.make(job.object, ".dsu.i");
   const std::string stderrFile = temps.make(job.object, ".dsu.err");
+  // The real compiler's -E, for a unit the parse cannot print (a pragma).
+  // The parse has written the dependency file by then.
+  Preprocess realPreprocess;
+  realPreprocess.run = [&](std::string &text, std::string &error) {
+    std::vector<std::string> pre = job.preprocessOnlyArgs;
+    pre.insert(pre.end(), {"-o", preprocessed});
+    if (runReal(cc, pre, stderrFile) != 0) {
+      error = "the real compiler's -E failed: " + firstErrorLine(slurp(stderrFile));
+      return false;
+    }
+    text = slurp(preprocessed);
+    return true;
+  };
+  if (!isParserClang(cc))
+    realPreprocess.alwaysWhy = "DSU_REAL_CC is not " DSU_DEFAULT_CLANG;
+  // DSU_KEEP_TEMPS: the unit as rewritten from, whichever way it was made.
+  auto keepUnit = [&](const Unit &unit) {
+    if (!temps.keep || unit.text.empty())
+      return;
+    std::ofstream out(preprocessed);
+    out << unit.text;
+  };
 
   dsu::PolicyDecision fileDecision = policy.file(job.source, cwd);
   if (!fileDecision.instrument) {
@@ -383,34 +521,22 @@ int main(int argc, char **argv) {
       return 0;
     }
     // The real compile already wrote the dependency file.
-    std::vector<std::string> pre = job.preprocessOnlyArgs;
-    pre.insert(pre.end(), {"-o", preprocessed});
-    if (runReal(cc, pre, stderrFile) == 0) {
-      opts.fileExcluded = true;
-      opts.fileReason = fileDecision.rule == "built-in" ? dsu::Reason::NeverIndirectable
-                                                        : dsu::Reason::PolicyFile;
-      opts.fileDetail = fileDecision.reason;
-      dsu::RewriteResult r;
-      std::string diags, err;
-      info.status = "excluded";
-      info.statusDetail = fileDecision.reason;
-      if (rewriteUnit(job, slurp(preprocessed), opts, r, diags, err) == ParseOutcome::Rewritten)
-        writeManifest(job, info, r);
+    opts.fileExcluded = true;
+    opts.fileReason = fileDecision.rule == "built-in" ? dsu::Reason::NeverIndirectable
+                                                      : dsu::Reason::PolicyFile;
+    opts.fileDetail = fileDecision.reason;
+    dsu::RewriteResult r;
+    Unit unit;
+    std::string diags, err;
+    info.status = "excluded";
+    info.statusDetail = fileDecision.reason;
+    if (rewriteUnit(job, false, realPreprocess, opts, unit, r, diags, err) ==
+        ParseOutcome::Rewritten) {
+      info.unitHash = unit.hash;
+      writeManifest(job, info, r);
     }
     _exit(0); // the child; the parent removes the temporaries
   }
-
-  // 1. Preprocess with the real compiler and the original flags.
-  std::vector<std::string> pre = job.preprocessArgs;
-  pre.insert(pre.end(), {"-o", preprocessed});
-  if (runReal(cc, pre, stderrFile) != 0) {
-    // The source itself is broken: let the real compiler say so, as usual.
-    execReal(cc, args);
-  }
-  // (Its warnings, #warning included, come again from the in-process parse.)
-  std::string unit = slurp(preprocessed);
-  info.unitHash = dsu::sha256Hex(unit);
-  opts.unitHash = info.unitHash;
 
   auto fallback = [&](const std::string &why, const dsu::RewriteResult *analysed) -> int {
     if (strict) {
@@ -422,6 +548,11 @@ int main(int argc, char **argv) {
     int rc = runReal(cc, args);
     if (rc != 0)
       return rc;
+    if (info.unitHash.empty()) {
+      std::string text, ignored;
+      if (realPreprocess.run(text, ignored))
+        info.unitHash = dsu::sha256Hex(text);
+    }
     dsu::RewriteResult r;
     if (analysed)
       r = *analysed;
@@ -439,10 +570,19 @@ int main(int argc, char **argv) {
     return 0;
   };
 
-  // 2. Parse the original source, align, rewrite.
+  // 1. Parse the original source (writing the dependency file), print it
+  //    as the preprocessed unit, rewrite.
   dsu::RewriteResult result;
+  Unit unit;
   std::string diagnostics, err;
-  switch (rewriteUnit(job, unit, opts, result, diagnostics, err)) {
+  ParseOutcome outcome =
+      rewriteUnit(job, true, realPreprocess, opts, unit, result, diagnostics, err);
+  info.unitHash = unit.hash;
+  keepUnit(unit);
+  if (!unit.alignedWhy.empty() && envFlag("DSU_TIME"))
+    fmt::print(stderr, "dsu-cc: time: {}: preprocessed by the real compiler: {}\n", job.source,
+               unit.alignedWhy);
+  switch (outcome) {
   case ParseOutcome::SourceErrors:
     // The compiler's own errors, exactly as without dsu-cc.
     execReal(cc, args);
@@ -468,7 +608,7 @@ int main(int argc, char **argv) {
     return rc;
   }
 
-  // 3. Compile the rewritten unit. If that fails inside updateable functions
+  // 2. Compile the rewritten unit. If that fails inside updateable functions
   //    (a compile-time assertion that only folded away while they could be
   //    inlined), leave those functions and their local callees alone and try
   //    again; anything else falls back to the original compile.
@@ -482,7 +622,10 @@ int main(int argc, char **argv) {
     }
     std::vector<std::string> comp = job.compileArgs;
     comp.insert(comp.end(), {"-x", "cpp-output", rewritten});
-    if (runReal(cc, comp, stderrFile) == 0)
+    phaseTimes.mark("write");
+    int rc = runReal(cc, comp, stderrFile);
+    phaseTimes.mark("compile");
+    if (rc == 0)
       break;
     std::string text = slurp(stderrFile);
     bool excludedMore = attempt < 3 && excludeFailingFunctions(text, result, opts.needsInlining);
@@ -497,8 +640,10 @@ int main(int argc, char **argv) {
     }
     if (excludedMore) {
       dsu::RewriteResult again;
+      Unit same; // the same text: printing and -E are deterministic
       std::string ignored;
-      if (rewriteUnit(job, unit, opts, again, ignored, err) == ParseOutcome::Rewritten) {
+      if (rewriteUnit(job, false, realPreprocess, opts, same, again, ignored, err) ==
+          ParseOutcome::Rewritten) {
         result = std::move(again);
         if (result.changed)
           continue;
@@ -519,5 +664,6 @@ int main(int argc, char **argv) {
   replay(stderrFile);
   info.status = "instrumented";
   writeManifest(job, info, result);
+  phaseTimes.mark("manifest");
   return 0;
 }

@@ -1,4 +1,10 @@
-// Aligning the parser's token stream with the real compiler's -E output.
+// The preprocessed text dsu-cc rewrites, and where each parsed token is in it.
+//
+// Usually the text is printed from the parse itself (UnitPrinter): the
+// tokens the parser receives, in order, with line markers, as `clang -E`
+// would print them. A unit whose meaning is not all in its tokens (a
+// #pragma, _Pragma or #ident; an annotation token such as #embed) takes the
+// other way, alignment:
 //
 // dsu-cc parses the original source (so diagnostics are exactly the
 // compiler's, with macro context) while recording every token the parser
@@ -13,13 +19,16 @@
 #include <llvm/ADT/DenseMap.h>
 #include <llvm/ADT/StringRef.h>
 
+#include <clang/Lex/Token.h>
+
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace clang {
 class LangOptions;
+class Preprocessor;
 class SourceManager;
-class Token;
 } // namespace clang
 
 namespace dsu {
@@ -41,6 +50,45 @@ struct TokenMap {
   clang::FileID file;
   llvm::DenseMap<clang::SourceLocation::UIntTy, unsigned> offsets;
   clang::SourceLocation lookup(const clang::SourceManager &sm, clang::SourceLocation astLoc) const;
+};
+
+// Prints the unit's token stream as preprocessed text while it is parsed;
+// install with UnitPrinter::install before the parse starts. Line markers
+// keep every token on its presumed line (diagnostics and debug info point at
+// the original files), first tokens of a line keep their column, tokens
+// that could join stay apart.
+class UnitPrinter {
+public:
+  explicit UnitPrinter(clang::Preprocessor &pp);
+  ~UnitPrinter();
+  // Adds the callbacks that notice what tokens cannot carry; the caller sets
+  // the token watcher, which calls operator().
+  void install();
+  void operator()(const clang::Token &tok);
+  // Empty while the printed text is the whole unit; otherwise why it is not
+  // ("a #pragma at include/linux/foo.h:12").
+  const std::string &unprintable() const { return unprintable_; }
+  const std::string &text() const { return text_; }
+  // True for a pragma at `loc` that leaves nothing for the compile to see.
+  bool preprocessorOnlyPragma(clang::SourceLocation loc) const;
+  // Ends the text, adds it to the SourceManager as a file and maps every
+  // printed token's location to its offset there.
+  void finish(clang::SourceManager &sm, TokenMap &out);
+
+private:
+  void start();
+  void setUnprintable(const char *what, clang::SourceLocation loc);
+  void moveToLine(clang::SourceLocation loc, bool hasLeadingSpace, bool isHash);
+
+  clang::Preprocessor &pp_;
+  clang::SourceManager &sm_;
+  std::string text_;
+  std::string unprintable_;
+  std::vector<std::pair<clang::SourceLocation::UIntTy, unsigned>> offsets_;
+  std::string file_;   // presumed file of the current output line
+  unsigned line_ = 0;  // presumed line of the current output line
+  bool lineHasTokens_ = false;
+  clang::Token prev_;
 };
 
 // False, with `error` naming the first mismatch, when the streams differ.

@@ -185,26 +185,28 @@ CompileJob classifyCommandLine(const std::vector<std::string> &argsIn, const std
           job.preprocessOnlyArgs.push_back(s);
       }
     // In-process parse of the original source: everything but -c/-o, the
-    // input (appended last) and dependency output (the -E run writes it).
-    if (!isInput && !o.matches(options::OPT_c) && !o.matches(options::OPT_o) &&
-        !o.matches(options::OPT_M_Group) && !isDependencyWp(a))
+    // input (appended last) and dependency output (dependencyArgs).
+    if (!isInput && !o.matches(options::OPT_c) && !o.matches(options::OPT_o)) {
+      const bool dependency = o.matches(options::OPT_M_Group) || isDependencyWp(a);
       for (auto &s : render(args, a))
-        job.parseArgs.push_back(s);
+        (dependency ? job.dependencyArgs : job.parseArgs).push_back(s);
+    }
     // Compile of the rewritten preprocessed unit: no preprocessor options.
     if (isInput || isX || isPreprocessorOnly(a))
       continue;
     for (auto &s : render(args, a))
       job.compileArgs.push_back(s);
   }
-  if (deps && !depTarget) {
-    job.preprocessArgs.push_back("-MT");
-    job.preprocessArgs.push_back(object);
-  }
-  if (deps && !depFile) {
-    llvm::SmallString<256> d(object);
-    llvm::sys::path::replace_extension(d, "d");
-    job.preprocessArgs.push_back("-MF");
-    job.preprocessArgs.push_back(std::string(d));
+  // Without -o, the dependency target and file would be named after the
+  // -E output or the input; they name the object, as the compile's would.
+  for (auto *v : {&job.preprocessArgs, &job.dependencyArgs}) {
+    if (deps && !depTarget)
+      v->insert(v->end(), {"-MT", object});
+    if (deps && !depFile) {
+      llvm::SmallString<256> d(object);
+      llvm::sys::path::replace_extension(d, "d");
+      v->insert(v->end(), {"-MF", std::string(d)});
+    }
   }
   job.preprocessArgs.push_back("-E");
   job.preprocessOnlyArgs.push_back("-E");

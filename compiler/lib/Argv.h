@@ -22,6 +22,7 @@ struct CompileJob {
   std::vector<std::string> preprocessArgs;
   std::vector<std::string> preprocessOnlyArgs; // the same without dependency output
   std::vector<std::string> parseArgs;
+  std::vector<std::string> dependencyArgs; // -MD & co. for the parse that writes them
   std::vector<std::string> compileArgs;
 };
 

@@ -11,7 +11,7 @@ config.test_exec_root = os.path.join(config.dsu_build_dir, "test", "lit")
 
 llvm_bin = config.llvm_tools_dir
 config.environment["PATH"] = os.pathsep.join([llvm_bin, config.environment.get("PATH", "")])
-for var in ("DSU_CONFIG", "DSU_STRICT", "DSU_KEEP_TEMPS", "DSU_REAL_CC"):
+for var in ("DSU_CONFIG", "DSU_STRICT", "DSU_KEEP_TEMPS", "DSU_REAL_CC", "DSU_TIME"):
     config.environment.pop(var, None)
 
 tools = os.path.join(os.path.dirname(__file__), "tools")
