@@ -240,7 +240,6 @@ public:
     printer_ = std::make_unique<dsu::UnitPrinter>(ci.getPreprocessor());
     printer_->install();
     ci.getPreprocessor().setTokenWatcher([this](const clang::Token &tok) {
-      recorder_(tok);
       (*printer_)(tok);
     });
     // The kernel's __user and __iomem expand to nothing: only their
@@ -285,7 +284,8 @@ public:
           aligned = self.preprocess_.run(unit.text, self.error_);
           phaseTimes.mark("preprocess");
           aligned = aligned && dsu::alignPreprocessed(ctx.getSourceManager(), ctx.getLangOpts(),
-                                                      unit.text, self.recorder_, map, self.error_);
+                                                      unit.text, self.printer_->recorded(), map,
+                                                      self.error_);
           phaseTimes.mark("align");
         }
         unit.hash = dsu::sha256Hex(unit.text);
@@ -321,7 +321,6 @@ private:
   dsu::RewriteResult &out_;
   llvm::raw_string_ostream diagStream_;
   std::string &error_;
-  dsu::TokenRecorder recorder_;
   std::unique_ptr<dsu::UnitPrinter> printer_;
   std::vector<dsu::RewriteOptions::AddressSpaceMark> marks_;
   bool ran_ = false;

@@ -32,7 +32,7 @@ SourceLocation TokenMap::lookup(const SourceManager &sm, SourceLocation astLoc) 
 
 UnitPrinter::UnitPrinter(Preprocessor &pp) : pp_(pp), sm_(pp.getSourceManager()) {
   prev_.startToken();
-  offsets_.reserve(1 << 18);
+  printed_.reserve(1 << 19); // a kernel unit has some 300 000 tokens
 }
 
 UnitPrinter::~UnitPrinter() = default;
@@ -202,11 +202,12 @@ void UnitPrinter::operator()(const Token &tok) {
   }
   if (text_.empty())
     start();
-  if (tok.isAtStartOfLine() || offsets_.empty())
+  if (tok.isAtStartOfLine() || printed_.empty())
     moveToLine(tok.getLocation(), tok.hasLeadingSpace(), tok.is(tok::hash));
   else if (tok.hasLeadingSpace() || (lineHasTokens_ && mayJoin(prev_, tok)))
     text_ += ' ';
-  offsets_.emplace_back(tok.getLocation().getRawEncoding(), text_.size());
+  printed_.push_back({tok.getLocation(), static_cast<unsigned>(text_.size()), tok.getLength(),
+                      tok.needsCleaning()});
   // The spelling without a SourceManager lookup where the token has it.
   const IdentifierInfo *ii = tok.getIdentifierInfo();
   const char *punct = tok::getPunctuatorSpelling(tok.getKind());
@@ -229,9 +230,17 @@ void UnitPrinter::finish(SourceManager &sm, TokenMap &out) {
     start();
   text_ += '\n';
   out.file = sm.createFileID(llvm::MemoryBuffer::getMemBufferCopy(text_, "<preprocessed>"));
-  out.offsets.reserve(offsets_.size());
-  for (const auto &[loc, offset] : offsets_)
-    out.offsets[loc] = offset;
+  out.offsets.reserve(printed_.size());
+  for (const Printed &p : printed_)
+    out.offsets[p.loc.getRawEncoding()] = p.offset;
+}
+
+TokenRecorder UnitPrinter::recorded() const {
+  TokenRecorder r;
+  r.tokens.reserve(printed_.size());
+  for (const Printed &p : printed_)
+    r.tokens.push_back({p.loc, p.length, static_cast<bool>(p.needsCleaning)});
+  return r;
 }
 
 bool alignPreprocessed(SourceManager &sm, const LangOptions &lo, llvm::StringRef preprocessed,

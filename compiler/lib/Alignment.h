@@ -74,6 +74,8 @@ public:
   // Ends the text, adds it to the SourceManager as a file and maps every
   // printed token's location to its offset there.
   void finish(clang::SourceManager &sm, TokenMap &out);
+  // The token stream as a TokenRecorder sees it (for alignment with -E).
+  TokenRecorder recorded() const;
 
 private:
   void start();
@@ -84,7 +86,13 @@ private:
   clang::SourceManager &sm_;
   std::string text_;
   std::string unprintable_;
-  std::vector<std::pair<clang::SourceLocation::UIntTy, unsigned>> offsets_;
+  struct Printed {
+    clang::SourceLocation loc;
+    unsigned offset;      // in text_
+    unsigned length : 31; // as lexed
+    unsigned needsCleaning : 1;
+  };
+  std::vector<Printed> printed_;
   std::string file_;   // presumed file of the current output line
   unsigned line_ = 0;  // presumed line of the current output line
   bool lineHasTokens_ = false;

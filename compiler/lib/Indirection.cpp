@@ -370,6 +370,18 @@ void collectLocalCallees(const Expr *e, std::set<const FunctionDecl *> &out) {
       collectLocalCallees(ce, out);
 }
 
+// Every function `s` names, called or not (canonical declarations, repeats
+// kept).
+void collectReferencedFunctions(const Stmt *s, std::vector<const FunctionDecl *> &out) {
+  if (!s)
+    return;
+  if (const auto *ref = dyn_cast<DeclRefExpr>(s))
+    if (const auto *fd = dyn_cast<FunctionDecl>(ref->getDecl()))
+      out.push_back(fd->getCanonicalDecl());
+  for (const Stmt *child : s->children())
+    collectReferencedFunctions(child, out);
+}
+
 // An empty body, or a single `return <constant>;`.
 bool hasConstantBody(const FunctionDecl *fd) {
   const auto *cs = dyn_cast_or_null<CompoundStmt>(fd->getBody());
@@ -611,10 +623,53 @@ void IndirectionRewriter::collectAliasTargets() {
 }
 
 void IndirectionRewriter::findAssertionDependencies() {
+  // Only what the unit's own code can reach matters: the functions defined
+  // in its source file (only those are ever updateable) and, through
+  // references, the header functions they use. A kernel unit defines
+  // thousands of header functions it never uses; scanning those was most of
+  // the rewrite's time.
   std::vector<FunctionDecl *> defs;
-  for (Decl *d : ctx_.getTranslationUnitDecl()->decls())
-    if (auto *fd = dyn_cast<FunctionDecl>(d); fd && fd->doesThisDeclarationHaveABody())
-      defs.push_back(fd);
+  std::vector<std::vector<const FunctionDecl *>> refs;
+  {
+    std::map<const FunctionDecl *, FunctionDecl *> definitions;
+    std::vector<FunctionDecl *> work;
+    std::vector<const FunctionDecl *> roots;
+    for (Decl *d : ctx_.getTranslationUnitDecl()->decls()) {
+      if (auto *fd = dyn_cast<FunctionDecl>(d); fd && fd->doesThisDeclarationHaveABody()) {
+        definitions[fd->getCanonicalDecl()] = fd;
+        if (isSourceFile(presumedFile(fd->getLocation())))
+          roots.push_back(fd->getCanonicalDecl());
+      } else if (auto *vd = dyn_cast<VarDecl>(d); vd && vd->getInit() &&
+                                                   isSourceFile(presumedFile(vd->getLocation()))) {
+        collectReferencedFunctions(vd->getInit(), roots);
+      }
+    }
+    std::set<const FunctionDecl *> reached;
+    auto reach = [&](const FunctionDecl *canonical) {
+      auto it = definitions.find(canonical);
+      if (it != definitions.end() && reached.insert(canonical).second)
+        work.push_back(it->second);
+    };
+    for (const FunctionDecl *r : roots)
+      reach(r);
+    while (!work.empty()) {
+      FunctionDecl *fd = work.back();
+      work.pop_back();
+      std::vector<const FunctionDecl *> uses;
+      collectReferencedFunctions(fd->getBody(), uses);
+      for (const FunctionDecl *u : uses)
+        reach(u);
+    }
+    // In declaration order, as before: the first reason found for a
+    // function is the one it keeps.
+    for (Decl *d : ctx_.getTranslationUnitDecl()->decls())
+      if (auto *fd = dyn_cast<FunctionDecl>(d); fd && fd->doesThisDeclarationHaveABody() &&
+                                                reached.count(fd->getCanonicalDecl())) {
+        defs.push_back(fd);
+        refs.emplace_back();
+        collectReferencedFunctions(fd->getBody(), refs.back());
+      }
+  }
   for (FunctionDecl *fd : defs)
     if (auto it = opts_.needsInlining.find(fd->getName().str()); it != opts_.needsInlining.end())
       needsInlining_[fd->getCanonicalDecl()] = it->second;
@@ -636,13 +691,27 @@ void IndirectionRewriter::findAssertionDependencies() {
                                          scan.found));
   }
   // Functions reaching an assertion unconditionally, to a fixed point: a
-  // live call to such a function reaches it too.
+  // live call to such a function reaches it too. A body is scanned again
+  // only when a function it calls has joined `reaching` since its last scan
+  // (nothing else a scan sees changes), which keeps the fixed point to about
+  // one pass over the unit's thousands of header functions.
   std::set<const FunctionDecl *> reaching;
+  std::map<const FunctionDecl *, unsigned> joinedAt; // epoch a function joined `reaching`
+  std::vector<unsigned> scannedAt(defs.size(), 0);
+  unsigned epoch = 0;
   for (bool grew = true; grew;) {
     grew = false;
-    for (FunctionDecl *fd : defs) {
+    for (size_t i = 0; i < defs.size(); ++i) {
+      FunctionDecl *fd = defs[i];
       if (reaching.count(fd->getCanonicalDecl()))
         continue;
+      if (scannedAt[i] != 0 &&
+          std::none_of(refs[i].begin(), refs[i].end(), [&](const FunctionDecl *c) {
+            auto it = joinedAt.find(c);
+            return it != joinedAt.end() && it->second >= scannedAt[i];
+          }))
+        continue;
+      scannedAt[i] = ++epoch;
       AssertionScanner scan(ctx_, reaching);
       scan.scan(fd->getBody());
       for (const AssertionScanner::Hit &hit : scan.hits) {
@@ -656,7 +725,10 @@ void IndirectionRewriter::findAssertionDependencies() {
         if (fd->isExternallyVisible() && deciders.empty())
           continue;
         if (deciders.empty() && hit.guards.empty()) {
-          grew |= reaching.insert(fd->getCanonicalDecl()).second;
+          if (reaching.insert(fd->getCanonicalDecl()).second) {
+            joinedAt[fd->getCanonicalDecl()] = ++epoch;
+            grew = true;
+          }
           needsInlining_.emplace(fd->getCanonicalDecl(), "reaches a compile-time assertion");
         } else if (deciders.empty()) {
           // Conditions on locals fold inside the body itself (min()/max()
