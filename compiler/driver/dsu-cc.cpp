@@ -25,6 +25,7 @@
 #include <clang/AST/ASTConsumer.h>
 #include <clang/AST/ASTContext.h>
 #include <clang/Basic/Diagnostic.h>
+#include <clang/CodeGen/CodeGenAction.h>
 #include <clang/Frontend/CompilerInstance.h>
 #include <clang/Frontend/FrontendAction.h>
 #include <clang/Frontend/TextDiagnosticPrinter.h>
@@ -37,6 +38,7 @@
 #include <llvm/Support/Path.h>
 #include <llvm/Support/Program.h>
 #include <llvm/Support/SHA256.h>
+#include <llvm/Support/TargetSelect.h>
 #include <llvm/ADT/StringExtras.h>
 
 #include <chrono>
@@ -178,6 +180,46 @@ bool isParserClang(const std::vector<std::string> &cc) {
       return false;
   const std::string parser = resolve(DSU_DEFAULT_CLANG);
   return !parser.empty() && resolve(cc.back()) == parser;
+}
+
+// Compiles with the clang dsu-cc parses with, in this process: when that is
+// the real compiler (DSU_REAL_CC is exactly it), this saves loading clang's
+// libraries a second time per unit. Diagnostics go to `errFile`. -1 when
+// the compile could not be run here (the caller runs the real compiler).
+int compileInProcess(const std::vector<std::string> &args, const std::string &errFile) {
+  static const bool targetsReady = [] {
+    llvm::InitializeAllTargets();
+    llvm::InitializeAllTargetMCs();
+    llvm::InitializeAllAsmPrinters();
+    llvm::InitializeAllAsmParsers();
+    return true;
+  }();
+  (void)targetsReady;
+  std::vector<std::string> cmd = {DSU_DEFAULT_CLANG};
+  cmd.insert(cmd.end(), args.begin(), args.end());
+  std::string diagnostics;
+  llvm::raw_string_ostream os(diagnostics);
+  auto diagOpts = llvm::makeIntrusiveRefCnt<clang::DiagnosticOptions>();
+  diagOpts->ShowPresumedLoc = true; // the original files, as clang says them
+  clang::TextDiagnosticPrinter printer(os, diagOpts.get());
+  // "N errors generated." goes with the errors, not to this stderr.
+  struct Compile : clang::EmitObjAction {
+    llvm::raw_ostream &verbose;
+    explicit Compile(llvm::raw_ostream &v) : verbose(v) {}
+    bool BeginSourceFileAction(clang::CompilerInstance &ci) override {
+      ci.setVerboseOutputStream(verbose);
+      return clang::EmitObjAction::BeginSourceFileAction(ci);
+    }
+  };
+  auto files = llvm::makeIntrusiveRefCnt<clang::FileManager>(clang::FileSystemOptions());
+  clang::tooling::ToolInvocation inv(cmd, std::make_unique<Compile>(os), files.get());
+  inv.setDiagnosticConsumer(&printer);
+  const bool ok = inv.run();
+  os.flush();
+  if (!ok && diagnostics.find("error:") == std::string::npos)
+    return -1; // not a compile error: nothing here says why
+  std::ofstream(errFile) << diagnostics;
+  return ok ? 0 : 1;
 }
 
 std::string slurp(const std::string &path) {
@@ -496,6 +538,9 @@ int main(int argc, char **argv) {
   };
   if (!isParserClang(cc))
     realPreprocess.alwaysWhy = "DSU_REAL_CC is not " DSU_DEFAULT_CLANG;
+  // The rewritten unit is compiled here when the real compiler is that very
+  // clang with nothing in front (a launcher like ccache wants to be run).
+  const bool compileHere = cc.size() == 1 && isParserClang(cc);
   // DSU_KEEP_TEMPS: the unit as rewritten from, whichever way it was made.
   auto keepUnit = [&](const Unit &unit) {
     if (!temps.keep || unit.text.empty())
@@ -622,7 +667,9 @@ int main(int argc, char **argv) {
     std::vector<std::string> comp = job.compileArgs;
     comp.insert(comp.end(), {"-x", "cpp-output", rewritten});
     phaseTimes.mark("write");
-    int rc = runReal(cc, comp, stderrFile);
+    int rc = compileHere ? compileInProcess(comp, stderrFile) : -1;
+    if (rc < 0)
+      rc = runReal(cc, comp, stderrFile);
     phaseTimes.mark("compile");
     if (rc == 0)
       break;
