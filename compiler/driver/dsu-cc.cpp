@@ -479,7 +479,7 @@ int main(int argc, char **argv) {
   // User-space programs find <dsu.h> without extra flags (after everything
   // else, so nothing of the program's own include path changes).
   if (!job.kernel && std::strlen(DSU_RUNTIME_INCLUDE) != 0) {
-    for (auto *v : {&job.preprocessArgs, &job.preprocessOnlyArgs, &job.parseArgs, &args})
+    for (auto *v : {&job.preprocessOnlyArgs, &job.parseArgs, &args})
       v->insert(v->end(), {"-idirafter", DSU_RUNTIME_INCLUDE});
   }
 

@@ -177,13 +177,11 @@ CompileJob classifyCommandLine(const std::vector<std::string> &argsIn, const std
     const llvm::opt::Option &o = a->getOption();
     const bool isInput = a == input;
     const bool isX = o.matches(options::OPT_x);
-    // -E run: everything but -c/-o; dependency output keeps naming the object.
-    if (!o.matches(options::OPT_c) && !o.matches(options::OPT_o))
-      for (auto &s : render(args, a)) {
-        job.preprocessArgs.push_back(s);
-        if (!o.matches(options::OPT_M_Group) && !isDependencyWp(a))
-          job.preprocessOnlyArgs.push_back(s);
-      }
+    // The real compiler's -E: everything but -c/-o and dependency output.
+    if (!o.matches(options::OPT_c) && !o.matches(options::OPT_o) &&
+        !o.matches(options::OPT_M_Group) && !isDependencyWp(a))
+      for (auto &s : render(args, a))
+        job.preprocessOnlyArgs.push_back(s);
     // In-process parse of the original source: everything but -c/-o, the
     // input (appended last) and dependency output (dependencyArgs).
     if (!isInput && !o.matches(options::OPT_c) && !o.matches(options::OPT_o)) {
@@ -197,18 +195,15 @@ CompileJob classifyCommandLine(const std::vector<std::string> &argsIn, const std
     for (auto &s : render(args, a))
       job.compileArgs.push_back(s);
   }
-  // Without -o, the dependency target and file would be named after the
-  // -E output or the input; they name the object, as the compile's would.
-  for (auto *v : {&job.preprocessArgs, &job.dependencyArgs}) {
-    if (deps && !depTarget)
-      v->insert(v->end(), {"-MT", object});
-    if (deps && !depFile) {
-      llvm::SmallString<256> d(object);
-      llvm::sys::path::replace_extension(d, "d");
-      v->insert(v->end(), {"-MF", std::string(d)});
-    }
+  // The parse has no -o: the dependency target and file would be named after
+  // the input; they name the object, as the compile's would.
+  if (deps && !depTarget)
+    job.dependencyArgs.insert(job.dependencyArgs.end(), {"-MT", object});
+  if (deps && !depFile) {
+    llvm::SmallString<256> d(object);
+    llvm::sys::path::replace_extension(d, "d");
+    job.dependencyArgs.insert(job.dependencyArgs.end(), {"-MF", std::string(d)});
   }
-  job.preprocessArgs.push_back("-E");
   job.preprocessOnlyArgs.push_back("-E");
   // Preprocessor options left in (like -fmacro-prefix-map) are unused on
   // preprocessed input, and kbuild makes that warning an error. Beyond that,

@@ -14,15 +14,14 @@ struct CompileJob {
   std::string source;
   std::string object;
   bool kernel = false; // -D__KERNEL__ seen
-  // Arguments (without argv[0]) for: the real compiler's -E run (the output
-  // path is appended by the caller after "-o"), the in-process parse of the
-  // original source (the source is appended by the caller), and the real
-  // compiler's compile of the rewritten preprocessed unit (the file is
-  // appended after "-x cpp-output").
-  std::vector<std::string> preprocessArgs;
-  std::vector<std::string> preprocessOnlyArgs; // the same without dependency output
+  // Arguments (without argv[0]) for: the in-process parse of the original
+  // source (the source is appended by the caller; dependencyArgs added when
+  // it writes the dependency file), the real compiler's -E (the output path
+  // is appended after "-o"), and the compile of the rewritten preprocessed
+  // unit (the file is appended after "-x cpp-output").
   std::vector<std::string> parseArgs;
-  std::vector<std::string> dependencyArgs; // -MD & co. for the parse that writes them
+  std::vector<std::string> dependencyArgs; // -MD & co., naming the object
+  std::vector<std::string> preprocessOnlyArgs; // -E, without dependency output
   std::vector<std::string> compileArgs;
 };
 

@@ -34,9 +34,13 @@ TEST_CASE("argv: compiling one C file to an object is instrumented", "[argv]") {
   CHECK(job.object == "/tmp/x.o");
   CHECK_FALSE(job.kernel);
   // Preprocess keeps preprocessor flags, drops -c/-o, adds -E.
-  CHECK(contains(job.preprocessArgs, "FOO=1"));
-  CHECK(contains(job.preprocessArgs, "-E"));
-  CHECK_FALSE(contains(job.preprocessArgs, "-c"));
+  CHECK(contains(job.preprocessOnlyArgs, "FOO=1"));
+  CHECK(contains(job.preprocessOnlyArgs, "-E"));
+  CHECK_FALSE(contains(job.preprocessOnlyArgs, "-c"));
+  // The parse keeps them too, without the input.
+  CHECK(contains(job.parseArgs, "FOO=1"));
+  CHECK_FALSE(contains(job.parseArgs, src.path));
+  CHECK(job.dependencyArgs.empty());
   // Compile of the rewritten unit keeps code-generation flags and -c -o only.
   CHECK(contains(job.compileArgs, "-O2"));
   CHECK(contains(job.compileArgs, "-c"));
@@ -52,9 +56,12 @@ TEST_CASE("argv: kbuild's object rule", "[argv]") {
                        "-mcmodel=kernel", "-c", "-o", "fs/open.o", src.path});
   REQUIRE(job.instrument);
   CHECK(job.kernel);
-  CHECK(contains(job.preprocessArgs, "-Wp,-MMD,fs/.open.o.d"));
-  // The dependency file must name the object, not the temporary .i.
-  CHECK(contains(job.preprocessArgs, "-MT"));
+  // The parse writes the dependency file, naming the object.
+  CHECK(contains(job.dependencyArgs, "-Wp,-MMD,fs/.open.o.d"));
+  CHECK(contains(job.dependencyArgs, "-MT"));
+  CHECK(contains(job.dependencyArgs, "fs/open.o"));
+  CHECK_FALSE(contains(job.parseArgs, "-Wp,-MMD,fs/.open.o.d"));
+  CHECK_FALSE(contains(job.preprocessOnlyArgs, "-Wp,-MMD,fs/.open.o.d"));
   CHECK_FALSE(contains(job.compileArgs, "-include"));
   CHECK_FALSE(contains(job.compileArgs, "-Wp,-MMD,fs/.open.o.d"));
   CHECK_FALSE(contains(job.compileArgs, "-nostdinc"));
