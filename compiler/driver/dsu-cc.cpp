@@ -536,11 +536,12 @@ int main(int argc, char **argv) {
     text = slurp(preprocessed);
     return true;
   };
-  if (!isParserClang(cc))
+  const bool parserClang = isParserClang(cc);
+  if (!parserClang)
     realPreprocess.alwaysWhy = "DSU_REAL_CC is not " DSU_DEFAULT_CLANG;
   // The rewritten unit is compiled here when the real compiler is that very
   // clang with nothing in front (a launcher like ccache wants to be run).
-  const bool compileHere = cc.size() == 1 && isParserClang(cc);
+  const bool compileHere = parserClang && cc.size() == 1;
   // DSU_KEEP_TEMPS: the unit as rewritten from, whichever way it was made.
   auto keepUnit = [&](const Unit &unit) {
     if (!temps.keep || unit.text.empty())

@@ -10,6 +10,8 @@
 #include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/raw_ostream.h>
 
+#include <memory>
+
 using namespace clang;
 
 namespace dsu {

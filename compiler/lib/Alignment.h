@@ -21,7 +21,6 @@
 
 #include <clang/Lex/Token.h>
 
-#include <memory>
 #include <string>
 #include <vector>
 

@@ -644,10 +644,13 @@ void IndirectionRewriter::findAssertionDependencies() {
         collectReferencedFunctions(vd->getInit(), roots);
       }
     }
-    std::set<const FunctionDecl *> reached;
+    // What each reached function names, collected once: it drives the
+    // closure here and the rescans below.
+    std::map<const FunctionDecl *, std::vector<const FunctionDecl *>> reached;
     auto reach = [&](const FunctionDecl *canonical) {
       auto it = definitions.find(canonical);
-      if (it != definitions.end() && reached.insert(canonical).second)
+      if (it != definitions.end() && reached.emplace(canonical, std::vector<const FunctionDecl *>())
+                                         .second)
         work.push_back(it->second);
     };
     for (const FunctionDecl *r : roots)
@@ -655,20 +658,19 @@ void IndirectionRewriter::findAssertionDependencies() {
     while (!work.empty()) {
       FunctionDecl *fd = work.back();
       work.pop_back();
-      std::vector<const FunctionDecl *> uses;
+      std::vector<const FunctionDecl *> &uses = reached[fd->getCanonicalDecl()];
       collectReferencedFunctions(fd->getBody(), uses);
-      for (const FunctionDecl *u : uses)
-        reach(u);
+      for (size_t i = 0; i < uses.size(); ++i)
+        reach(uses[i]); // by index: reach() may add to `reached`, never to `uses`
     }
     // In declaration order, as before: the first reason found for a
     // function is the one it keeps.
     for (Decl *d : ctx_.getTranslationUnitDecl()->decls())
-      if (auto *fd = dyn_cast<FunctionDecl>(d); fd && fd->doesThisDeclarationHaveABody() &&
-                                                reached.count(fd->getCanonicalDecl())) {
-        defs.push_back(fd);
-        refs.emplace_back();
-        collectReferencedFunctions(fd->getBody(), refs.back());
-      }
+      if (auto *fd = dyn_cast<FunctionDecl>(d); fd && fd->doesThisDeclarationHaveABody())
+        if (auto it = reached.find(fd->getCanonicalDecl()); it != reached.end()) {
+          defs.push_back(fd);
+          refs.push_back(it->second);
+        }
   }
   for (FunctionDecl *fd : defs)
     if (auto it = opts_.needsInlining.find(fd->getName().str()); it != opts_.needsInlining.end())
