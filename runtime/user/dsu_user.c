@@ -21,6 +21,9 @@
 #include "dsu.h"
 
 #include "dsu_core.h"
+#include "agent_peer.h"
+#include "agent_sys.h"
+#include "patch_file.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -36,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -247,7 +251,6 @@ static struct {
 	enum state state;
 	enum op op;
 	struct dsu_applied *prepared;
-	void *handle;
 	unsigned long long requested_ns, prepare_ns;
 	int result;
 	int from_program; /* dsu_request(): nobody waits to collect the result */
@@ -448,6 +451,23 @@ static int busy(struct dsu_applied *a, void **fns, unsigned int n, int revert, c
 	return 1;
 }
 
+/* The loaded file of a prepared patch (a->handle) once the patch is
+ * applied: mapped and open for good (patch_file.h). */
+static void keep_patch_file(struct dsu_applied *a)
+{
+	dsu_patch_file_keep(a->handle);
+}
+
+/* A prepared patch that was not applied: unloaded, then forgotten. */
+static void discard_unapplied(struct dsu_applied *a)
+{
+	struct dsu_patch_file *pf = a->handle;
+
+	dsu_patch_file_unload(pf);
+	free(pf);
+	dsu_core_discard(&core, a);
+}
+
 /* 1 = applied, 0 = must wait (why in `why`). */
 static int try_apply(struct dsu_applied *a, char *msg, unsigned long len, char *why,
 		     unsigned long whylen)
@@ -462,6 +482,7 @@ static int try_apply(struct dsu_applied *a, char *msg, unsigned long len, char *
 	dsu_core_commit(&core, a);
 	t1 = now_ns();
 	a->pause_ns = t1 - t0;
+	keep_patch_file(a);
 	say(msg, len, "applied %s (level %u): %u function%s replaced, %u added; pause %.1f us; "
 	    "prepare %.1f us", a->patch->name, a->level, a->nfuncs, a->nfuncs == 1 ? "" : "s",
 	    a->patch->nnew_funcs, a->pause_ns / 1000.0, a->prepare_ns / 1000.0);
@@ -483,65 +504,65 @@ static int try_revert(char *msg, unsigned long len, char *why, unsigned long why
 	t1 = now_ns();
 	say(msg, len, "reverted %s (level %u); pause %.1f us; now at level %u", a->patch->name,
 	    a->level, (t1 - t0) / 1000.0, core.depth);
-	/* Nothing runs the patch's code any more (checked above). */
-	if (a->handle)
-		dlclose(a->handle);
+	/* Nothing runs the patch's code any more (checked above), but the
+	 * program's data may still point into it (a string, a callback the patch
+	 * stored): the object stays mapped (keep_patch_file), only the record
+	 * goes. */
+	free(a->handle);
 	dsu_core_discard(&core, a);
 	return 1;
 }
 
-static int prepare_file(const char *path, struct dsu_applied **out, void **handle, char *msg,
-			unsigned long len)
+static int prepare_file(const char *path, struct dsu_applied **out, char *msg, unsigned long len)
 {
 	const struct __dsu_patch *patch;
 	unsigned long long t0 = now_ns();
 	char err[DSU_CORE_ERRLEN];
-	void *h;
+	struct dsu_patch_file *pf = calloc(1, sizeof(*pf));
 
 	*out = NULL;
-	*handle = NULL;
-	/* RTLD_GLOBAL: a later patch may use what this one adds (its globals);
-	 * patches link with -Bsymbolic, so their own symbols never bind elsewhere. */
-	h = dlopen(path, RTLD_NOW | RTLD_GLOBAL);
-	if (!h) {
-		say(msg, len, "cannot load %s: %s", path, dlerror());
+	if (!pf) {
+		say(msg, len, "no memory to load %s", path);
 		return -1;
 	}
-	patch = dlsym(h, DSU_PATCH_SYMBOL);
+	if (dsu_patch_file_load(path, pf, msg, len)) {
+		free(pf);
+		return -1;
+	}
+	patch = dlsym(pf->handle, DSU_PATCH_SYMBOL);
 	if (!patch) {
 		say(msg, len, "%s is not a DSU patch (no symbol " DSU_PATCH_SYMBOL ")", path);
-		dlclose(h);
-		return -1;
+		goto refused;
 	}
 	ensure_core();
 	if (dsu_core_prepare(&core, patch, out, err, sizeof(err))) {
 		say(msg, len, "%s", err);
-		dlclose(h);
-		return -1;
+		goto refused;
 	}
-	(*out)->handle = h;
+	(*out)->handle = pf;
 	(*out)->prepare_ns = now_ns() - t0;
-	*handle = h;
 	return 0;
+refused:
+	dsu_patch_file_unload(pf);
+	free(pf);
+	return -1;
 }
 
 int dsu_apply_file(const char *path, char *msg, unsigned long msglen)
 {
 	struct dsu_applied *a;
 	char why[256];
-	void *h;
 	int rc = -1;
 
 	pthread_mutex_lock(&lock);
 	if (req.state != IDLE) {
 		say(msg, msglen, "another update is in progress");
-	} else if (!prepare_file(path, &a, &h, msg, msglen)) {
+	} else if (!prepare_file(path, &a, msg, msglen)) {
 		if (try_apply(a, msg, msglen, why, sizeof(why))) {
 			rc = 0;
 		} else {
 			say(msg, msglen, "not applied: %s", why);
-			dlclose(h);
-			dsu_core_discard(&core, a);
+			discard_unapplied(a);
 		}
 	}
 	publish();
@@ -572,7 +593,6 @@ int dsu_revert_newest(char *msg, unsigned long msglen)
 int dsu_request(const char *path, char *msg, unsigned long msglen)
 {
 	struct dsu_applied *a;
-	void *h;
 
 	pthread_once(&listener_once, init_once);
 	pthread_mutex_lock(&lock);
@@ -582,13 +602,12 @@ int dsu_request(const char *path, char *msg, unsigned long msglen)
 		say(msg, msglen, "another update is pending");
 		return -1;
 	}
-	if (prepare_file(path, &a, &h, msg, msglen)) {
+	if (prepare_file(path, &a, msg, msglen)) {
 		pthread_mutex_unlock(&lock);
 		return -1;
 	}
 	req.op = OP_APPLY;
 	req.prepared = a;
-	req.handle = h;
 	req.requested_ns = now_ns();
 	req.waiting[0] = 0;
 	req.msg[0] = 0;
@@ -659,10 +678,8 @@ static struct status_text pub;
 /* Forgets the pending request; an apply's loaded patch goes (lock held). */
 static void drop_request(void)
 {
-	if (req.op == OP_APPLY) {
-		dlclose(req.handle);
-		dsu_core_discard(&core, req.prepared);
-	}
+	if (req.op == OP_APPLY)
+		discard_unapplied(req.prepared);
 	req.state = IDLE;
 }
 
@@ -714,7 +731,6 @@ static void take_mbox(void)
 	int st = __atomic_load_n(&mbox.state, __ATOMIC_SEQ_CST);
 	struct dsu_applied *a = NULL;
 	char msg[512];
-	void *h = NULL;
 
 	if (st == MB_CANCELLED) {
 		if (req.state == PENDING && !req.from_program) {
@@ -736,23 +752,20 @@ static void take_mbox(void)
 		answer_mbox(MB_POSTED, "error: %s", msg);
 		return;
 	}
-	if (mbox.op == OP_APPLY && prepare_file(mbox.path, &a, &h, msg, sizeof(msg))) {
+	if (mbox.op == OP_APPLY && prepare_file(mbox.path, &a, msg, sizeof(msg))) {
 		answer_mbox(MB_POSTED, "error: %s", msg);
 		return;
 	}
 	if (!__atomic_compare_exchange_n(&mbox.state, &st, MB_TAKEN, 0, __ATOMIC_SEQ_CST,
 					 __ATOMIC_SEQ_CST)) {
 		/* Cancelled while it loaded. */
-		if (a) {
-			dlclose(h);
-			dsu_core_discard(&core, a);
-		}
+		if (a)
+			discard_unapplied(a);
 		return;
 	}
 	req.op = mbox.op;
 	req.from_program = 0;
 	req.prepared = a;
-	req.handle = h;
 	req.requested_ns = now_ns();
 	req.waiting[0] = 0;
 	req.msg[0] = 0;
@@ -772,30 +785,18 @@ static void recompute_pending(void)
 		__atomic_store_n(&pending, 1, __ATOMIC_SEQ_CST);
 }
 
-/* -- the agent itself: raw system calls, no TLS -- */
-
-/* Up to four arguments; the fifth and sixth are 0 (sendto's address). */
-static long agent_syscall(long nr, long a, long b, long c, long d)
-{
-	register long r10 __asm__("r10") = d;
-	register long r8 __asm__("r8") = 0;
-	register long r9 __asm__("r9") = 0;
-	long ret;
-
-	__asm__ volatile("syscall"
-			 : "=a"(ret)
-			 : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
-			 : "rcx", "r11", "memory");
-	return ret;
-}
+/* -- the agent itself: raw system calls, no TLS (agent_sys.h) -- */
 
 static void agent_send(int fd, const char *text, size_t len)
 {
 	while (len) {
-		long n = agent_syscall(SYS_sendto, fd, (long)text, (long)len, MSG_NOSIGNAL);
+		long n = agent_syscall(SYS_sendto, fd, (long)text, (long)len,
+				       MSG_NOSIGNAL | MSG_DONTWAIT, 0);
 
 		if (n == -EINTR)
 			continue;
+		/* A client that does not read its answers loses them (the
+		 * agent never blocks on one client). */
 		if (n <= 0)
 			return;
 		text += n;
@@ -808,21 +809,42 @@ static void agent_say(int fd, const char *text)
 	agent_send(fd, text, strlen(text));
 }
 
-#define AGENT_CONNS 8
+/* Connections served at once, how many of them one user may hold, and how
+ * long a connection may stay open without sending its request: a client
+ * that connects and waits (or a crowd of them) must not lock the owner and
+ * root out. A connection whose request was posted waits for its answer. */
+#define AGENT_CONNS 16
+#define AGENT_CONNS_PER_UID 4
+#define AGENT_IDLE_MS 2000
 
 struct agent_conn {
 	int fd;      /* -1: free */
 	int waiting; /* owns the mailbox's request */
+	unsigned int uid;
+	unsigned long long since_ms; /* accepted at */
 	size_t len;
 	char line[PATH_MAX + 16];
 };
 
 static void agent_close(struct agent_conn *c)
 {
-	agent_syscall(SYS_close, c->fd, 0, 0, 0);
+	agent_syscall(SYS_close, c->fd, 0, 0, 0, 0);
 	c->fd = -1;
 	c->waiting = 0;
 	c->len = 0;
+}
+
+/* Answers a connection that is not served and closes it. What the client
+ * sent is read first: closing a unix socket with unread data resets the
+ * connection, and the client might not get to read the answer. */
+static void agent_turn_away(long fd, const char *answer)
+{
+	char drain[256];
+
+	agent_say((int)fd, answer);
+	while (agent_syscall(SYS_recvfrom, fd, (long)drain, sizeof(drain), MSG_DONTWAIT, 0) > 0)
+		;
+	agent_syscall(SYS_close, fd, 0, 0, 0, 0);
 }
 
 /* A consistent copy of what the program published (retried while torn). */
@@ -857,6 +879,7 @@ static void agent_status(int fd)
 static int agent_request(struct agent_conn *c)
 {
 	int apply = !strncmp(c->line, "apply ", 6);
+	const char *path = c->line + 6;
 
 	if (!strcmp(c->line, "status")) {
 		agent_status(c->fd);
@@ -866,13 +889,22 @@ static int agent_request(struct agent_conn *c)
 		agent_say(c->fd, "error: unknown request (status, apply PATH, revert)\n");
 		return 1;
 	}
+	if (apply && strlen(path) >= sizeof(mbox.path)) {
+		agent_say(c->fd, "error: the patch path is too long\n");
+		return 1;
+	}
+	/* The program resolves the path from its own working directory. */
+	if (apply && path[0] != '/') {
+		agent_say(c->fd, "error: the patch path must be absolute\n");
+		return 1;
+	}
 	if (__atomic_load_n(&mbox.state, __ATOMIC_SEQ_CST) != MB_EMPTY) {
 		agent_say(c->fd, "error: another update is pending\n");
 		return 1;
 	}
 	mbox.op = apply ? OP_APPLY : OP_REVERT;
 	if (apply)
-		memcpy(mbox.path, c->line + 6, strlen(c->line + 6) + 1);
+		memcpy(mbox.path, path, strlen(path) + 1);
 	__atomic_store_n(&mbox.state, MB_POSTED, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&pending, 1, __ATOMIC_SEQ_CST);
 	agent_say(c->fd, "waiting for an update point\n");
@@ -906,6 +938,74 @@ static int agent_cancel(struct agent_conn *c)
 	return 0; /* committing or answered: the outcome follows */
 }
 
+/* A new connection: served if its peer may use the agent and has room. */
+static void agent_accept(struct agent_conn *conns, long fd)
+{
+	struct agent_peer peer;
+	char why[256];
+	int i, free_slot = -1, mine = 0;
+
+	if (!agent_peer_admit((int)fd, &peer, why, sizeof(why))) {
+		agent_turn_away(fd, why);
+		return;
+	}
+	for (i = 0; i < AGENT_CONNS; i++) {
+		if (conns[i].fd < 0 && free_slot < 0)
+			free_slot = i;
+		else if (conns[i].fd >= 0 && conns[i].uid == peer.uid)
+			mine++;
+	}
+	if (mine >= AGENT_CONNS_PER_UID) {
+		struct agent_text t = { why, 0, sizeof(why) };
+
+		agent_text_str(&t, "error: uid ");
+		agent_text_uint(&t, peer.uid);
+		agent_text_str(&t, " already holds ");
+		agent_text_uint(&t, mine);
+		agent_text_str(&t, " connections to this process; try again\n");
+		agent_turn_away(fd, why);
+		return;
+	}
+	if (free_slot < 0) {
+		agent_turn_away(fd, "error: too many dsuctl connections; try again\n");
+		return;
+	}
+	conns[free_slot].fd = (int)fd;
+	conns[free_slot].uid = peer.uid;
+	conns[free_slot].since_ms = agent_now_ms();
+}
+
+/* Reads what c sent; 1 = close c. */
+static int agent_read(struct agent_conn *c)
+{
+	char buf[256], *nl;
+	long got;
+
+	if (c->waiting) {
+		got = agent_syscall(SYS_read, c->fd, (long)buf, sizeof(buf), 0, 0);
+		if (got == -EINTR || got == -EAGAIN)
+			return 0;
+		return (got <= 0 || !strncmp(buf, "cancel", 6)) && agent_cancel(c);
+	}
+	got = agent_syscall(SYS_read, c->fd, (long)(c->line + c->len),
+			    (long)(sizeof(c->line) - 1 - c->len), 0, 0);
+	if (got == -EINTR || got == -EAGAIN)
+		return 0;
+	if (got <= 0)
+		return 1;
+	c->len += (size_t)got;
+	c->line[c->len] = 0;
+	nl = memchr(c->line, '\n', c->len);
+	if (!nl) {
+		if (c->len < sizeof(c->line) - 1)
+			return 0;
+		agent_say(c->fd, "error: the request is too long\n");
+		return 1;
+	}
+	*nl = 0;
+	return agent_request(c);
+}
+
 static int agent_main(void *arg)
 {
 	static struct agent_conn conns[AGENT_CONNS];
@@ -917,6 +1017,7 @@ static int agent_main(void *arg)
 	for (;;) {
 		struct pollfd p[AGENT_CONNS + 1];
 		int n = 1, map[AGENT_CONNS + 1];
+		unsigned long long now;
 
 		p[0] = (struct pollfd){ .fd = sock, .events = POLLIN };
 		for (i = 0; i < AGENT_CONNS; i++)
@@ -925,64 +1026,36 @@ static int agent_main(void *arg)
 				map[n++] = i;
 			}
 		/* Woken by the sockets; every 20 ms for a waiting request's answer. */
-		if (agent_syscall(SYS_poll, (long)p, n, 20, 0) < 0)
+		if (agent_syscall(SYS_poll, (long)p, n, 20, 0, 0) < 0)
 			continue;
+		now = agent_now_ms();
 		for (i = 0; i < AGENT_CONNS; i++) {
 			struct agent_conn *c = &conns[i];
 
-			if (c->fd >= 0 && c->waiting &&
+			if (c->fd < 0)
+				continue;
+			if (c->waiting &&
 			    __atomic_load_n(&mbox.state, __ATOMIC_SEQ_CST) == MB_ANSWERED) {
 				agent_say(c->fd, mbox.answer);
 				agent_say(c->fd, "\n");
 				__atomic_store_n(&mbox.state, MB_EMPTY, __ATOMIC_SEQ_CST);
 				agent_close(c);
+			} else if (!c->waiting && now - c->since_ms > AGENT_IDLE_MS) {
+				agent_say(c->fd, "error: no request within 2 s; closed\n");
+				agent_close(c);
 			}
 		}
 		for (i = 1; i < n; i++) {
 			struct agent_conn *c = &conns[map[i]];
-			char buf[256];
-			long got;
 
-			if (c->fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
-				continue;
-			if (c->waiting) {
-				got = agent_syscall(SYS_read, c->fd, (long)buf, sizeof(buf), 0);
-				if ((got <= 0 || !strncmp(buf, "cancel", 6)) && agent_cancel(c))
-					agent_close(c);
-				continue;
-			}
-			got = agent_syscall(SYS_read, c->fd, (long)(c->line + c->len),
-					    (long)(sizeof(c->line) - 1 - c->len), 0);
-			if (got <= 0) {
-				agent_close(c);
-				continue;
-			}
-			c->len += (size_t)got;
-			c->line[c->len] = 0;
-			{
-				char *nl = memchr(c->line, '\n', c->len);
-
-				if (!nl && c->len < sizeof(c->line) - 1)
-					continue;
-				if (nl)
-					*nl = 0;
-			}
-			if (agent_request(c))
+			if (c->fd >= 0 && (p[i].revents & (POLLIN | POLLHUP | POLLERR)) && agent_read(c))
 				agent_close(c);
 		}
 		if (p[0].revents & POLLIN) {
-			long fd = agent_syscall(SYS_accept4, sock, 0, 0, SOCK_CLOEXEC);
+			long fd = agent_syscall(SYS_accept4, sock, 0, 0, SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 
-			if (fd >= 0) {
-				for (i = 0; i < AGENT_CONNS && conns[i].fd >= 0; i++)
-					;
-				if (i == AGENT_CONNS) {
-					agent_say((int)fd, "error: too many dsuctl connections\n");
-					agent_syscall(SYS_close, fd, 0, 0, 0);
-				} else {
-					conns[i].fd = (int)fd;
-				}
-			}
+			if (fd >= 0)
+				agent_accept(conns, fd);
 		}
 	}
 	return 0;
@@ -990,13 +1063,55 @@ static int agent_main(void *arg)
 
 #define AGENT_STACK (128 * 1024)
 
-static void start_listener(void)
+/* Binds the update socket: the abstract name "dsu.<pid>" dsuctl looks for
+ * first. Another user may have bound that name before this process existed
+ * (abstract names have no owner): then a name of the form
+ * "dsu.<pid>.<random>", which dsuctl finds in /proc/net/unix, and a warning.
+ * dsuctl talks only to the socket whose peer is the process itself
+ * (SO_PEERCRED), so a squatter gets no request. -1 = no socket. */
+static int bind_update_socket(void)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	unsigned char nonce[8];
+	int sock, n, attempt, pid = (int)getpid();
+
+	for (attempt = 0; attempt < 4; attempt++) {
+		sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (sock < 0)
+			break;
+		if (attempt == 0) {
+			n = snprintf(addr.sun_path + 1, sizeof(addr.sun_path) - 1, "dsu.%d", pid);
+		} else {
+			if (getrandom(nonce, sizeof(nonce), 0) != sizeof(nonce)) {
+				close(sock);
+				break;
+			}
+			n = snprintf(addr.sun_path + 1, sizeof(addr.sun_path) - 1,
+				     "dsu.%d.%02x%02x%02x%02x%02x%02x%02x%02x", pid, nonce[0], nonce[1],
+				     nonce[2], nonce[3], nonce[4], nonce[5], nonce[6], nonce[7]);
+		}
+		if (!bind(sock, (struct sockaddr *)&addr, offsetof(struct sockaddr_un, sun_path) + 1 + n) &&
+		    !listen(sock, 16)) {
+			if (attempt)
+				fprintf(stderr, "dsu: warning: the update socket name @dsu.%d was taken by "
+					"another process; listening on @%s instead (dsuctl finds it)\n",
+					pid, addr.sun_path + 1);
+			return sock;
+		}
+		close(sock);
+		if (errno != EADDRINUSE)
+			break;
+	}
+	fprintf(stderr, "dsu: error: cannot listen for updates (@dsu.%d): %s; this process "
+		"cannot be updated or inspected by dsuctl\n", pid, strerror(errno));
+	return -1;
+}
+
+static void start_listener(void)
+{
 	sigset_t all, old;
-	socklen_t len;
 	void *stack;
-	int sock, n;
+	int sock;
 
 	/* Load the unwinder now, not in the middle of an update's pause. */
 	first_active(NULL, 0);
@@ -1004,20 +1119,13 @@ static void start_listener(void)
 	ensure_core();
 	publish();
 	pthread_mutex_unlock(&lock);
-	sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	sock = bind_update_socket();
 	if (sock < 0)
 		return;
-	n = snprintf(addr.sun_path + 1, sizeof(addr.sun_path) - 1, "dsu.%d", (int)getpid());
-	len = offsetof(struct sockaddr_un, sun_path) + 1 + n;
-	if (bind(sock, (struct sockaddr *)&addr, len) || listen(sock, 4)) {
-		fprintf(stderr, "dsu: cannot listen for updates on @dsu.%d: %s\n", (int)getpid(),
-			strerror(errno));
-		close(sock);
-		return;
-	}
 	stack = mmap(NULL, AGENT_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
 		     -1, 0);
 	if (stack == MAP_FAILED) {
+		fprintf(stderr, "dsu: error: cannot start the update agent: %s\n", strerror(errno));
 		close(sock);
 		return;
 	}
@@ -1029,9 +1137,10 @@ static void start_listener(void)
 	if (clone(agent_main, (char *)stack + AGENT_STACK,
 		  CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM,
 		  (void *)(intptr_t)sock) < 0) {
-		fprintf(stderr, "dsu: cannot start the update agent: %s\n", strerror(errno));
+		fprintf(stderr, "dsu: error: cannot start the update agent: %s\n", strerror(errno));
 		munmap(stack, AGENT_STACK);
 		close(sock);
+		agent_sock = -1;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
@@ -1186,6 +1295,7 @@ static int finish_request(void)
 
 		dsu_core_commit(&core, req.prepared);
 		req.prepared->pause_ns = now_ns() - t0;
+		keep_patch_file(req.prepared);
 		say(req.msg, sizeof(req.msg), "applied %s (level %u): %u function%s replaced, %u added; "
 		    "pause %.1f us; prepare %.1f us; %u thread%s at safe points",
 		    req.prepared->patch->name, req.prepared->level, req.prepared->nfuncs,
