@@ -489,11 +489,34 @@ std::string sha256Hex(llvm::StringRef data, size_t bytes) {
 std::string escapeCString(llvm::StringRef in) {
   std::string out;
   for (char ch : in) {
+    const unsigned char u = static_cast<unsigned char>(ch);
+    if (u < 0x20 || u == 0x7f) {
+      // A newline would end the literal; three octal digits never run into
+      // the character that follows.
+      out += fmt::format("\\{:03o}", u);
+      continue;
+    }
     if (ch == '"' || ch == '\\')
       out += '\\';
     out += ch;
   }
   return out;
+}
+
+std::string predefinedLiteral(const PredefinedExpr *pe, const FunctionDecl *fd) {
+  // The literal clang made for this very expression, in the original
+  // function: exactly its text, whatever the kind (__func__ is the name,
+  // __PRETTY_FUNCTION__ the whole signature, "const char *f(int)").
+  const StringLiteral *sl = pe->getFunctionName();
+  if (sl && sl->isOrdinary())
+    return fmt::format("\"{}\"", escapeCString(sl->getString()));
+  // L__FUNCTION__, L__FUNCSIG__ (-fms-extensions): the same text as a wide
+  // literal; the rewritten unit is UTF-8 like the source the name came from.
+  const bool wide = sl ? sl->isWide()
+                       : pe->getIdentKind() == PredefinedIdentKind::LFunction ||
+                             pe->getIdentKind() == PredefinedIdentKind::LFuncSig;
+  return fmt::format("{}\"{}\"", wide ? "L" : "",
+                     escapeCString(PredefinedExpr::ComputeName(pe->getIdentKind(), fd)));
 }
 
 bool registrableStatic(const VarDecl *vd, std::string &why) {
@@ -988,7 +1011,8 @@ void IndirectionRewriter::editDefinition(Candidate &c) {
   }
   rw_.ReplaceText(nameLoc, name.size(), body);
 
-  // __func__ in the moved body must still name f.
+  // __func__ and __PRETTY_FUNCTION__ in the moved body must still say what
+  // they said in f (assert() messages quote them).
   BodyScanner scan;
   scan.TraverseStmt(cs);
   for (const PredefinedExpr *pe : scan.predefined) {
@@ -996,7 +1020,7 @@ void IndirectionRewriter::editDefinition(Candidate &c) {
     Token tok;
     if (at.isInvalid() || Lexer::getRawToken(at, tok, sm_, lo_))
       continue;
-    rw_.ReplaceText(at, tok.getLength(), fmt::format("(\"{}\")", name));
+    rw_.ReplaceText(at, tok.getLength(), fmt::format("({})", predefinedLiteral(pe, fd)));
   }
 
   // Stub and descriptor, on the line of the closing brace.

@@ -30,6 +30,7 @@
 namespace clang {
 class ASTContext;
 class FunctionDecl;
+class PredefinedExpr;
 class VarDecl;
 }
 
@@ -140,8 +141,14 @@ RewriteResult rewriteTranslationUnit(clang::ASTContext &ctx, const RewriteOption
 // body/prototype hashes (16), patch names (4).
 std::string sha256Hex(llvm::StringRef data, size_t bytes = 32);
 
-// `in` as the contents of a C string literal (quotes and backslashes escaped).
+// `in` as the contents of a C string literal (quotes and backslashes
+// escaped, control characters as octal escapes).
 std::string escapeCString(llvm::StringRef in);
+
+// A string literal, quotes included, with the value `pe` (__func__,
+// __FUNCTION__, __PRETTY_FUNCTION__ ...) has in `fd`, where it is written:
+// what replaces it when the body moves to a function of another name.
+std::string predefinedLiteral(const clang::PredefinedExpr *pe, const clang::FunctionDecl *fd);
 
 // The embedded text of runtime/include/dsu/abi.h.
 const char *abiHeaderText();
