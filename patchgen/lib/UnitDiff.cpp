@@ -7,6 +7,7 @@
 #include <clang/AST/ASTContext.h>
 #include <clang/AST/Attr.h>
 #include <clang/AST/Decl.h>
+#include <clang/AST/ParentMapContext.h>
 #include <clang/AST/RecordLayout.h>
 #include <clang/AST/PrettyPrinter.h>
 #include <clang/AST/RecursiveASTVisitor.h>
@@ -181,6 +182,93 @@ public:
 
 private:
   const SourceManager &sm_;
+};
+
+// The first label address (`&&l`) in a static local's initializer: such a
+// value points into its function's code, so the running instance is only
+// right for the running (old) version of the function.
+const AddrLabelExpr *labelAddressIn(const Stmt *s) {
+  if (!s)
+    return nullptr;
+  if (const auto *al = dyn_cast<AddrLabelExpr>(s))
+    return al;
+  for (const Stmt *c : s->children())
+    if (const AddrLabelExpr *al = labelAddressIn(c))
+      return al;
+  return nullptr;
+}
+
+// A use of a variable that may change it: `assigned` when it (or an element
+// or member) is stored to or incremented there, else its address escapes
+// (the array decayed to a pointer that goes anywhere but into a read).
+struct RuntimeWrite {
+  const Expr *at = nullptr;
+  bool assigned = false;
+};
+
+// Follows one reference up through what only reads: element and member
+// selection, pointer arithmetic on the decayed array, the load, sizeof. The
+// parent map is the AST's (implicit casts included).
+RuntimeWrite writeThrough(ASTContext &ctx, const DeclRefExpr *ref) {
+  bool pointer = false; // false: an lvalue of the variable or part of it
+  const Expr *cur = ref;
+  while (true) {
+    auto parents = ctx.getParents(*cur);
+    const Expr *p = parents.size() == 1 ? parents[0].get<Expr>() : nullptr;
+    if (!p)
+      return {cur, false}; // used as a statement's operand: conservatively an escape
+    if (isa<ParenExpr>(p)) {
+      cur = p;
+      continue;
+    }
+    if (const auto *ic = dyn_cast<ImplicitCastExpr>(p)) {
+      if (!pointer && ic->getCastKind() == CK_LValueToRValue)
+        return {};
+      if (!pointer && ic->getCastKind() == CK_ArrayToPointerDecay)
+        pointer = true;
+      else if (ic->getCastKind() != CK_NoOp)
+        return {p, false};
+      cur = p;
+      continue;
+    }
+    if (pointer) {
+      if (const auto *as = dyn_cast<ArraySubscriptExpr>(p); as && as->getBase() == cur) {
+        pointer = false;
+      } else if (const auto *uo = dyn_cast<UnaryOperator>(p); uo && uo->getOpcode() == UO_Deref) {
+        pointer = false;
+      } else if (const auto *bo = dyn_cast<BinaryOperator>(p);
+                 bo && (bo->isAdditiveOp() || bo->isComparisonOp())) {
+        if (!bo->getType()->isPointerType())
+          return {}; // a comparison or a difference: a number
+      } else {
+        return {p, false};
+      }
+      cur = p;
+      continue;
+    }
+    if (isa<UnaryExprOrTypeTraitExpr>(p))
+      return {};
+    if (const auto *me = dyn_cast<MemberExpr>(p); me && !me->isArrow() && me->getBase() == cur) {
+      cur = p;
+      continue;
+    }
+    const auto *bo = dyn_cast<BinaryOperator>(p);
+    const auto *uo = dyn_cast<UnaryOperator>(p);
+    return {p, (bo && bo->isAssignmentOp() && bo->getLHS() == cur) ||
+                   (uo && uo->isIncrementDecrementOp())};
+  }
+}
+
+// The static locals of a function (blocks do not make declaration contexts
+// of their own in C, so the body is walked).
+class StaticLocalCollector : public RecursiveASTVisitor<StaticLocalCollector> {
+public:
+  std::vector<VarDecl *> vars;
+  bool VisitVarDecl(VarDecl *vd) {
+    if (vd->isStaticLocal())
+      vars.push_back(vd);
+    return true;
+  }
 };
 
 bool foldable(const std::string &reason) {
@@ -691,13 +779,21 @@ private:
            (!opts_.vmlinuxSymbols || opts_.vmlinuxSymbols->count(name));
   }
   void handleRef(DeclRefExpr *r, const FunctionDecl *in, bool inInitializer);
+  // Static locals of a replaced function that the patch code has its own
+  // copy of: constant data is no state (the new version's own copy, so a
+  // changed table takes effect), and neither is a table of label addresses
+  // that nothing writes (computed goto: the running table's entries point
+  // into the old function's code; labelTables()).
+  bool ownStaticLocal(const VarDecl *vd) const {
+    return vd->getType().isConstant(ctx_) || labelTables_.count(vd);
+  }
   // A static local of a replaced function the running program registered
-  // is the running instance in the patch code; constant data is no state
-  // (the new version's own copy, so a changed table takes effect).
+  // is the running instance in the patch code, unless it is the patch's own.
   bool runningStaticLocal(const FunctionDecl *owner, const VarDecl *vd) const {
-    return plan_.replaced.count(owner->getName().str()) && !vd->getType().isConstant(ctx_) &&
+    return plan_.replaced.count(owner->getName().str()) && !ownStaticLocal(vd) &&
            base_.registeredVars.count(staticLocalName(owner, vd));
   }
+  void labelTables(FunctionDecl *fd);
   void keepFunction(FunctionDecl *fd);
   void dropBody(FunctionDecl *fd);
   void renameReplaced(FunctionDecl *fd);
@@ -727,6 +823,7 @@ private:
   std::set<unsigned> externed_;
   std::map<const FunctionDecl *, unsigned> addedPointerAt_; // offset after which calls use the pointer
   std::set<const Decl *> dropped_; // bodies and initializers the patch code leaves out
+  std::set<const VarDecl *> labelTables_; // static locals holding label addresses
   std::string tail_;
 };
 
@@ -797,7 +894,7 @@ void PatchRewriter::handleRef(DeclRefExpr *r, const FunctionDecl *in, bool inIni
     const auto *owner = dyn_cast<FunctionDecl>(vd->getDeclContext());
     if (!owner || !plan_.replaced.count(owner->getName().str()))
       return; // a new function's own state
-    if (vd->getType().isConstant(ctx_))
+    if (ownStaticLocal(vd))
       return; // see runningStaticLocal
     std::string regName = staticLocalName(owner, vd);
     if (runningStaticLocal(owner, vd)) {
@@ -857,6 +954,37 @@ void PatchRewriter::handleRef(DeclRefExpr *r, const FunctionDecl *in, bool inIni
       return;
     }
     replaceRef(r, slot(kRefSymbol, "", name));
+  }
+}
+
+// A replaced function's static locals whose initializers take label
+// addresses: the patch's own data (its entries must point into the new
+// code). One that the function writes at run time has state a fresh copy
+// would lose, and the running one jumps into the old code: refused.
+void PatchRewriter::labelTables(FunctionDecl *fd) {
+  StaticLocalCollector sc;
+  sc.TraverseStmt(fd->getBody());
+  for (VarDecl *vd : sc.vars) {
+    if (vd->getType().isConstant(ctx_) || !labelAddressIn(vd->getInit()))
+      continue;
+    labelTables_.insert(vd);
+    RefCollector rc;
+    rc.TraverseStmt(fd->getBody());
+    for (DeclRefExpr *r : rc.refs) {
+      if (r->getDecl() != vd)
+        continue;
+      RuntimeWrite w = writeThrough(ctx_, r);
+      if (!w.at)
+        continue;
+      errors_.push_back(fmt::format(
+          "{}: error: static local '{}' of {}() holds label addresses (computed goto) and {} "
+          "here: the running table points into the old code, and the patch's own copy would "
+          "lose what the program wrote into it; only a table nothing writes can follow its "
+          "labels (if nothing needs to write it, make it const)",
+          where(r->getLocation()), vd->getName().str(), fd->getName().str(),
+          w.assigned ? "is written" : "its address escapes"));
+      break;
+    }
   }
 }
 
@@ -1110,6 +1238,9 @@ RewrittenUnit PatchRewriter::run() {
       if (fd->isExternallyVisible())
         out.addedGlobals.push_back(fd->getName().str());
     }
+  for (auto &[fd, replaced] : kept)
+    if (replaced)
+      labelTables(fd);
   for (auto &[fd, replaced] : kept) {
     RefCollector rc;
     rc.TraverseStmt(fd->getBody());
