@@ -1118,29 +1118,39 @@ void PatchRewriter::externalizeVar(VarDecl *vd) {
                                  std::to_string(cat->getSize().getZExtValue()));
     }
   }
+  // The initializer goes: the running program's storage is used, and what
+  // it names (a static function, say) need not exist in the patch. Its `=`
+  // is the last one before the initializer's first token: the declarator
+  // may hold parentheses around the name (`void (*cb)(void) = handler`) and
+  // attributes before it.
   if (const Expr *init = vd->getInit()) {
-    SourceLocation name = edit(vd->getLocation()), end = edit(init->getEndLoc());
-    if (name.isInvalid() || end.isInvalid())
+    SourceLocation name = edit(vd->getLocation()), begin = edit(init->getBeginLoc()),
+                   end = edit(init->getEndLoc());
+    if (name.isInvalid() || begin.isInvalid() || end.isInvalid() ||
+        offset(begin) <= offset(name) || offset(end) < offset(begin)) {
+      errors_.push_back(fmt::format("{}: error: cannot remove the initializer of '{}' (the "
+                                    "patch must not define the running program's variable)",
+                                    where(vd->getLocation()), vd->getName().str()));
       return;
+    }
     Lexer lex(sm_.getLocForStartOfFile(map_.file), lo_, buffer_.begin(),
               buffer_.begin() + offset(name), buffer_.end());
     Token tok;
-    int depth = 0;
-    while (!lex.LexFromRawLexer(tok) && offset(tok.getLocation()) <= offset(end)) {
-      if (tok.isOneOf(tok::l_paren, tok::l_square))
-        ++depth;
-      else if (tok.isOneOf(tok::r_paren, tok::r_square))
-        --depth;
-      else if (tok.is(tok::equal) && depth == 0) {
-        unsigned endTok = offset(end) + Lexer::MeasureTokenLength(end, sm_, lo_);
-        std::string keep;
-        for (char ch : buffer_.slice(offset(tok.getLocation()), endTok))
-          if (ch == '\n')
-            keep += '\n';
-        rw_.ReplaceText(tok.getLocation(), endTok - offset(tok.getLocation()), keep);
-        break;
-      }
+    SourceLocation equal;
+    while (!lex.LexFromRawLexer(tok) && offset(tok.getLocation()) < offset(begin))
+      if (tok.is(tok::equal))
+        equal = tok.getLocation();
+    if (equal.isInvalid()) {
+      errors_.push_back(fmt::format("{}: error: cannot find the '=' of the initializer of '{}'",
+                                    where(vd->getLocation()), vd->getName().str()));
+      return;
     }
+    unsigned endTok = offset(end) + Lexer::MeasureTokenLength(end, sm_, lo_);
+    std::string keep;
+    for (char ch : buffer_.slice(offset(equal), endTok))
+      if (ch == '\n')
+        keep += '\n';
+    rw_.ReplaceText(equal, endTok - offset(equal), keep);
   }
 }
 
