@@ -4,8 +4,9 @@
 //   DSU_CONFIG    policy file (docs/policy.md); default: instrument everything
 //                 that can be, minus the built-in exclusions
 //   DSU_STRICT=1  a failed rewrite is an error instead of a warning
-//   DSU_KEEP_TEMPS=1  keep <object>.dsu.i (preprocessed) and
-//                 <object>.dsu.rw.i (rewritten) next to the object
+//   DSU_KEEP_TEMPS=1  keep <object>.dsu.i (preprocessed),
+//                 <object>.dsu.rw.i (rewritten) and <object>.dsu.err next
+//                 to the object
 //   DSU_TIME=1    print the wall time of each phase to stderr
 //
 // "Compile one C file to an object" is instrumented: the source is parsed
@@ -15,6 +16,12 @@
 // rewritten, and the real compiler compiles the rewritten unit; a manifest
 // <object>.dsu.json is written beside the object. Every other invocation is
 // exec'd unchanged.
+//
+// No file is opened for writing by a name someone else could have chosen
+// first (a symlink planted in a shared directory would have a root build
+// overwrite its target): temporaries are created exclusively under unique
+// names, and what is kept (the manifest, the dependency file, DSU_KEEP_TEMPS'
+// files) is written to such a temporary beside it and renamed into place.
 
 #include "Alignment.h"
 #include "Argv.h"
@@ -38,6 +45,7 @@
 #include <llvm/Support/Path.h>
 #include <llvm/Support/Program.h>
 #include <llvm/Support/SHA256.h>
+#include <llvm/Support/Signals.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/ADT/StringExtras.h>
 
@@ -146,8 +154,13 @@ int runReal(const std::vector<std::string> &cc, const std::vector<std::string> &
     argv.push_back(s);
   std::optional<llvm::StringRef> redirects[3] = {std::nullopt, std::nullopt, std::nullopt};
   if (!errFile.empty()) {
-    // The redirect does not truncate: start from an empty file.
-    llvm::sys::fs::remove(errFile);
+    // The redirect does not truncate: empty the file, which is ours (made
+    // by Temps). Removing it instead would free its name for anyone to
+    // take before the redirect opens it.
+    if (::truncate(errFile.c_str(), 0) != 0) {
+      fmt::print(stderr, "dsu-cc: error: {}: {}\n", errFile, std::strerror(errno));
+      return 127;
+    }
     redirects[2] = llvm::StringRef(errFile);
   }
   std::string err;
@@ -268,10 +281,12 @@ struct Unit {
 
 class RewriteAction : public clang::ASTFrontendAction {
 public:
+  // `ran` is set once the unit is rewritten (the action itself does not
+  // outlive its run).
   RewriteAction(const dsu::RewriteOptions &opts, const Preprocess &preprocess, Unit &unit,
-                dsu::RewriteResult &out, std::string &diagnostics, std::string &error)
+                dsu::RewriteResult &out, std::string &diagnostics, std::string &error, bool &ran)
       : opts_(opts), preprocess_(preprocess), unit_(unit), out_(out), diagStream_(diagnostics),
-        error_(error) {}
+        error_(error), ran_(ran) {}
 
   bool BeginSourceFileAction(clang::CompilerInstance &ci) override {
     auto *printer = new clang::TextDiagnosticPrinter(diagStream_, &ci.getDiagnosticOpts());
@@ -354,8 +369,6 @@ public:
     return std::make_unique<Consumer>(*this, ci);
   }
 
-  bool ran() const { return ran_; }
-
 private:
   const dsu::RewriteOptions &opts_;
   const Preprocess &preprocess_;
@@ -365,7 +378,62 @@ private:
   std::string &error_;
   std::unique_ptr<dsu::UnitPrinter> printer_;
   std::vector<dsu::RewriteOptions::AddressSpaceMark> marks_;
-  bool ran_ = false;
+  bool &ran_;
+};
+
+// Runs a frontend action on the invocation the driver made, like
+// ToolInvocation does for a FrontendAction, except that the dependency file
+// (if the command line asks for one) is written to a unique temporary
+// beside it and renamed into place: clang opens the named file itself,
+// following a symlink someone could have planted there.
+class RenamedDependencyFile : public clang::tooling::ToolAction {
+public:
+  explicit RenamedDependencyFile(std::unique_ptr<clang::FrontendAction> action)
+      : action_(std::move(action)) {}
+
+  bool runInvocation(std::shared_ptr<clang::CompilerInvocation> invocation,
+                     clang::FileManager *files,
+                     std::shared_ptr<clang::PCHContainerOperations> pch,
+                     clang::DiagnosticConsumer *diags) override {
+    std::string &output = invocation->getDependencyOutputOpts().OutputFile;
+    const std::string target = output;
+    llvm::SmallString<256> temp;
+    // Where no file can be made, clang's own attempt reports why.
+    if (!target.empty() && target != "-" &&
+        !llvm::sys::fs::createUniqueFile(target + "-%%%%%%%%.tmp", temp)) {
+      llvm::sys::RemoveFileOnSignal(temp);
+      output = std::string(temp);
+    } else {
+      temp.clear();
+    }
+    bool ok = false;
+    {
+      clang::CompilerInstance ci(std::move(pch));
+      ci.setInvocation(std::move(invocation));
+      ci.setFileManager(files);
+      // The action may refer to the instance: it goes first.
+      std::unique_ptr<clang::FrontendAction> action = std::move(action_);
+      ci.createDiagnostics(diags, /*ShouldOwnClient=*/false);
+      if (ci.hasDiagnostics()) {
+        ci.createSourceManager(*files);
+        ok = ci.ExecuteAction(*action);
+      }
+      files->clearStatCache();
+    }
+    if (!temp.empty()) {
+      uint64_t size = 0;
+      if (!llvm::sys::fs::exists(temp))
+        llvm::sys::fs::remove(target); // clang removes one that names a missing header
+      else if (llvm::sys::fs::file_size(temp, size) || size == 0 ||
+               llvm::sys::fs::rename(temp, target))
+        llvm::sys::fs::remove(temp); // not written: the old file stays, as with clang
+      llvm::sys::DontRemoveFileOnSignal(temp);
+    }
+    return ok;
+  }
+
+private:
+  std::unique_ptr<clang::FrontendAction> action_;
 };
 
 enum class ParseOutcome { Rewritten, SourceErrors, Failed };
@@ -382,15 +450,16 @@ ParseOutcome rewriteUnit(const dsu::CompileJob &job, bool writeDeps, const Prepr
   cmd.push_back("-fsyntax-only");
   cmd.push_back(job.source);
   auto files = llvm::makeIntrusiveRefCnt<clang::FileManager>(clang::FileSystemOptions());
-  auto action =
-      std::make_unique<RewriteAction>(opts, preprocess, unit, result, diagnostics, error);
-  RewriteAction *act = action.get();
+  bool ran = false;
+  RenamedDependencyFile action(std::make_unique<RewriteAction>(opts, preprocess, unit, result,
+                                                               diagnostics, error, ran));
   clang::IgnoringDiagConsumer driverDiags; // the -E run already vetted the command line
-  clang::tooling::ToolInvocation inv(cmd, std::move(action), files.get());
+  clang::tooling::ToolInvocation inv(cmd, &action, files.get(),
+                                     std::make_shared<clang::PCHContainerOperations>());
   inv.setDiagnosticConsumer(&driverDiags);
   bool ok = inv.run();
   phaseTimes.mark("parse teardown");
-  if (act->ran())
+  if (ran)
     return ParseOutcome::Rewritten;
   if (!error.empty())
     return ParseOutcome::Failed;
@@ -429,28 +498,58 @@ bool excludeFailingFunctions(const std::string &stderrText, const dsu::RewriteRe
   return added;
 }
 
-struct Temps {
-  std::vector<std::string> paths;
-  bool keep = false;
-  ~Temps() {
-    if (!keep)
-      for (const std::string &p : paths)
-        llvm::sys::fs::remove(p);
-  }
-  std::string make(const std::string &object, const char *suffix) {
-    std::string p;
-    if (keep) {
-      p = object + suffix;
+// The files dsu-cc-core makes for its own use, each created exclusively
+// under a name nobody can guess (in TMPDIR, or beside the object where
+// TMPDIR is unusable) and removed when the compile ends, by a return, an
+// exec of the real compiler (finish() first) or a signal. With
+// DSU_KEEP_TEMPS they are made beside the object and renamed to
+// <object><suffix> at the end: a rename replaces whatever is at that name,
+// where opening it would write through a symlink planted there.
+class Temps {
+public:
+  explicit Temps(bool keep) : keep_(keep) {}
+  Temps(const Temps &) = delete;
+  Temps &operator=(const Temps &) = delete;
+  ~Temps() { finish(); }
+
+  // The new (empty) file's path; "" with `error` when none can be made.
+  std::string make(const std::string &object, llvm::StringRef suffix, std::string &error) {
+    llvm::SmallString<256> path;
+    std::error_code ec;
+    if (keep_) {
+      ec = llvm::sys::fs::createUniqueFile(object + suffix + "-%%%%%%%%.tmp", path);
     } else {
-      llvm::SmallString<256> path;
-      if (llvm::sys::fs::createTemporaryFile("dsu", llvm::StringRef(suffix).drop_front(), path))
-        p = object + suffix;
-      else
-        p = std::string(path);
+      ec = llvm::sys::fs::createTemporaryFile("dsu", suffix.drop_front(), path);
+      if (ec)
+        ec = llvm::sys::fs::createUniqueFile(object + "-%%%%%%%%" + suffix, path,
+                                             llvm::sys::fs::owner_read |
+                                                 llvm::sys::fs::owner_write);
     }
-    paths.push_back(p);
-    return p;
+    if (ec) {
+      error = fmt::format("cannot create a temporary file for {}: {}", object, ec.message());
+      return "";
+    }
+    llvm::sys::RemoveFileOnSignal(path);
+    entries_.push_back({std::string(path), keep_ ? object + suffix.str() : std::string()});
+    return std::string(path);
   }
+
+  // Removes the files (renames them into place when kept).
+  void finish() {
+    for (const Entry &e : entries_) {
+      if (e.keepAs.empty() || llvm::sys::fs::rename(e.path, e.keepAs))
+        llvm::sys::fs::remove(e.path);
+      llvm::sys::DontRemoveFileOnSignal(e.path);
+    }
+    entries_.clear();
+  }
+
+private:
+  struct Entry {
+    std::string path, keepAs;
+  };
+  std::vector<Entry> entries_;
+  bool keep_;
 };
 
 std::string currentDir() {
@@ -519,10 +618,16 @@ int main(int argc, char **argv) {
   info.compiler = cc;
   info.arguments = args;
 
-  Temps temps;
-  temps.keep = envFlag("DSU_KEEP_TEMPS");
-  const std::string preprocessed = temps.make(job.object, ".dsu.i");
-  const std::string stderrFile = temps.make(job.object, ".dsu.err");
+  const bool keepTemps = envFlag("DSU_KEEP_TEMPS");
+  Temps temps(keepTemps);
+  std::string tempError;
+  const std::string preprocessed = temps.make(job.object, ".dsu.i", tempError);
+  const std::string stderrFile =
+      preprocessed.empty() ? "" : temps.make(job.object, ".dsu.err", tempError);
+  if (stderrFile.empty()) {
+    fmt::print(stderr, "dsu-cc: error: {}\n", tempError);
+    return 1;
+  }
   // The real compiler's -E, for a unit the parse cannot print (a pragma).
   // The parse has written the dependency file by then.
   Preprocess realPreprocess;
@@ -544,7 +649,7 @@ int main(int argc, char **argv) {
   const bool compileHere = parserClang && cc.size() == 1;
   // DSU_KEEP_TEMPS: the unit as rewritten from, whichever way it was made.
   auto keepUnit = [&](const Unit &unit) {
-    if (!temps.keep || unit.text.empty())
+    if (!keepTemps || unit.text.empty())
       return;
     std::ofstream out(preprocessed);
     out << unit.text;
@@ -657,7 +762,9 @@ int main(int argc, char **argv) {
   //    (a compile-time assertion that only folded away while they could be
   //    inlined), leave those functions and their local callees alone and try
   //    again; anything else falls back to the original compile.
-  const std::string rewritten = temps.make(job.object, ".dsu.rw.i");
+  const std::string rewritten = temps.make(job.object, ".dsu.rw.i", tempError);
+  if (rewritten.empty())
+    return fallback(tempError, &result);
   for (int attempt = 0;; ++attempt) {
     {
       std::ofstream out(rewritten);

@@ -1,9 +1,9 @@
 #include "Manifest.h"
 
-#include <cstdio>
 #include <fmt/format.h>
-#include <fstream>
-#include <unistd.h>
+#include <llvm/Support/FileSystem.h>
+#include <llvm/Support/Signals.h>
+#include <llvm/Support/raw_ostream.h>
 
 namespace dsu {
 
@@ -123,24 +123,38 @@ nlohmann::json manifestJson(const ManifestInfo &info, const RewriteResult &r) {
 }
 
 bool writeJsonFile(const std::string &path, const nlohmann::json &j, std::string &error) {
-  std::string tmp = fmt::format("{}.tmp.{}", path, getpid());
-  {
-    std::ofstream out(tmp);
-    if (!out) {
-      error = fmt::format("{}: cannot write manifest", path);
-      return false;
-    }
-    out << j.dump(1) << '\n';
-    if (!out) {
-      error = fmt::format("{}: cannot write manifest", path);
-      return false;
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    error = fmt::format("{}: cannot rename manifest into place", path);
+  // A temporary of a name nobody can guess, created exclusively beside
+  // `path` and renamed over it: a fixed temporary name (or `path` itself),
+  // opened for writing in a directory others can write to, could be a
+  // symlink they planted, and the write would land in its target.
+  llvm::SmallString<256> tmp;
+  int fd = -1;
+  if (std::error_code ec = llvm::sys::fs::createUniqueFile(path + ".tmp-%%%%%%%%", fd, tmp)) {
+    error = fmt::format("{}: cannot write manifest: {}", path, ec.message());
     return false;
   }
+  llvm::sys::RemoveFileOnSignal(tmp);
+  auto discard = [&] {
+    llvm::sys::fs::remove(tmp);
+    llvm::sys::DontRemoveFileOnSignal(tmp);
+  };
+  {
+    llvm::raw_fd_ostream out(fd, /*shouldClose=*/true);
+    out << j.dump(1) << '\n';
+    out.close();
+    if (out.has_error()) {
+      error = fmt::format("{}: cannot write manifest: {}", path, out.error().message());
+      out.clear_error();
+      discard();
+      return false;
+    }
+  }
+  if (std::error_code ec = llvm::sys::fs::rename(tmp, path)) {
+    error = fmt::format("{}: cannot rename manifest into place: {}", path, ec.message());
+    discard();
+    return false;
+  }
+  llvm::sys::DontRemoveFileOnSignal(tmp);
   return true;
 }
 

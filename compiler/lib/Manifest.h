@@ -24,7 +24,8 @@ struct ManifestInfo {
 };
 
 nlohmann::json manifestJson(const ManifestInfo &info, const RewriteResult &r);
-// Writes atomically (temp file + rename); false with `error` on failure.
+// Writes atomically (a unique temporary created exclusively beside `path`,
+// renamed over it); false with `error` on failure.
 bool writeJsonFile(const std::string &path, const nlohmann::json &j, std::string &error);
 
 } // namespace dsu
