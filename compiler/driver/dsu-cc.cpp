@@ -575,6 +575,10 @@ int main(int argc, char **argv) {
   phaseTimes.mark("classify");
   if (!job.instrument)
     execReal(cc, args);
+  // A manifest from an earlier build describes the object this compile
+  // replaces: gone now, it is written again only once this compile has made
+  // the object (a failed one leaves none behind to be taken for its own).
+  llvm::sys::fs::remove(job.object + ".dsu.json");
   // User-space programs find <dsu.h> without extra flags (after everything
   // else, so nothing of the program's own include path changes).
   if (!job.kernel && std::strlen(DSU_RUNTIME_INCLUDE) != 0) {
@@ -734,7 +738,9 @@ int main(int argc, char **argv) {
                unit.alignedWhy);
   switch (outcome) {
   case ParseOutcome::SourceErrors:
-    // The compiler's own errors, exactly as without dsu-cc.
+    // The compiler's own errors, exactly as without dsu-cc (exec'd, so its
+    // exit status is ours; the temporaries go first).
+    temps.finish();
     execReal(cc, args);
   case ParseOutcome::Failed:
     fwrite(diagnostics.data(), 1, diagnostics.size(), stderr);
