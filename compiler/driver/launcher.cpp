@@ -12,7 +12,8 @@
 // <output>.dsu/ (their manifests are what dsu-patchgen reads), and the
 // user-space runtime is linked in, with --export-dynamic so that patches
 // resolve the program's global symbols. A link of plain objects (kbuild's
-// link probes) passes through untouched.
+// link probes) passes through untouched. <output>.dsu/ must be a directory
+// of the user's own that nobody else can write to.
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -78,6 +79,41 @@ bool linkOnly(const std::string &a) {
          a == "-T" || a == "-e" || a == "-u" || a == "-z";
 }
 
+// Makes <output>.dsu/, or checks the one there. Its objects are what the
+// program is linked from and what dsu-patchgen reads: a directory that is
+// someone else's (or a symlink to one, or open to others' writes) would let
+// them read those, plant their own or swap them between compile and link.
+// mkdir first, then lstat whatever is at the name, so nothing can take the
+// name between a check and the creation. False with an error printed.
+bool ownObjectDir(const std::string &dir) {
+  if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    std::fprintf(stderr, "dsu-cc: error: cannot create %s: %s\n", dir.c_str(),
+                 std::strerror(errno));
+    return false;
+  }
+  struct stat st;
+  if (lstat(dir.c_str(), &st) != 0) {
+    std::fprintf(stderr, "dsu-cc: error: %s: %s\n", dir.c_str(), std::strerror(errno));
+    return false;
+  }
+  char why[128] = "";
+  if (S_ISLNK(st.st_mode))
+    std::snprintf(why, sizeof why, "is a symbolic link");
+  else if (!S_ISDIR(st.st_mode))
+    std::snprintf(why, sizeof why, "is not a directory");
+  else if (st.st_uid != geteuid())
+    std::snprintf(why, sizeof why, "owned by uid %u, not by you (uid %u)",
+                  static_cast<unsigned>(st.st_uid), static_cast<unsigned>(geteuid()));
+  else if (st.st_mode & (S_IWGRP | S_IWOTH))
+    std::snprintf(why, sizeof why, "writable by others (mode %o)",
+                  static_cast<unsigned>(st.st_mode & 07777));
+  if (!*why)
+    return true;
+  std::fprintf(stderr, "dsu-cc: error: %s: %s; remove it or choose another -o\n", dir.c_str(),
+               why);
+  return false;
+}
+
 int run(const std::vector<std::string> &cmd) {
   std::vector<char *> argv;
   for (const std::string &s : cmd)
@@ -127,11 +163,8 @@ int dsuLink(int argc, char **argv, const std::vector<std::string> &realCC) {
 
   std::vector<std::string> link(realCC);
   std::string objDir = output + ".dsu";
-  if (!sources.empty() && mkdir(objDir.c_str(), 0777) != 0 && errno != EEXIST) {
-    std::fprintf(stderr, "dsu-cc: error: cannot create %s: %s\n", objDir.c_str(),
-                 std::strerror(errno));
+  if (!sources.empty() && !ownObjectDir(objDir))
     return 1;
-  }
   std::vector<std::string> compileFlags;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
