@@ -4,11 +4,13 @@
  * dsu-cc links (libdsu-rt.a):
  *   - the registry: the descriptors the linker gathered in sections
  *     __dsu_funcs / __dsu_vars, hashed by (translation unit, name);
- *   - patches are shared objects (dlopen'ed) defining
- *     struct __dsu_patch __dsu_patch; the shared core checks and resolves them;
+ *   - patches are shared objects defining struct __dsu_patch __dsu_patch,
+ *     loaded as the trust model allows (patch_file.c); the shared core
+ *     checks and resolves them;
  *   - a control socket (abstract unix socket "dsu.<pid>") served by an agent
  *     thread started at the first update point (a bare clone, see "the
- *     control agent"): dsuctl's requests are loaded and carried out at
+ *     control agent") to the peers agent_peer.c admits: dsuctl's requests
+ *     are loaded and carried out at
  *     update points (dsu_update_point): every thread that
  *     has reached one must be parked at a point that is safe for the patch
  *     (the patch's unsafe table from the safety analysis, or, without one,
