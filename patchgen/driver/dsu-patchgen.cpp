@@ -12,7 +12,7 @@
 // (docs/patch.md) and the artifact: OUT/NAME.so, or with --kernel OUT/NAME.ko
 // built by kbuild's external-module path against the instrumented kernel.
 // Changes it cannot handle are errors naming file:line and the reason, and
-// then there is no artifact.
+// then there is no artifact, nor a previous run's (OutputDir).
 
 #include "Alignment.h"
 #include "Argv.h"
@@ -44,6 +44,10 @@
 #include <regex>
 #include <sstream>
 #include <set>
+#include <cerrno>
+#include <cstdio>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -226,7 +230,10 @@ dsu::CompileJob classifyIn(const std::string &cwd, const std::vector<std::string
 std::string absolute(const std::string &p) {
   std::error_code ec;
   fs::path a = fs::weakly_canonical(fs::absolute(p), ec);
-  return ec ? fs::absolute(p).lexically_normal().string() : a.string();
+  std::string out = ec ? fs::absolute(p).lexically_normal().string() : a.string();
+  while (out.size() > 1 && out.back() == '/') // `-o out/`: OUT's name is "out"
+    out.pop_back();
+  return out;
 }
 
 bool under(const std::string &path, const std::string &root) {
@@ -297,6 +304,194 @@ std::set<std::string> exportedSymbols(const std::string &kdir) {
   return out;
 }
 
+// ---- the output directory ---------------------------------------------
+//
+// A run writes into a fresh directory beside OUT (created exclusively, on
+// OUT's file system) and replaces OUT with it as a whole, by rename, only
+// when it made a patch. OUT never mixes two runs (a stale src/ copy would be
+// the old version of a file for a patch stacked on OUT), and a run that
+// makes no patch leaves none behind: a refused run used to leave the
+// previous .so and patch.json in place, and that stale patch was applied as
+// the new one. What a failed run wrote for the user (transformer stubs,
+// build.log, the units' code) is still put in OUT, without a manifest or an
+// artifact.
+class OutputDir {
+public:
+  static constexpr const char *kMarker = ".dsu-patchgen";
+
+  // Whether OUT may be replaced as a whole: it does not exist, is empty, or
+  // was made by dsu-patchgen (and holds no other patch); and it holds none
+  // of the run's inputs. "" if so, else why not. `previous`: the name of the
+  // patch OUT holds now, if any.
+  static std::string check(const std::string &out,
+                           const std::vector<std::pair<std::string, std::string>> &inputs,
+                           std::string &previous) {
+    for (const auto &[what, path] : inputs)
+      if (!path.empty() && (path == out || under(path, out)))
+        return path == out ? "it is " + what : fmt::format("it contains {} ({})", what, path);
+    std::error_code ec;
+    if (!fs::exists(out, ec))
+      return "";
+    if (!fs::is_directory(out, ec))
+      return "it exists and is not a directory";
+    if (auto text = readFile(out + "/patch.json")) {
+      json pj = json::parse(*text, nullptr, false);
+      if (!pj.is_discarded() && pj.is_object() && pj.value("schema", "") == "dsu-patch/1")
+        previous = pj.value("name", "");
+    }
+    bool empty = fs::is_empty(out, ec);
+    if (!empty && previous.empty() && !fs::exists(out + "/" + kMarker) && !oldLayout(out))
+      return fmt::format("it exists and was not made by dsu-patchgen (no patch.json or {} in "
+                         "it)", kMarker);
+    for (auto it = fs::directory_iterator(out, ec); !ec && it != fs::directory_iterator();
+         it.increment(ec))
+      if (it->is_directory() && (fs::exists(it->path() / "patch.json") ||
+                                 fs::exists(it->path() / kMarker)))
+        return fmt::format("it holds another patch ({})", it->path().string());
+    return "";
+  }
+
+  OutputDir(std::string out, std::string previous)
+      : out_(std::move(out)), previous_(std::move(previous)) {}
+  ~OutputDir() {
+    if (!work_.empty())
+      removeAll(work_);
+  }
+
+  // The fresh directory the run writes into.
+  bool create(std::string &error) {
+    fs::path out(out_);
+    std::error_code ec;
+    fs::create_directories(out.parent_path(), ec);
+    std::string templ = (out.parent_path() / ("." + out.filename().string() + ".dsu-patchgen-XXXXXX")).string();
+    std::vector<char> buf(templ.begin(), templ.end());
+    buf.push_back('\0');
+    if (!mkdtemp(buf.data())) {
+      error = fmt::format("cannot create a directory beside {}: {}", out_, std::strerror(errno));
+      return false;
+    }
+    work_ = buf.data();
+    // mkdtemp's 0700 would keep the patch from a program running as another
+    // user (it opens the .so itself): the mode a plain mkdir gives.
+    mode_t mask = umask(0);
+    umask(mask);
+    chmod(work_.c_str(), 0777 & ~mask);
+    writeFile(work_ + "/" + kMarker,
+              "Made by dsu-patchgen: each run replaces this directory as a whole.\n");
+    return true;
+  }
+  const std::string &work() const { return work_; }
+  const std::string &out() const { return out_; }
+  // A path in the work directory as it will be once it is OUT.
+  std::string shown(const std::string &path) const {
+    return path.compare(0, work_.size(), work_) == 0 ? out_ + path.substr(work_.size()) : path;
+  }
+
+  // The run made a patch: the work directory becomes OUT.
+  bool commit(std::string &error) { return replaceOut(error); }
+
+  // A file a message names (transformer stubs, a build log, code that does
+  // not compile): kept in OUT when the run makes no patch.
+  void keep(const std::string &path) { kept_.insert(path); }
+
+  // The run made no patch: OUT holds only the files its messages name, and
+  // goes if there are none.
+  void discard() {
+    if (work_.empty())
+      return;
+    std::error_code ec;
+    std::vector<fs::path> files, dirs;
+    for (auto it = fs::recursive_directory_iterator(work_, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+      (it->is_directory() ? dirs : files).push_back(it->path());
+    bool keep = false;
+    for (const fs::path &p : files) {
+      if (p.filename() == kMarker)
+        continue;
+      if (kept_.count(p.string()))
+        keep = true;
+      else
+        fs::remove(p, ec);
+    }
+    for (auto d = dirs.rbegin(); d != dirs.rend(); ++d) // deepest first; only empty ones go
+      if (fs::is_empty(*d, ec))
+        fs::remove(*d, ec);
+    std::string error;
+    if (!keep || !replaceOut(error)) {
+      if (!error.empty())
+        fmt::print(stderr, "dsu-patchgen: error: {}\n", error);
+      if (fs::exists(out_))
+        removeAll(out_);
+      removeAll(work_);
+      work_.clear();
+    }
+    if (!previous_.empty())
+      fmt::print(stderr, "dsu-patchgen: note: {} no longer holds the previous patch {}: a run "
+                         "that makes no patch leaves none behind\n",
+                 out_, previous_);
+  }
+
+private:
+  // Output directories of dsu-patchgen before the marker (a refused run's
+  // units/ and transformer stubs).
+  static bool oldLayout(const std::string &out) {
+    std::error_code ec;
+    for (auto it = fs::directory_iterator(out, ec); !ec && it != fs::directory_iterator();
+         it.increment(ec)) {
+      std::string name = it->path().filename().string();
+      if (name != "units" && name != "src" && name != "transformers.c" && name != "build.log" &&
+          name != "dsu_patch_main.c")
+        return false;
+    }
+    return fs::is_directory(out + "/units");
+  }
+  static void removeAll(const std::string &path) {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+    if (ec)
+      fmt::print(stderr, "dsu-patchgen: warning: cannot remove {}: {}\n", path, ec.message());
+  }
+  // The work directory takes OUT's place in one rename (an exchange when
+  // OUT exists); the previous OUT, now at the work directory's name, goes.
+  bool replaceOut(std::string &error) {
+    if (renameat2(AT_FDCWD, work_.c_str(), AT_FDCWD, out_.c_str(), RENAME_NOREPLACE) == 0) {
+      work_.clear();
+      return true;
+    }
+    if (errno == EEXIST &&
+        renameat2(AT_FDCWD, work_.c_str(), AT_FDCWD, out_.c_str(), RENAME_EXCHANGE) == 0) {
+      removeAll(work_); // the previous OUT
+      work_.clear();
+      return true;
+    }
+    if (errno != EINVAL && errno != ENOSYS) {
+      error = fmt::format("cannot move {} to {}: {}", work_, out_, std::strerror(errno));
+      return false;
+    }
+    // A file system without renameat2's flags: OUT moves aside first.
+    std::string aside = work_ + ".old";
+    if (fs::exists(out_) && std::rename(out_.c_str(), aside.c_str()) != 0) {
+      error = fmt::format("cannot move {} aside: {}", out_, std::strerror(errno));
+      return false;
+    }
+    if (std::rename(work_.c_str(), out_.c_str()) != 0) {
+      error = fmt::format("cannot move {} to {}: {}", work_, out_, std::strerror(errno));
+      if (fs::exists(aside) && std::rename(aside.c_str(), out_.c_str()) != 0)
+        error += fmt::format(" (the previous {} is at {})", out_, aside);
+      return false;
+    }
+    removeAll(aside);
+    work_.clear();
+    return true;
+  }
+
+  std::string out_, previous_, work_;
+  std::set<std::string> kept_;
+};
+
+int generate(Options &o, OutputDir &output, std::chrono::steady_clock::time_point t0,
+             std::string &summary);
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -332,6 +527,65 @@ int main(int argc, char **argv) {
   if (positional.size() != 2 || o.outDir.empty())
     usage();
   auto t0 = std::chrono::steady_clock::now();
+  o.oldDir = absolute(positional[0]);
+  o.newDir = absolute(positional[1]);
+  o.outDir = absolute(o.outDir);
+  if (!o.kernelDir.empty())
+    o.kernelDir = absolute(o.kernelDir);
+  // OUT is replaced as a whole: never a directory that holds the inputs or
+  // something dsu-patchgen did not make. Then OUT is left as it is.
+  std::string previous;
+  std::string why = OutputDir::check(
+      o.outDir, {{"OLD", o.oldDir}, {"NEW", o.newDir}, {"KDIR", o.kernelDir}}, previous);
+  if (!why.empty()) {
+    fmt::print(stderr, "dsu-patchgen: error: -o {}: {}; each run replaces OUT as a whole: "
+                       "choose another directory (this one is left as it is)\n",
+               o.outDir, why);
+    return 2;
+  }
+  OutputDir output(o.outDir, previous);
+  std::string error;
+  if (!output.create(error)) {
+    fmt::print(stderr, "dsu-patchgen: error: {}\n", error);
+    return 1;
+  }
+  // User transformers kept in OUT (the stubs' file, filled in) stay there.
+  for (const std::string &t : o.transformers) {
+    std::string path = absolute(t);
+    if (!under(path, o.outDir) || !fs::is_regular_file(path))
+      continue;
+    std::string copy = output.work() + path.substr(o.outDir.size());
+    std::error_code ec;
+    fs::create_directories(fs::path(copy).parent_path(), ec);
+    fs::copy_file(path, copy, fs::copy_options::overwrite_existing, ec);
+    output.keep(copy);
+    if (ec) {
+      fmt::print(stderr, "dsu-patchgen: error: cannot keep {}: {}\n", path, ec.message());
+      output.discard();
+      fmt::print(stderr, "dsu-patchgen: no patch made\n");
+      return 1;
+    }
+  }
+  std::string summary;
+  int rc = generate(o, output, t0, summary);
+  if (rc == 0 && !output.commit(error)) {
+    fmt::print(stderr, "dsu-patchgen: error: {}\n", error);
+    rc = 1;
+  }
+  if (rc != 0) {
+    output.discard();
+    fmt::print(stderr, "dsu-patchgen: no patch made\n");
+    return rc;
+  }
+  fmt::print("{}", summary);
+  return 0;
+}
+
+namespace {
+
+int generate(Options &o, OutputDir &output, std::chrono::steady_clock::time_point t0,
+             std::string &summary) {
+  const std::string work = output.work();
   auto seconds = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   };
@@ -339,17 +593,12 @@ int main(int argc, char **argv) {
     if (o.verbose)
       fmt::print(stderr, "dsu-patchgen: {:.2f} s: {}\n", seconds(), what);
   };
-  o.oldDir = absolute(positional[0]);
-  o.newDir = absolute(positional[1]);
-  o.outDir = absolute(o.outDir);
   if (!fs::is_directory(o.oldDir) || !fs::is_directory(o.newDir)) {
     fmt::print(stderr, "dsu-patchgen: error: {} is not a directory\n",
                fs::is_directory(o.oldDir) ? o.newDir : o.oldDir);
     return 2;
   }
   const bool kernel = !o.kernelDir.empty();
-  if (kernel)
-    o.kernelDir = absolute(o.kernelDir);
 
   // 1. The base: a built tree, or a previous patch on top of one.
   Chain chain;
@@ -385,7 +634,7 @@ int main(int argc, char **argv) {
     std::string name = p.filename().string();
     if (it->is_directory()) {
       if (name == ".git" || name == ".dsu" || llvm::StringRef(name).ends_with(".dsu") ||
-          p.string() == o.outDir)
+          p.string() == o.outDir || p.string() == work)
         it.disable_recursion_pending();
       continue;
     }
@@ -473,8 +722,8 @@ int main(int argc, char **argv) {
 
   phase("found the manifests");
   std::string patchName = o.name.empty() ? fs::path(o.outDir).filename().string() : o.name;
-  fs::create_directories(o.outDir + "/units");
-  fs::create_directories(o.outDir + "/src");
+  fs::create_directories(work + "/units");
+  fs::create_directories(work + "/src");
   const std::set<std::string> exported = kernel ? exportedSymbols(o.kernelDir) : std::set<std::string>();
   std::set<std::string> vmlinuxSymbols;
   if (kernel) {
@@ -604,7 +853,7 @@ int main(int argc, char **argv) {
     }
     std::string newText = *readFile(o.newDir + "/" + rel);
     const std::string newPath = o.newDir + "/" + rel;
-    std::string preFile = o.outDir + "/units/" + fmt::format("unit{}.i", index);
+    std::string preFile = work + "/units/" + fmt::format("unit{}.i", index);
     std::string errFile = preFile + ".err";
     // The user's transformers for this unit's wrapped types are merged into
     // the new version (after it, under their own file name), so they see
@@ -663,7 +912,7 @@ int main(int argc, char **argv) {
           reps += u.newDefinition + "; " + u.oldDefinition + ";\n";
       newContent = fmt::format("#line 1 \"{}\"\n{}\n#line 1 \"{}\"\n{}#line 1 \"{}\"\n{}", newPath,
                                newText, dsu::kRepresentationsFile, reps, xf->path, xf->text);
-      preSource = o.outDir + "/units/" + fmt::format("unit{}.src.c", index);
+      preSource = work + "/units/" + fmt::format("unit{}.src.c", index);
       writeFile(preSource, *newContent);
     }
     std::vector<std::string> pre(compiler);
@@ -735,8 +984,8 @@ int main(int argc, char **argv) {
       continue;
     }
     writeFile(preFile, b.unit.text);
-    fs::create_directories(fs::path(o.outDir + "/src/" + rel).parent_path());
-    writeFile(o.outDir + "/src/" + rel, newText);
+    fs::create_directories(fs::path(work + "/src/" + rel).parent_path());
+    writeFile(work + "/src/" + rel, newText);
     built.push_back(std::move(b));
     ++index;
   }
@@ -747,16 +996,19 @@ int main(int argc, char **argv) {
         fmt::print(stderr, "{}:1:1: warning: dsu_transform_{}() is for no type this patch "
                            "changes in a unit it patches; ignored\n", tf.path, tag);
   if (!transformerStubs.empty()) {
-    writeFile(o.outDir + "/transformers.c",
+    // Not over the user's own transformers kept in OUT/transformers.c.
+    std::string stubs = work + "/transformers.c";
+    if (fs::exists(stubs))
+      stubs = work + "/transformers.stubs.c";
+    writeFile(stubs,
               "/* Type transformers dsu-patchgen cannot write itself: fill them in and pass\n"
               " * this file with --transformers. */\n\n" + transformerStubs);
-    fmt::print(stderr, "dsu-patchgen: note: transformer stubs written to {}/transformers.c\n",
-               o.outDir);
+    fmt::print(stderr, "dsu-patchgen: note: transformer stubs written to {}\n",
+               output.shown(stubs));
+    output.keep(stubs);
   }
-  if (failed) {
-    fmt::print(stderr, "dsu-patchgen: no patch made\n");
+  if (failed)
     return 1;
-  }
   if (built.empty()) {
     fmt::print(stderr, "dsu-patchgen: error: nothing to patch: no function changed\n");
     return 1;
@@ -863,7 +1115,7 @@ int main(int argc, char **argv) {
                       {"name", r.name}});
     unitsJson.push_back({{"tu", b.tu},
                          {"unit_hash", b.unitHash},
-                         {"code", fs::relative(b.file, o.outDir).string()},
+                         {"code", fs::relative(b.file, work).string()},
                          {"replaced", b.plan.replaced},
                          {"added_functions", b.plan.added},
                          {"deleted_functions", b.plan.deleted},
@@ -949,7 +1201,7 @@ int main(int argc, char **argv) {
             "while applied). */\nstatic void __exit dsu_patch_exit(void)\n{\n}\n\n"
             "module_init(dsu_patch_init);\nmodule_exit(dsu_patch_exit);\n"
             "MODULE_LICENSE(\"GPL\");\nMODULE_DESCRIPTION(\"DSU patch " + fullName + "\");\n";
-  writeFile(o.outDir + "/dsu_patch_main.c", main);
+  writeFile(work + "/dsu_patch_main.c", main);
 
   // Manifest first (the chain needs it even with --no-build).
   std::string artifact;
@@ -971,7 +1223,7 @@ int main(int argc, char **argv) {
 
   // 5. Build.
   if (o.build) {
-    std::string log = o.outDir + "/build.log";
+    std::string log = work + "/build.log";
     if (!kernel) {
       std::vector<std::string> objects;
       for (const Built &b : built) {
@@ -993,31 +1245,40 @@ int main(int argc, char **argv) {
             continue;
           cc.push_back(a);
         }
-        std::string obj = o.outDir + fmt::format("/units/unit{}.o", b.index);
+        std::string obj = work + fmt::format("/units/unit{}.o", b.index);
         cc.insert(cc.end(), {"-fPIC", "-c", "-x", "cpp-output", b.file, "-o", obj});
         if (run(cc, u->manifest.value("cwd", ""), "", log) != 0) {
           fmt::print(stderr, "dsu-patchgen: error: the patch code for {} does not compile: {}\n"
                              "  (log: {}, code: {})\n",
-                     b.tu, firstError(readFile(log).value_or("")), log, b.file);
+                     b.tu, firstError(readFile(log).value_or("")), output.shown(log),
+                     output.shown(b.file));
+          output.keep(log);
+          output.keep(b.file);
           return 1;
         }
         objects.push_back(obj);
       }
       std::vector<std::string> cc = {"clang-19", "-fPIC", "-O2", "-Wall", "-I", DSU_RUNTIME_INCLUDE,
-                                     "-c", o.outDir + "/dsu_patch_main.c", "-o",
-                                     o.outDir + "/units/dsu_patch_main.o"};
-      if (run(cc, o.outDir, "", log) != 0) {
-        fmt::print(stderr, "dsu-patchgen: error: the patch table does not compile: {}\n",
-                   firstError(readFile(log).value_or("")));
+                                     "-c", work + "/dsu_patch_main.c", "-o",
+                                     work + "/units/dsu_patch_main.o"};
+      if (run(cc, work, "", log) != 0) {
+        fmt::print(stderr, "dsu-patchgen: error: the patch table does not compile: {}\n"
+                           "  (log: {}, code: {})\n",
+                   firstError(readFile(log).value_or("")), output.shown(log),
+                   output.shown(work + "/dsu_patch_main.c"));
+        output.keep(log);
+        output.keep(work + "/dsu_patch_main.c");
         return 1;
       }
-      objects.push_back(o.outDir + "/units/dsu_patch_main.o");
-      artifact = o.outDir + "/" + patchName + ".so";
-      std::vector<std::string> link = {"clang-19", "-shared", "-Wl,-Bsymbolic", "-o", artifact};
+      objects.push_back(work + "/units/dsu_patch_main.o");
+      artifact = o.outDir + "/" + patchName + ".so"; // once the work directory is OUT
+      std::vector<std::string> link = {"clang-19", "-shared", "-Wl,-Bsymbolic", "-o",
+                                       work + "/" + patchName + ".so"};
       link.insert(link.end(), objects.begin(), objects.end());
-      if (run(link, o.outDir, "", log) != 0) {
-        fmt::print(stderr, "dsu-patchgen: error: linking the patch failed: {}\n",
-                   firstError(readFile(log).value_or("")));
+      if (run(link, work, "", log) != 0) {
+        fmt::print(stderr, "dsu-patchgen: error: linking the patch failed: {}\n  (log: {})\n",
+                   firstError(readFile(log).value_or("")), output.shown(log));
+        output.keep(log);
         return 1;
       }
     } else {
@@ -1044,13 +1305,16 @@ int main(int argc, char **argv) {
                 "      cmd_dsu_unit = $(CC) $(c_flags) -Wno-unused-command-line-argument -w "
                 "-x cpp-output -c -o $@ $< $(cmd_objtool)\n" + rules;
       kbuild += fmt::format("\nccflags-y += -I{}/kernel/dsu\n", o.kernelDir);
-      writeFile(o.outDir + "/Kbuild", kbuild);
+      writeFile(work + "/Kbuild", kbuild);
       long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-      std::vector<std::string> make = {"make", "-C", o.kernelDir, "M=" + o.outDir, "LLVM=-19",
+      std::vector<std::string> make = {"make", "-C", o.kernelDir, "M=" + work, "LLVM=-19",
                                        fmt::format("-j{}", cpus > 0 ? cpus : 1), "modules"};
-      if (run(make, o.outDir, log, log) != 0) {
+      if (run(make, work, log, log) != 0) {
         fmt::print(stderr, "dsu-patchgen: error: building the patch module failed: {}\n  (log: "
-                           "{})\n", firstError(readFile(log).value_or("")), log);
+                           "{})\n", firstError(readFile(log).value_or("")), output.shown(log));
+        output.keep(log);
+        for (const Built &b : built)
+          output.keep(b.file);
         return 1;
       }
       artifact = o.outDir + "/" + mod + ".ko";
@@ -1060,14 +1324,17 @@ int main(int argc, char **argv) {
   }
   pj["seconds"] = seconds();
   std::string err;
-  if (!dsu::writeJsonFile(o.outDir + "/patch.json", pj, err)) {
+  if (!dsu::writeJsonFile(work + "/patch.json", pj, err)) {
     fmt::print(stderr, "dsu-patchgen: error: {}\n", err);
     return 1;
   }
-  fmt::print("dsu-patchgen: {}: {} unit{}, {} function{} replaced, {} added, {} variable{} added, "
+  summary = fmt::format(
+             "dsu-patchgen: {}: {} unit{}, {} function{} replaced, {} added, {} variable{} added, "
              "{} reference{}; {:.2f} s{}\n",
              fullName, built.size(), built.size() == 1 ? "" : "s", nfuncs, nfuncs == 1 ? "" : "s",
              nnewf, addedVars, addedVars == 1 ? "" : "s", nrefs, nrefs == 1 ? "" : "s", seconds(),
              artifact.empty() ? "" : "\n  " + artifact);
   return 0;
 }
+
+} // namespace
