@@ -7,6 +7,8 @@
 #ifndef DSU_AGENT_PEER_H
 #define DSU_AGENT_PEER_H
 
+#include "internal.h"
+
 #include <stddef.h>
 
 struct agent_peer {
@@ -17,6 +19,6 @@ struct agent_peer {
 /* 1: the peer connected on fd may apply, revert and read status (peer is
  * filled). 0: refused; `why` holds the answer line ("error: ...\n"). Runs on
  * the agent: raw system calls only (agent_sys.h). */
-int agent_peer_admit(int fd, struct agent_peer *peer, char *why, size_t len);
+DSU_HIDDEN int agent_peer_admit(int fd, struct agent_peer *peer, char *why, size_t len);
 
 #endif

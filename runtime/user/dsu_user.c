@@ -22,9 +22,8 @@
 #endif
 #include "dsu.h"
 
-#include "dsu_core.h"
-#include "agent_peer.h"
-#include "agent_sys.h"
+#include "internal.h"
+#include "agent.h"
 #include "patch_file.h"
 
 #include <dlfcn.h>
@@ -49,14 +48,6 @@
 #include <unistd.h>
 #include <unwind.h>
 
-/* Provided by the linker when the program has descriptors. */
-extern struct __dsu_func_desc __start___dsu_funcs[] __attribute__((weak, visibility("hidden")));
-extern struct __dsu_func_desc __stop___dsu_funcs[] __attribute__((weak, visibility("hidden")));
-extern struct __dsu_var_desc __start___dsu_vars[] __attribute__((weak, visibility("hidden")));
-extern struct __dsu_var_desc __stop___dsu_vars[] __attribute__((weak, visibility("hidden")));
-extern struct __dsu_type_desc __start___dsu_types[] __attribute__((weak, visibility("hidden")));
-extern struct __dsu_type_desc __stop___dsu_types[] __attribute__((weak, visibility("hidden")));
-
 static unsigned long long now_ns(void)
 {
 	struct timespec ts;
@@ -64,165 +55,6 @@ static unsigned long long now_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (unsigned long long)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
-
-/* ---- registry ---------------------------------------------------------- */
-
-struct slot {
-	unsigned int hash;
-	void *desc;
-};
-
-struct table {
-	struct slot *slots;
-	unsigned int mask;
-};
-
-static struct table funcs_by_name, vars_by_name;
-static struct { const char *tu, *hash; } *units;
-static unsigned int nunits, nfuncs_registered, nvars_registered;
-static int registry_built;
-
-static void table_init(struct table *t, unsigned int count)
-{
-	unsigned int size = 16;
-
-	while (size < count * 2)
-		size <<= 1;
-	t->slots = calloc(size, sizeof(*t->slots));
-	t->mask = t->slots ? size - 1 : 0;
-}
-
-static void table_put(struct table *t, unsigned int hash, void *desc)
-{
-	unsigned int i;
-
-	if (!t->slots)
-		return;
-	for (i = hash & t->mask; t->slots[i].desc; i = (i + 1) & t->mask)
-		;
-	t->slots[i].hash = hash;
-	t->slots[i].desc = desc;
-}
-
-static void add_unit(const char *tu, const char *hash)
-{
-	unsigned int i;
-
-	for (i = 0; i < nunits; i++)
-		if (!strcmp(units[i].tu, tu))
-			return;
-	units = realloc(units, sizeof(*units) * (nunits + 1));
-	units[nunits].tu = tu;
-	units[nunits].hash = hash;
-	nunits++;
-}
-
-static void build_registry(void)
-{
-	struct __dsu_func_desc *f;
-	struct __dsu_var_desc *v;
-	unsigned int nf = 0, nv = 0;
-
-	if (registry_built)
-		return;
-	registry_built = 1;
-	if (__start___dsu_funcs)
-		nf = __stop___dsu_funcs - __start___dsu_funcs;
-	if (__start___dsu_vars)
-		nv = __stop___dsu_vars - __start___dsu_vars;
-	table_init(&funcs_by_name, nf);
-	table_init(&vars_by_name, nv);
-	for (f = __start___dsu_funcs; f && f < __stop___dsu_funcs; f++) {
-		if (f->abi != DSU_ABI_VERSION)
-			continue;
-		table_put(&funcs_by_name, dsu_core_hash(f->tu, f->name), f);
-		add_unit(f->tu, f->unit_hash);
-		nfuncs_registered++;
-	}
-	for (v = __start___dsu_vars; v && v < __stop___dsu_vars; v++) {
-		if (v->abi != DSU_ABI_VERSION)
-			continue;
-		table_put(&vars_by_name, dsu_core_hash(v->tu, v->name), v);
-		add_unit(v->tu, v->unit_hash);
-		nvars_registered++;
-	}
-}
-
-/* Open addressing, keyed by dsu_core_hash(tu, name). */
-static void *table_find(const struct table *t, const char *tu, const char *name, int vars)
-{
-	unsigned int h = dsu_core_hash(tu, name), i;
-
-	if (!t->slots)
-		return NULL;
-	for (i = h & t->mask; t->slots[i].desc; i = (i + 1) & t->mask) {
-		void *d = t->slots[i].desc;
-		const char *dn = vars ? ((struct __dsu_var_desc *)d)->name : ((struct __dsu_func_desc *)d)->name;
-		const char *dt = vars ? ((struct __dsu_var_desc *)d)->tu : ((struct __dsu_func_desc *)d)->tu;
-
-		if (t->slots[i].hash == h && !strcmp(dn, name) && !strcmp(dt, tu))
-			return d;
-	}
-	return NULL;
-}
-
-static struct __dsu_func_desc *env_find_func(const char *tu, const char *name)
-{
-	return table_find(&funcs_by_name, tu, name, 0);
-}
-
-static struct __dsu_var_desc *env_find_var(const char *tu, const char *name)
-{
-	return table_find(&vars_by_name, tu, name, 1);
-}
-
-static const char *env_unit_hash(const char *tu)
-{
-	unsigned int i;
-
-	for (i = 0; i < nunits; i++)
-		if (!strcmp(units[i].tu, tu))
-			return units[i].hash;
-	return NULL;
-}
-
-static void *env_find_symbol(const char *name)
-{
-	return dlsym(RTLD_DEFAULT, name);
-}
-
-/* Few types are wrapped: a linear search over the section. */
-static struct __dsu_type_desc *env_find_type(const char *tu, const char *name)
-{
-	struct __dsu_type_desc *t;
-
-	for (t = __start___dsu_types; t && t < __stop___dsu_types; t++)
-		if (t->abi == DSU_ABI_VERSION && !strcmp(t->name, name) && !strcmp(t->tu, tu))
-			return t;
-	return NULL;
-}
-
-static void *env_zalloc(unsigned long size)
-{
-	return calloc(1, size);
-}
-
-static void env_relax(void)
-{
-	__builtin_ia32_pause();
-}
-
-static const struct dsu_env user_env = {
-	.find_func = env_find_func,
-	.find_var = env_find_var,
-	.unit_hash = env_unit_hash,
-	.find_symbol = env_find_symbol,
-	.find_type = env_find_type,
-	.zalloc = env_zalloc,
-	.free = free,
-	.zalloc_atomic = env_zalloc,
-	.relax = env_relax,
-};
 
 /* ---- state ------------------------------------------------------------- */
 
@@ -245,13 +77,12 @@ static pthread_key_t thread_key;
 static struct dsu_core core;
 static int core_ready;
 
-enum op { OP_NONE, OP_APPLY, OP_REVERT };
 enum state { IDLE, PENDING };
 
 /* The one request in flight (requests are serialized). */
 static struct {
 	enum state state;
-	enum op op;
+	enum dsu_op op;
 	struct dsu_applied *prepared;
 	unsigned long long requested_ns, prepare_ns;
 	int result;
@@ -260,18 +91,24 @@ static struct {
 	char msg[512];
 } req;
 
-static volatile int pending; /* read without the lock by dsu_update_point() */
 
 static void ensure_core(void)
 {
 	if (core_ready)
 		return;
-	build_registry();
-	dsu_core_init(&core, &user_env);
+	dsu_registry_build();
+	dsu_core_init(&core, &dsu_user_env);
 	core_ready = 1;
 }
 
-unsigned int dsu_patch_level(void)
+/* Patches call the shadow data functions even where the program never
+ * does; this reference links shadow.o out of libdsu-rt.a into every program. */
+__attribute__((used)) static void *const linked_for_patches[] = {
+	(void *)__dsu_shadow,
+	(void *)__dsu_shadow_release,
+};
+
+DSU_PUBLIC unsigned int dsu_patch_level(void)
 {
 	return core.depth;
 }
@@ -291,7 +128,7 @@ static int started; /* init_once() has run in this process */
  * an instance means an update was unsafe: the program's data can no longer
  * be trusted, so it stops here rather than corrupt it.
  */
-void __dsu_type_slow(struct __dsu_type_desc *type, void *obj, unsigned int expected)
+DSU_PUBLIC void __dsu_type_slow(struct __dsu_type_desc *type, void *obj, unsigned int expected)
 {
 	char err[DSU_CORE_ERRLEN];
 
@@ -299,114 +136,6 @@ void __dsu_type_slow(struct __dsu_type_desc *type, void *obj, unsigned int expec
 		return;
 	fprintf(stderr, "dsu: fatal: %s\n", err);
 	abort();
-}
-
-/* ---- shadow data -------------------------------------------------------- */
-
-/* Chained hash by object address; one lock (shadow fields are not hot). */
-struct shadow {
-	struct shadow *next;
-	const void *obj;
-	unsigned long id;
-	unsigned long size;
-	unsigned char data[] __attribute__((aligned(16)));
-};
-
-#define SHADOW_BUCKETS 1024
-static struct shadow *shadows[SHADOW_BUCKETS];
-static pthread_mutex_t shadow_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static unsigned int shadow_bucket(const void *obj)
-{
-	uintptr_t a = (uintptr_t)obj;
-
-	return (unsigned int)((a >> 4) ^ (a >> 14)) % SHADOW_BUCKETS;
-}
-
-void *__dsu_shadow(const void *obj, unsigned long id, unsigned long size)
-{
-	struct shadow **b = &shadows[shadow_bucket(obj)], *s;
-
-	pthread_mutex_lock(&shadow_lock);
-	for (s = *b; s; s = s->next)
-		if (s->obj == obj && s->id == id)
-			break;
-	if (!s) {
-		s = calloc(1, sizeof(*s) + size);
-		if (!s) {
-			fprintf(stderr, "dsu: fatal: no memory for shadow data\n");
-			abort();
-		}
-		s->obj = obj;
-		s->id = id;
-		s->size = size;
-		s->next = *b;
-		*b = s;
-	} else if (s->size < size) {
-		fprintf(stderr, "dsu: fatal: shadow field %#lx of %p used with size %lu, made with %lu\n",
-			id, obj, size, s->size);
-		abort();
-	}
-	pthread_mutex_unlock(&shadow_lock);
-	return s->data;
-}
-
-void *__dsu_shadow_release(const void *obj)
-{
-	struct shadow **p, *s;
-
-	pthread_mutex_lock(&shadow_lock);
-	for (p = &shadows[shadow_bucket(obj)]; (s = *p);) {
-		if (s->obj == obj) {
-			*p = s->next;
-			free(s);
-		} else {
-			p = &s->next;
-		}
-	}
-	pthread_mutex_unlock(&shadow_lock);
-	return (void *)obj;
-}
-
-/* ---- the stack check --------------------------------------------------- */
-
-struct frames {
-	uintptr_t start[256];
-	unsigned int n;
-};
-
-static _Unwind_Reason_Code collect_frame(struct _Unwind_Context *ctx, void *arg)
-{
-	struct frames *f = arg;
-
-	if (f->n == sizeof(f->start) / sizeof(f->start[0]))
-		return _URC_END_OF_STACK;
-	f->start[f->n++] = _Unwind_GetRegionStart(ctx);
-	return _URC_NO_REASON;
-}
-
-/*
- * Index of the first of fns[] that is active on this thread's stack, or -1.
- * A frame is identified by the start of its function's unwind region.
- */
-static int first_active(void **fns, unsigned int n)
-{
-	struct frames frames;
-	unsigned int i, j;
-
-	frames.n = 0;
-	_Unwind_Backtrace(collect_frame, &frames);
-	if (getenv("DSU_DEBUG")) {
-		for (i = 0; i < frames.n; i++)
-			fprintf(stderr, "dsu: frame %u starts at %#lx\n", i, (unsigned long)frames.start[i]);
-		for (j = 0; j < n; j++)
-			fprintf(stderr, "dsu: checking %p\n", fns[j]);
-	}
-	for (i = 0; i < frames.n; i++)
-		for (j = 0; j < n; j++)
-			if (frames.start[i] && frames.start[i] == (uintptr_t)fns[j])
-				return (int)j;
-	return -1;
 }
 
 /* ---- apply / revert at an update point (lock held) --------------------- */
@@ -442,7 +171,7 @@ static const char *code_name(struct dsu_applied *a, int i, int revert, char *buf
 static int busy(struct dsu_applied *a, void **fns, unsigned int n, int revert, char *why,
 		unsigned long whylen)
 {
-	int active = first_active(fns, n);
+	int active = dsu_first_active(fns, n);
 	char name[256];
 
 	free(fns);
@@ -550,7 +279,7 @@ refused:
 	return -1;
 }
 
-int dsu_apply_file(const char *path, char *msg, unsigned long msglen)
+DSU_PUBLIC int dsu_apply_file(const char *path, char *msg, unsigned long msglen)
 {
 	struct dsu_applied *a;
 	char why[256];
@@ -572,7 +301,7 @@ int dsu_apply_file(const char *path, char *msg, unsigned long msglen)
 	return rc;
 }
 
-int dsu_revert_newest(char *msg, unsigned long msglen)
+DSU_PUBLIC int dsu_revert_newest(char *msg, unsigned long msglen)
 {
 	char why[256];
 	int rc = -1;
@@ -592,7 +321,7 @@ int dsu_revert_newest(char *msg, unsigned long msglen)
 	return rc;
 }
 
-int dsu_request(const char *path, char *msg, unsigned long msglen)
+DSU_PUBLIC int dsu_request(const char *path, char *msg, unsigned long msglen)
 {
 	struct dsu_applied *a;
 
@@ -615,13 +344,13 @@ int dsu_request(const char *path, char *msg, unsigned long msglen)
 	req.msg[0] = 0;
 	req.from_program = 1;
 	req.state = PENDING;
-	__atomic_store_n(&pending, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&dsu_request_pending, 1, __ATOMIC_RELEASE);
 	publish();
 	pthread_mutex_unlock(&lock);
 	return 0;
 }
 
-int dsu_pending(char *why, unsigned long whylen)
+DSU_PUBLIC int dsu_pending(char *why, unsigned long whylen)
 {
 	int p;
 
@@ -634,50 +363,7 @@ int dsu_pending(char *why, unsigned long whylen)
 
 /* ---- the control agent -------------------------------------------------- */
 
-/*
- * dsuctl talks to an agent thread that glibc does not know about: a bare
- * clone() with its own stack, all signals blocked, making raw system calls
- * only. A pthread would do, but the first pthread_create() turns glibc's
- * multi-threaded mode on for good, and from then on every cancellable call
- * of the program (read, send, poll, ...) pays for enabling and disabling
- * asynchronous cancellation: 1.28x the instructions of the example server's
- * request loop, a third of it that. So the agent shares the thread's TLS
- * pointer and must not touch TLS: no errno, no locks, no stdio, no malloc;
- * it copies bytes between the socket and two structures below.
- *
- * The agent only talks; the program does the work at its update points:
- * the agent posts a request in the mailbox and raises `pending`; the next
- * update point loads the patch (dlopen and the core's checks, as before in
- * the listener) and carries it out when safe; the answer goes back through
- * the mailbox. `status` is answered at once from text the program publishes
- * whenever its state changes (a seqlock: the agent retries a torn copy).
- */
-enum mbox_state {
-	MB_EMPTY,     /* the agent may post */
-	MB_POSTED,    /* op and path are set; the program has not looked yet */
-	MB_TAKEN,     /* the program prepared it: req.state == PENDING */
-	MB_COMMITTING,/* the program is applying it: too late to cancel */
-	MB_CANCELLED, /* the agent gave up on a taken request; the program discards it */
-	MB_ANSWERED,  /* answer holds the outcome line */
-};
-
-static struct {
-	int state; /* enum mbox_state, atomic */
-	int op;    /* OP_APPLY, OP_REVERT */
-	char path[PATH_MAX];
-	char answer[1024]; /* "ok: ..." or "error: ..." */
-} mbox;
-
-struct status_text {
-	unsigned int seq; /* odd while the program writes */
-	int pending_is_mbox; /* the pending line is about the mailbox's request */
-	char text[4096];  /* the status lines, without the pending line */
-	char pending[512]; /* "pending: ...\n" or "" */
-	char waiting[256]; /* why the pending request waits, or "" */
-};
-static struct status_text pub;
-
-/* Forgets the pending request; an apply's loaded patch goes (lock held). */
+/* Forgets the dsu_request_pending request; an apply's loaded patch goes (lock held). */
 static void drop_request(void)
 {
 	if (req.op == OP_APPLY)
@@ -687,31 +373,32 @@ static void drop_request(void)
 
 static void publish(void) /* lock held */
 {
+	struct dsu_registry_counts counts = dsu_registry_counts();
 	struct dsu_applied *a;
-	char *t = pub.text;
-	size_t n = 0, cap = sizeof(pub.text);
+	char *t = dsu_pub.text;
+	size_t n = 0, cap = sizeof(dsu_pub.text);
 
-	__atomic_store_n(&pub.seq, pub.seq + 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&dsu_pub.seq, dsu_pub.seq + 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	n += snprintf(t + n, cap - n,
 		      "pid %d: %u updateable functions, %u static variables in %u units; "
-		      "patch level %u\n", (int)getpid(), nfuncs_registered, nvars_registered, nunits,
+		      "patch level %u\n", (int)getpid(), counts.funcs, counts.vars, counts.units,
 		      core.depth);
 	for (a = core.top; a && n < cap; a = a->below)
 		n += snprintf(t + n, cap - n, "level %u: %s: %u function%s replaced, %u added; "
 			      "pause %.1f us\n", a->level, a->patch->name, a->nfuncs,
 			      a->nfuncs == 1 ? "" : "s", a->patch->nnew_funcs, a->pause_ns / 1000.0);
 	if (req.state == PENDING)
-		snprintf(pub.pending, sizeof(pub.pending), "pending: %s%s%s%s%s\n",
+		snprintf(dsu_pub.pending, sizeof(dsu_pub.pending), "pending: %s%s%s%s%s\n",
 			 req.op == OP_APPLY ? "apply " : "revert",
 			 req.op == OP_APPLY ? req.prepared->patch->name : "",
 			 req.waiting[0] ? " (waiting: " : "", req.waiting, req.waiting[0] ? ")" : "");
 	else
-		pub.pending[0] = 0;
-	snprintf(pub.waiting, sizeof(pub.waiting), "%s", req.state == PENDING ? req.waiting : "");
-	pub.pending_is_mbox = req.state == PENDING && !req.from_program;
+		dsu_pub.pending[0] = 0;
+	snprintf(dsu_pub.waiting, sizeof(dsu_pub.waiting), "%s", req.state == PENDING ? req.waiting : "");
+	dsu_pub.pending_is_mbox = req.state == PENDING && !req.from_program;
 	__atomic_thread_fence(__ATOMIC_RELEASE);
-	__atomic_store_n(&pub.seq, pub.seq + 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&dsu_pub.seq, dsu_pub.seq + 1, __ATOMIC_RELAXED);
 }
 
 /* The mailbox's request, if the agent posted one, becomes req (lock held,
@@ -721,16 +408,16 @@ static void answer_mbox(int from, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(mbox.answer, sizeof(mbox.answer), fmt, ap);
+	vsnprintf(dsu_mbox.answer, sizeof(dsu_mbox.answer), fmt, ap);
 	va_end(ap);
 	/* The agent may have cancelled a request the program had not taken. */
-	__atomic_compare_exchange_n(&mbox.state, &from, MB_ANSWERED, 0, __ATOMIC_SEQ_CST,
+	__atomic_compare_exchange_n(&dsu_mbox.state, &from, MB_ANSWERED, 0, __ATOMIC_SEQ_CST,
 				    __ATOMIC_SEQ_CST);
 }
 
 static void take_mbox(void)
 {
-	int st = __atomic_load_n(&mbox.state, __ATOMIC_SEQ_CST);
+	int st = __atomic_load_n(&dsu_mbox.state, __ATOMIC_SEQ_CST);
 	struct dsu_applied *a = NULL;
 	char msg[512];
 
@@ -739,7 +426,7 @@ static void take_mbox(void)
 			drop_request();
 			pthread_cond_broadcast(&park_cond);
 		}
-		__atomic_store_n(&mbox.state, MB_EMPTY, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&dsu_mbox.state, MB_EMPTY, __ATOMIC_SEQ_CST);
 		publish();
 		return;
 	}
@@ -750,22 +437,22 @@ static void take_mbox(void)
 		answer_mbox(MB_POSTED, "error: another update is pending");
 		return;
 	}
-	if (mbox.op == OP_REVERT && dsu_core_revert_check(&core, msg, sizeof(msg))) {
+	if (dsu_mbox.op == OP_REVERT && dsu_core_revert_check(&core, msg, sizeof(msg))) {
 		answer_mbox(MB_POSTED, "error: %s", msg);
 		return;
 	}
-	if (mbox.op == OP_APPLY && prepare_file(mbox.path, &a, msg, sizeof(msg))) {
+	if (dsu_mbox.op == OP_APPLY && prepare_file(dsu_mbox.path, &a, msg, sizeof(msg))) {
 		answer_mbox(MB_POSTED, "error: %s", msg);
 		return;
 	}
-	if (!__atomic_compare_exchange_n(&mbox.state, &st, MB_TAKEN, 0, __ATOMIC_SEQ_CST,
+	if (!__atomic_compare_exchange_n(&dsu_mbox.state, &st, MB_TAKEN, 0, __ATOMIC_SEQ_CST,
 					 __ATOMIC_SEQ_CST)) {
 		/* Cancelled while it loaded. */
 		if (a)
 			discard_unapplied(a);
 		return;
 	}
-	req.op = mbox.op;
+	req.op = dsu_mbox.op;
 	req.from_program = 0;
 	req.prepared = a;
 	req.requested_ns = now_ns();
@@ -775,376 +462,27 @@ static void take_mbox(void)
 	publish();
 }
 
-/* `pending` again from what is left to do (lock held). Cleared first, then
+/* `dsu_request_pending` again from what is left to do (lock held). Cleared first, then
  * the mailbox read: a post that lands in between raises it again. */
 static void recompute_pending(void)
 {
 	int st;
 
-	__atomic_store_n(&pending, 0, __ATOMIC_SEQ_CST);
-	st = __atomic_load_n(&mbox.state, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&dsu_request_pending, 0, __ATOMIC_SEQ_CST);
+	st = __atomic_load_n(&dsu_mbox.state, __ATOMIC_SEQ_CST);
 	if (req.state == PENDING || st == MB_POSTED || st == MB_CANCELLED)
-		__atomic_store_n(&pending, 1, __ATOMIC_SEQ_CST);
-}
-
-/* -- the agent itself: raw system calls, no TLS (agent_sys.h) -- */
-
-static void agent_send(int fd, const char *text, size_t len)
-{
-	while (len) {
-		long n = agent_syscall(SYS_sendto, fd, (long)text, (long)len,
-				       MSG_NOSIGNAL | MSG_DONTWAIT, 0);
-
-		if (n == -EINTR)
-			continue;
-		/* A client that does not read its answers loses them (the
-		 * agent never blocks on one client). */
-		if (n <= 0)
-			return;
-		text += n;
-		len -= (size_t)n;
-	}
-}
-
-static void agent_say(int fd, const char *text)
-{
-	agent_send(fd, text, strlen(text));
-}
-
-/* Connections served at once, how many of them one user may hold, and how
- * long a connection may stay open without sending its request: a client
- * that connects and waits (or a crowd of them) must not lock the owner and
- * root out. A connection whose request was posted waits for its answer. */
-#define AGENT_CONNS 16
-#define AGENT_CONNS_PER_UID 4
-#define AGENT_IDLE_MS 2000
-
-struct agent_conn {
-	int fd;      /* -1: free */
-	int waiting; /* owns the mailbox's request */
-	unsigned int uid;
-	unsigned long long since_ms; /* accepted at */
-	size_t len;
-	char line[PATH_MAX + 16];
-};
-
-static void agent_close(struct agent_conn *c)
-{
-	agent_syscall(SYS_close, c->fd, 0, 0, 0, 0);
-	c->fd = -1;
-	c->waiting = 0;
-	c->len = 0;
-}
-
-/* Answers a connection that is not served and closes it. What the client
- * sent is read first: closing a unix socket with unread data resets the
- * connection, and the client might not get to read the answer. */
-static void agent_turn_away(long fd, const char *answer)
-{
-	char drain[256];
-
-	agent_say((int)fd, answer);
-	while (agent_syscall(SYS_recvfrom, fd, (long)drain, sizeof(drain), MSG_DONTWAIT, 0) > 0)
-		;
-	agent_syscall(SYS_close, fd, 0, 0, 0, 0);
-}
-
-/* A consistent copy of what the program published (retried while torn). */
-static const struct status_text *agent_snapshot(void)
-{
-	static struct status_text copy;
-	unsigned int seq;
-
-	do {
-		seq = __atomic_load_n(&pub.seq, __ATOMIC_ACQUIRE);
-		memcpy(&copy, &pub, sizeof(copy));
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	} while ((seq & 1) || seq != __atomic_load_n(&pub.seq, __ATOMIC_RELAXED));
-	copy.text[sizeof(copy.text) - 1] = copy.pending[sizeof(copy.pending) - 1] = 0;
-	copy.waiting[sizeof(copy.waiting) - 1] = 0;
-	return &copy;
-}
-
-static void agent_status(int fd)
-{
-	const struct status_text *st = agent_snapshot();
-
-	agent_say(fd, st->text);
-	/* A cancelled request is gone for dsuctl even before the program's next
-	 * update point discards it. */
-	if (!(st->pending_is_mbox && __atomic_load_n(&mbox.state, __ATOMIC_SEQ_CST) == MB_CANCELLED))
-		agent_say(fd, st->pending);
-	agent_say(fd, "ok\n");
-}
-
-/* A complete request line from c: answers it or posts it. 1 = close c. */
-static int agent_request(struct agent_conn *c)
-{
-	int apply = !strncmp(c->line, "apply ", 6);
-	const char *path = c->line + 6;
-
-	if (!strcmp(c->line, "status")) {
-		agent_status(c->fd);
-		return 1;
-	}
-	if (!apply && strcmp(c->line, "revert")) {
-		agent_say(c->fd, "error: unknown request (status, apply PATH, revert)\n");
-		return 1;
-	}
-	if (apply && strlen(path) >= sizeof(mbox.path)) {
-		agent_say(c->fd, "error: the patch path is too long\n");
-		return 1;
-	}
-	/* The program resolves the path from its own working directory. */
-	if (apply && path[0] != '/') {
-		agent_say(c->fd, "error: the patch path must be absolute\n");
-		return 1;
-	}
-	if (__atomic_load_n(&mbox.state, __ATOMIC_SEQ_CST) != MB_EMPTY) {
-		agent_say(c->fd, "error: another update is pending\n");
-		return 1;
-	}
-	mbox.op = apply ? OP_APPLY : OP_REVERT;
-	if (apply)
-		memcpy(mbox.path, path, strlen(path) + 1);
-	__atomic_store_n(&mbox.state, MB_POSTED, __ATOMIC_SEQ_CST);
-	__atomic_store_n(&pending, 1, __ATOMIC_SEQ_CST);
-	agent_say(c->fd, "waiting for an update point\n");
-	c->waiting = 1;
-	return 0;
-}
-
-/* The client of the mailbox's request said "cancel" or hung up. 1 = close. */
-static int agent_cancel(struct agent_conn *c)
-{
-	int st = MB_POSTED;
-
-	if (__atomic_compare_exchange_n(&mbox.state, &st, MB_EMPTY, 0, __ATOMIC_SEQ_CST,
-					__ATOMIC_SEQ_CST)) {
-		agent_say(c->fd, "error: cancelled before the program reached an update point\n");
-		return 1;
-	}
-	if (st == MB_TAKEN && __atomic_compare_exchange_n(&mbox.state, &st, MB_CANCELLED, 0,
-							  __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
-		const struct status_text *snap = agent_snapshot();
-
-		agent_say(c->fd, "error: cancelled before the program reached an update point where "
-			  "it was safe");
-		if (snap->waiting[0]) {
-			agent_say(c->fd, "; last: ");
-			agent_say(c->fd, snap->waiting);
-		}
-		agent_say(c->fd, "\n");
-		return 1;
-	}
-	return 0; /* committing or answered: the outcome follows */
-}
-
-/* A new connection: served if its peer may use the agent and has room. */
-static void agent_accept(struct agent_conn *conns, long fd)
-{
-	struct agent_peer peer;
-	char why[256];
-	int i, free_slot = -1, mine = 0;
-
-	if (!agent_peer_admit((int)fd, &peer, why, sizeof(why))) {
-		agent_turn_away(fd, why);
-		return;
-	}
-	for (i = 0; i < AGENT_CONNS; i++) {
-		if (conns[i].fd < 0 && free_slot < 0)
-			free_slot = i;
-		else if (conns[i].fd >= 0 && conns[i].uid == peer.uid)
-			mine++;
-	}
-	if (mine >= AGENT_CONNS_PER_UID) {
-		struct agent_text t = { why, 0, sizeof(why) };
-
-		agent_text_str(&t, "error: uid ");
-		agent_text_uint(&t, peer.uid);
-		agent_text_str(&t, " already holds ");
-		agent_text_uint(&t, mine);
-		agent_text_str(&t, " connections to this process; try again\n");
-		agent_turn_away(fd, why);
-		return;
-	}
-	if (free_slot < 0) {
-		agent_turn_away(fd, "error: too many dsuctl connections; try again\n");
-		return;
-	}
-	conns[free_slot].fd = (int)fd;
-	conns[free_slot].uid = peer.uid;
-	conns[free_slot].since_ms = agent_now_ms();
-}
-
-/* Reads what c sent; 1 = close c. */
-static int agent_read(struct agent_conn *c)
-{
-	char buf[256], *nl;
-	long got;
-
-	if (c->waiting) {
-		got = agent_syscall(SYS_read, c->fd, (long)buf, sizeof(buf), 0, 0);
-		if (got == -EINTR || got == -EAGAIN)
-			return 0;
-		return (got <= 0 || !strncmp(buf, "cancel", 6)) && agent_cancel(c);
-	}
-	got = agent_syscall(SYS_read, c->fd, (long)(c->line + c->len),
-			    (long)(sizeof(c->line) - 1 - c->len), 0, 0);
-	if (got == -EINTR || got == -EAGAIN)
-		return 0;
-	if (got <= 0)
-		return 1;
-	c->len += (size_t)got;
-	c->line[c->len] = 0;
-	nl = memchr(c->line, '\n', c->len);
-	if (!nl) {
-		if (c->len < sizeof(c->line) - 1)
-			return 0;
-		agent_say(c->fd, "error: the request is too long\n");
-		return 1;
-	}
-	*nl = 0;
-	return agent_request(c);
-}
-
-static int agent_main(void *arg)
-{
-	static struct agent_conn conns[AGENT_CONNS];
-	int sock = (int)(intptr_t)arg;
-	int i;
-
-	for (i = 0; i < AGENT_CONNS; i++)
-		conns[i].fd = -1;
-	for (;;) {
-		struct pollfd p[AGENT_CONNS + 1];
-		int n = 1, map[AGENT_CONNS + 1];
-		unsigned long long now;
-
-		p[0] = (struct pollfd){ .fd = sock, .events = POLLIN };
-		for (i = 0; i < AGENT_CONNS; i++)
-			if (conns[i].fd >= 0) {
-				p[n] = (struct pollfd){ .fd = conns[i].fd, .events = POLLIN };
-				map[n++] = i;
-			}
-		/* Woken by the sockets; every 20 ms for a waiting request's answer. */
-		if (agent_syscall(SYS_poll, (long)p, n, 20, 0, 0) < 0)
-			continue;
-		now = agent_now_ms();
-		for (i = 0; i < AGENT_CONNS; i++) {
-			struct agent_conn *c = &conns[i];
-
-			if (c->fd < 0)
-				continue;
-			if (c->waiting &&
-			    __atomic_load_n(&mbox.state, __ATOMIC_SEQ_CST) == MB_ANSWERED) {
-				agent_say(c->fd, mbox.answer);
-				agent_say(c->fd, "\n");
-				__atomic_store_n(&mbox.state, MB_EMPTY, __ATOMIC_SEQ_CST);
-				agent_close(c);
-			} else if (!c->waiting && now - c->since_ms > AGENT_IDLE_MS) {
-				agent_say(c->fd, "error: no request within 2 s; closed\n");
-				agent_close(c);
-			}
-		}
-		for (i = 1; i < n; i++) {
-			struct agent_conn *c = &conns[map[i]];
-
-			if (c->fd >= 0 && (p[i].revents & (POLLIN | POLLHUP | POLLERR)) && agent_read(c))
-				agent_close(c);
-		}
-		if (p[0].revents & POLLIN) {
-			long fd = agent_syscall(SYS_accept4, sock, 0, 0, SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-
-			if (fd >= 0)
-				agent_accept(conns, fd);
-		}
-	}
-	return 0;
-}
-
-#define AGENT_STACK (128 * 1024)
-
-/* Binds the update socket: the abstract name "dsu.<pid>" dsuctl looks for
- * first. Another user may have bound that name before this process existed
- * (abstract names have no owner): then a name of the form
- * "dsu.<pid>.<random>", which dsuctl finds in /proc/net/unix, and a warning.
- * dsuctl talks only to the socket whose peer is the process itself
- * (SO_PEERCRED), so a squatter gets no request. -1 = no socket. */
-static int bind_update_socket(void)
-{
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	unsigned char nonce[8];
-	int sock, n, attempt, pid = (int)getpid();
-
-	for (attempt = 0; attempt < 4; attempt++) {
-		sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (sock < 0)
-			break;
-		if (attempt == 0) {
-			n = snprintf(addr.sun_path + 1, sizeof(addr.sun_path) - 1, "dsu.%d", pid);
-		} else {
-			if (getrandom(nonce, sizeof(nonce), 0) != sizeof(nonce)) {
-				close(sock);
-				break;
-			}
-			n = snprintf(addr.sun_path + 1, sizeof(addr.sun_path) - 1,
-				     "dsu.%d.%02x%02x%02x%02x%02x%02x%02x%02x", pid, nonce[0], nonce[1],
-				     nonce[2], nonce[3], nonce[4], nonce[5], nonce[6], nonce[7]);
-		}
-		if (!bind(sock, (struct sockaddr *)&addr, offsetof(struct sockaddr_un, sun_path) + 1 + n) &&
-		    !listen(sock, 16)) {
-			if (attempt)
-				fprintf(stderr, "dsu: warning: the update socket name @dsu.%d was taken by "
-					"another process; listening on @%s instead (dsuctl finds it)\n",
-					pid, addr.sun_path + 1);
-			return sock;
-		}
-		close(sock);
-		if (errno != EADDRINUSE)
-			break;
-	}
-	fprintf(stderr, "dsu: error: cannot listen for updates (@dsu.%d): %s; this process "
-		"cannot be updated or inspected by dsuctl\n", pid, strerror(errno));
-	return -1;
+		__atomic_store_n(&dsu_request_pending, 1, __ATOMIC_SEQ_CST);
 }
 
 static void start_listener(void)
 {
-	sigset_t all, old;
-	void *stack;
-	int sock;
-
 	/* Load the unwinder now, not in the middle of an update's pause. */
-	first_active(NULL, 0);
+	dsu_first_active(NULL, 0);
 	pthread_mutex_lock(&lock);
 	ensure_core();
 	publish();
 	pthread_mutex_unlock(&lock);
-	sock = bind_update_socket();
-	if (sock < 0)
-		return;
-	stack = mmap(NULL, AGENT_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
-		     -1, 0);
-	if (stack == MAP_FAILED) {
-		fprintf(stderr, "dsu: error: cannot start the update agent: %s\n", strerror(errno));
-		close(sock);
-		return;
-	}
-	agent_sock = sock;
-	/* The agent inherits the mask: no signal handler of the program ever
-	 * runs on it (it has no TLS of its own). */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	if (clone(agent_main, (char *)stack + AGENT_STACK,
-		  CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM,
-		  (void *)(intptr_t)sock) < 0) {
-		fprintf(stderr, "dsu: error: cannot start the update agent: %s\n", strerror(errno));
-		munmap(stack, AGENT_STACK);
-		close(sock);
-		agent_sock = -1;
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	agent_sock = dsu_agent_start();
 }
 
 /* fork() with the lock held by nobody; a forked child is another process
@@ -1167,13 +505,13 @@ static void after_fork_child(void)
 		drop_request();
 	listener_once = fresh;
 	started = 0;
-	pending = 0;
+	dsu_request_pending = 0;
 	/* The parent's agent did not come along; its socket must not outlive
 	 * the parent here (dsuctl would connect and wait for nobody). */
 	if (agent_sock >= 0)
 		close(agent_sock);
 	agent_sock = -1;
-	__atomic_store_n(&mbox.state, MB_EMPTY, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&dsu_mbox.state, MB_EMPTY, __ATOMIC_SEQ_CST);
 	/* Only this thread goes on in the child. */
 	threads = self;
 	nthreads = self ? 1 : 0;
@@ -1235,7 +573,7 @@ static void register_thread(void)
 	pthread_setspecific(thread_key, t);
 }
 
-/* Whether the pending request may be carried out with this thread at
+/* Whether the dsu_request_pending request may be carried out with this thread at
  * `where`; says why not. Lock held. */
 static int safe_here(const char *where, char *why, unsigned long whylen)
 {
@@ -1275,7 +613,7 @@ static unsigned long park_ms(void)
 	return v > 0 ? (unsigned long)v : 200;
 }
 
-/* Carries out the pending request (every thread is at a safe point).
+/* Carries out the dsu_request_pending request (every thread is at a safe point).
  * 1 = done. */
 static int finish_request(void)
 {
@@ -1284,7 +622,7 @@ static int finish_request(void)
 
 	/* From here on dsuctl's cancel comes too late (and if it came first,
 	 * the request is dropped). */
-	if (!req.from_program && !__atomic_compare_exchange_n(&mbox.state, &st, MB_COMMITTING, 0,
+	if (!req.from_program && !__atomic_compare_exchange_n(&dsu_mbox.state, &st, MB_COMMITTING, 0,
 							      __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
 		take_mbox();
 		return 0;
@@ -1313,7 +651,7 @@ static int finish_request(void)
 	if (!ok) {
 		snprintf(req.waiting, sizeof(req.waiting), "%s", why);
 		if (!req.from_program)
-			__atomic_store_n(&mbox.state, MB_TAKEN, __ATOMIC_SEQ_CST);
+			__atomic_store_n(&dsu_mbox.state, MB_TAKEN, __ATOMIC_SEQ_CST);
 		return 0;
 	}
 	req.result = 0;
@@ -1334,18 +672,18 @@ static int all_parked(void)
 	return 1;
 }
 
-int dsu_update_point(const char *file, int line)
+DSU_PUBLIC int dsu_update_point(const char *file, int line)
 {
 	struct timespec deadline;
 	unsigned long ms;
 	int done = 0;
 
-	/* The fast path is three loads: started, self (TLS) and pending. */
+	/* The fast path is three loads: started, self (TLS) and dsu_request_pending. */
 	if (__builtin_expect(!__atomic_load_n(&started, __ATOMIC_ACQUIRE), 0))
 		pthread_once(&listener_once, init_once);
 	if (__builtin_expect(!self, 0))
 		register_thread();
-	if (__builtin_expect(!__atomic_load_n(&pending, __ATOMIC_ACQUIRE), 1))
+	if (__builtin_expect(!__atomic_load_n(&dsu_request_pending, __ATOMIC_ACQUIRE), 1))
 		return 0;
 	pthread_mutex_lock(&lock);
 	take_mbox();

@@ -8,6 +8,8 @@
 #ifndef DSU_PATCH_FILE_H
 #define DSU_PATCH_FILE_H
 
+#include "internal.h"
+
 struct dsu_patch_file {
 	int fd;          /* open while the patch is loaded (names the object, see .c) */
 	void *handle;    /* dlopen handle */
@@ -16,14 +18,14 @@ struct dsu_patch_file {
 
 /* Opens, checks and loads PATH. 0 = loaded; -1 = refused, why in msg,
  * nothing of the file has run and nothing stays open. */
-int dsu_patch_file_load(const char *path, struct dsu_patch_file *pf, char *msg, unsigned long len);
+DSU_HIDDEN int dsu_patch_file_load(const char *path, struct dsu_patch_file *pf, char *msg, unsigned long len);
 
 /* The patch was applied: its code may be pointed at from the program's data
  * for the rest of the process's life, so it is never unmapped (RTLD_NODELETE)
  * and its descriptor stays open. */
-void dsu_patch_file_keep(struct dsu_patch_file *pf);
+DSU_HIDDEN void dsu_patch_file_keep(struct dsu_patch_file *pf);
 
 /* The patch was not applied (refused, cancelled): unloaded and closed. */
-void dsu_patch_file_unload(struct dsu_patch_file *pf);
+DSU_HIDDEN void dsu_patch_file_unload(struct dsu_patch_file *pf);
 
 #endif
