@@ -363,7 +363,8 @@ public:
     fs::path out(out_);
     std::error_code ec;
     fs::create_directories(out.parent_path(), ec);
-    std::string templ = (out.parent_path() / ("." + out.filename().string() + ".dsu-patchgen-XXXXXX")).string();
+    std::string templ =
+        (out.parent_path() / ("." + out.filename().string() + ".dsu-patchgen-XXXXXX")).string();
     std::vector<char> buf(templ.begin(), templ.end());
     buf.push_back('\0');
     if (!mkdtemp(buf.data())) {
@@ -680,17 +681,15 @@ int generate(Options &o, OutputDir &output, std::chrono::steady_clock::time_poin
   }
   if (badHeader)
     return 1;
-  if (changedC.empty()) {
-    fmt::print(stderr, "dsu-patchgen: error: no .c file differs between {} and {}\n", o.oldDir,
-               o.newDir);
-    return 1;
-  }
 
   // 3. The manifests of the changed units. Object names usually follow the
   //    source's (dir/x.c -> dir/x.o): those are matched without reading
-  //    every manifest; others are read.
+  //    every manifest; others are read. On the way: units the running
+  //    program was built from whose source NEW no longer has (removed or
+  //    renamed), which a live patch cannot express.
   std::set<std::string> wanted(changedC.begin(), changedC.end());
   std::map<std::string, UnitInfo> units; // rel -> unit
+  std::map<std::string, std::string> removedUnits; // rel -> object manifest
   for (auto it = fs::recursive_directory_iterator(baseDir, fs::directory_options::skip_permission_denied);
        it != fs::recursive_directory_iterator(); ++it) {
     if (it->is_directory()) {
@@ -704,7 +703,7 @@ int generate(Options &o, OutputDir &output, std::chrono::steady_clock::time_poin
       continue;
     std::string guess = path.substr(0, path.size() - strlen(".o.dsu.json")) + ".c";
     if (under(guess, baseDir) && !wanted.count(guess.substr(baseDir.size() + 1)) &&
-        fs::exists(guess))
+        fs::exists(guess) && fs::exists(o.newDir + guess.substr(baseDir.size())))
       continue;
     auto text = readFile(path);
     json m = text ? json::parse(*text, nullptr, false) : json();
@@ -715,9 +714,29 @@ int generate(Options &o, OutputDir &output, std::chrono::steady_clock::time_poin
     if (!under(abs, baseDir))
       continue;
     std::string rel = fs::relative(abs, baseDir).string();
+    if (llvm::StringRef(rel).ends_with(".c") && !fs::exists(o.newDir + "/" + rel)) {
+      removedUnits.emplace(rel, path);
+      continue;
+    }
     if (!wanted.count(rel))
       continue;
     units[rel] = UnitInfo{path, std::move(m), rel, abs};
+  }
+  // The running program keeps a removed unit's code: whatever the new
+  // version does instead (a renamed file is a new unit, for which the
+  // running program has no object) cannot replace it.
+  bool failed = false;
+  for (const auto &[rel, manifest] : removedUnits) {
+    fmt::print(stderr, "{}/{}:1:1: error: the running program was built from {} ({}), but the "
+                       "new version has no {} (removed or renamed): a live patch cannot remove a "
+                       "unit's code; keep the file in {}\n",
+               baseDir, rel, rel, manifest, rel, o.newDir);
+    failed = true;
+  }
+  if (changedC.empty() && !failed) {
+    fmt::print(stderr, "dsu-patchgen: error: no .c file differs between {} and {}\n", o.oldDir,
+               o.newDir);
+    return 1;
   }
 
   phase("found the manifests");
@@ -775,7 +794,6 @@ int generate(Options &o, OutputDir &output, std::chrono::steady_clock::time_poin
   std::set<std::string> transformerTagsUsed;
   std::string transformerStubs;
 
-  bool failed = false;
   json unitsJson = json::array();
   struct Built {
     std::string file, tu, unitHash;
@@ -979,8 +997,17 @@ int generate(Options &o, OutputDir &output, std::chrono::steady_clock::time_poin
     }
     if (b.plan.replaced.empty() && b.plan.added.empty() && b.plan.addedVars.empty() &&
         b.plan.typeUpdates.empty() && b.plan.shadowUpdates.empty()) {
-      fmt::print(stderr, "{}/{}:1:1: note: no function changed (only formatting, comments or "
-                         "declarations)\n", o.newDir, rel);
+      if (!b.plan.deleted.empty()) {
+        std::string names;
+        for (const std::string &f : b.plan.deleted)
+          names += (names.empty() ? "" : ", ") + f + "()";
+        fmt::print(stderr, "{}/{}:1:1: note: no function changed: the new version only removes "
+                           "{}, which a live patch cannot do (the old code stays)\n",
+                   o.newDir, rel, names);
+      } else {
+        fmt::print(stderr, "{}/{}:1:1: note: no function changed (only formatting, comments or "
+                           "declarations)\n", o.newDir, rel);
+      }
       continue;
     }
     writeFile(preFile, b.unit.text);
@@ -989,6 +1016,18 @@ int generate(Options &o, OutputDir &output, std::chrono::steady_clock::time_poin
     built.push_back(std::move(b));
     ++index;
   }
+  // Patch code using a function its unit no longer defines: an error,
+  // unless another unit of this patch adds the function (it moved there;
+  // the patch's own definition is the one its code binds to).
+  std::set<std::string> patchAdds;
+  for (const Built &b : built)
+    patchAdds.insert(b.unit.addedGlobals.begin(), b.unit.addedGlobals.end());
+  for (const Built &b : built)
+    for (const dsu::DeletedUse &d : b.unit.deletedUses)
+      if (!d.external || !patchAdds.count(d.name)) {
+        fmt::print(stderr, "{}\n", d.error);
+        failed = true;
+      }
   phase("parsed, compared and rewrote the changed units");
   for (const TransformerFile &tf : transformerFiles)
     for (const std::string &tag : tf.tags)

@@ -686,6 +686,12 @@ UnitPlan planUnit(const BaseUnit &base, const UnitSnapshot &oldUnit, const UnitS
   for (const auto &[name, f] : oldUnit.functions)
     if (!newUnit.functions.count(name)) {
       plan.deleted.insert(name);
+      // Never silent: the running program keeps the code, and whoever still
+      // calls it (unchanged code, other units) runs the old version.
+      plan.warnings.push_back(fmt::format(
+          "{}: warning: {}() is no longer defined in {}: a live patch cannot remove a "
+          "function, so the running program keeps its old code for the callers it still has",
+          where(f.file, f.line, f.col), name, base.tu));
       auto uses = oldUnit.typeUses.find(name);
       if (uses != oldUnit.typeUses.end())
         for (const std::string &t : uses->second)
@@ -794,6 +800,21 @@ private:
            base_.registeredVars.count(staticLocalName(owner, vd));
   }
   void labelTables(FunctionDecl *fd);
+  void deletedCallers();
+  // Whether a reference to a function is the callee of a call.
+  bool isCallee(const DeclRefExpr *r) const {
+    const Expr *cur = r;
+    while (true) {
+      auto parents = ctx_.getParents(*cur);
+      const Expr *p = parents.size() == 1 ? parents[0].get<Expr>() : nullptr;
+      if (p && (isa<ParenExpr>(p) || isa<ImplicitCastExpr>(p))) {
+        cur = p;
+        continue;
+      }
+      const auto *ce = dyn_cast_or_null<CallExpr>(p);
+      return ce && ce->getCallee() == cur;
+    }
+  }
   void keepFunction(FunctionDecl *fd);
   void dropBody(FunctionDecl *fd);
   void renameReplaced(FunctionDecl *fd);
@@ -824,6 +845,8 @@ private:
   std::map<const FunctionDecl *, unsigned> addedPointerAt_; // offset after which calls use the pointer
   std::set<const Decl *> dropped_; // bodies and initializers the patch code leaves out
   std::set<const VarDecl *> labelTables_; // static locals holding label addresses
+  std::vector<DeletedUse> deletedUses_;
+  const VarDecl *initializing_ = nullptr; // the added variable whose initializer is handled
   std::string tail_;
 };
 
@@ -843,6 +866,19 @@ void PatchRewriter::handleRef(DeclRefExpr *r, const FunctionDecl *in, bool inIni
     if (fd->getBuiltinID() || fd->hasAttr<ErrorAttr>())
       return;
     const FunctionDecl *def = fd->getDefinition();
+    if (!def && plan_.deleted.count(name)) {
+      const bool call = isCallee(r);
+      std::string user = in ? in->getName().str() + "()" : "the patch code";
+      if (initializing_)
+        user = "the initializer of '" + initializing_->getName().str() + "'";
+      deletedUses_.push_back(
+          {name, fd->isExternallyVisible(),
+           fmt::format("{}: error: {} {} {}(), which the new version deletes: the patch has no "
+                       "code for it, so the patch code would {} the running program's old "
+                       "{}(); keep {}(), or remove the {}",
+                       where(r->getLocation()), user, call ? "calls" : "refers to", name,
+                       call ? "call" : "use", name, name, call ? "call" : "reference")});
+    }
     if (def && !inSource(def))
       return; // a header's inline function: the patch code has its own copy
     const bool definedHere = def && inSource(def);
@@ -984,6 +1020,39 @@ void PatchRewriter::labelTables(FunctionDecl *fd) {
           where(r->getLocation()), vd->getName().str(), fd->getName().str(),
           w.assigned ? "is written" : "its address escapes"));
       break;
+    }
+  }
+}
+
+// Code the patch leaves to the running program (unchanged functions, the
+// initializers of existing variables) that still uses a function the new
+// version deletes: the running code keeps using the old one. A warning at
+// each use (the new version would not link as a program either).
+void PatchRewriter::deletedCallers() {
+  if (plan_.deleted.empty())
+    return;
+  for (Decl *d : ctx_.getTranslationUnitDecl()->decls()) {
+    if (!dropped_.count(d) || !inSource(d))
+      continue;
+    RefCollector rc;
+    rc.TraverseDecl(d);
+    for (DeclRefExpr *r : rc.refs) {
+      auto *fd = dyn_cast<FunctionDecl>(r->getDecl());
+      if (!fd || fd->getDefinition() || !plan_.deleted.count(fd->getName().str()))
+        continue;
+      const std::string g = fd->getName().str();
+      if (const auto *user = dyn_cast<FunctionDecl>(d))
+        warnings_.push_back(fmt::format(
+            "{}: warning: {}() still {} {}(), which the new version deletes; {}() is unchanged, "
+            "so the running program's {}() keeps using the old {}()",
+            where(r->getLocation()), user->getName().str(), isCallee(r) ? "calls" : "refers to",
+            g, user->getName().str(), user->getName().str(), g));
+      else
+        warnings_.push_back(fmt::format(
+            "{}: warning: the initializer of '{}' refers to {}(), which the new version "
+            "deletes; the running program's '{}' keeps pointing at the old {}()",
+            where(r->getLocation()), cast<NamedDecl>(d)->getName().str(), g,
+            cast<NamedDecl>(d)->getName().str(), g));
     }
   }
 }
@@ -1308,8 +1377,10 @@ RewrittenUnit PatchRewriter::run() {
   for (VarDecl *vd : addedVars) {
     RefCollector rc;
     rc.TraverseStmt(vd->getInit());
+    initializing_ = vd;
     for (DeclRefExpr *r : rc.refs)
       handleRef(r, nullptr, true);
+    initializing_ = nullptr;
     std::string why;
     const std::string name = vd->getName().str();
     if (vd->isExternallyVisible())
@@ -1323,6 +1394,7 @@ RewrittenUnit PatchRewriter::run() {
     }
   }
 
+  deletedCallers();
   if (!base_.wrapped.empty())
     wrapPatchTypes(out);
   if (!plan_.shadowUpdates.empty())
@@ -1345,6 +1417,7 @@ RewrittenUnit PatchRewriter::run() {
   const auto *rb = rw_.getRewriteBufferFor(map_.file);
   out.text = rb ? std::string(rb->begin(), rb->end()) : buffer_.str();
   out.refs = refs_;
+  out.deletedUses = deletedUses_;
   out.errors = errors_;
   out.warnings = warnings_;
   return out;

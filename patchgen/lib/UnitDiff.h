@@ -121,7 +121,7 @@ struct UnitPlan {
   std::string tu;
   std::set<std::string> replaced; // updateable, changed: new version behind the old pointer
   std::set<std::string> added;    // new (or with a new prototype): defined by the patch
-  std::set<std::string> deleted;  // gone from the new source (old code stays)
+  std::set<std::string> deleted;  // gone from the new source (old code stays; a warning each)
   std::set<std::string> addedVars;
   std::vector<TypeUpdate> typeUpdates;
   std::vector<ShadowUpdate> shadowUpdates;
@@ -160,12 +160,23 @@ struct PatchType {
 std::string shadowOnlyHeaderChange(const std::string &oldText, const std::string &newText,
                                    const std::set<std::string> &shadowed);
 
+// A use, in the patch code, of a function the new version of its unit no
+// longer defines: the patch would run the running program's old code. An
+// error unless another unit of the patch adds the function (it moved
+// there), which only the driver knows.
+struct DeletedUse {
+  std::string name;
+  bool external = false;
+  std::string error; // "file:line:col: error: ..."
+};
+
 struct RewrittenUnit {
   std::string text;           // the patch code: the new unit's -E text, edited
   std::vector<PatchRef> refs; // slot i is __dsu_refs_<index>[i]
   std::vector<std::string> newVarDescs;  // registry names of added statics
   std::vector<std::string> addedGlobals; // added functions and variables with external linkage
   std::vector<PatchType> types;
+  std::vector<DeletedUse> deletedUses;
   std::vector<std::string> errors;
   std::vector<std::string> warnings;
 };
