@@ -568,7 +568,12 @@ int main(int argc, char **argv) {
     }
   }
   std::string summary;
-  int rc = generate(o, output, t0, summary);
+  int rc = 1;
+  try {
+    rc = generate(o, output, t0, summary);
+  } catch (const std::exception &e) { // the work directory is cleaned up all the same
+    fmt::print(stderr, "dsu-patchgen: error: {}\n", e.what());
+  }
   if (rc == 0 && !output.commit(error)) {
     fmt::print(stderr, "dsu-patchgen: error: {}\n", error);
     rc = 1;
@@ -714,7 +719,10 @@ int generate(Options &o, OutputDir &output, std::chrono::steady_clock::time_poin
     if (!under(abs, baseDir))
       continue;
     std::string rel = fs::relative(abs, baseDir).string();
-    if (llvm::StringRef(rel).ends_with(".c") && !fs::exists(o.newDir + "/" + rel)) {
+    // Gone from NEW, but the old tree has it (a temporary source the build
+    // deleted again is no unit of the tree).
+    if (llvm::StringRef(rel).ends_with(".c") && !fs::exists(o.newDir + "/" + rel) &&
+        fs::exists(oldVersionOf(rel))) {
       removedUnits.emplace(rel, path);
       continue;
     }

@@ -236,6 +236,9 @@ RuntimeWrite writeThrough(ASTContext &ctx, const DeclRefExpr *ref) {
         pointer = false;
       } else if (const auto *uo = dyn_cast<UnaryOperator>(p); uo && uo->getOpcode() == UO_Deref) {
         pointer = false;
+      } else if (const auto *me = dyn_cast<MemberExpr>(p);
+                 me && me->isArrow() && me->getBase() == cur) {
+        pointer = false; // tab->field: a member of the first element
       } else if (const auto *bo = dyn_cast<BinaryOperator>(p);
                  bo && (bo->isAdditiveOp() || bo->isComparisonOp())) {
         if (!bo->getType()->isPointerType())
