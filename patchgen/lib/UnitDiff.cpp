@@ -1112,7 +1112,9 @@ void PatchRewriter::renameReplaced(FunctionDecl *fd) {
     Token t;
     if (at.isInvalid() || Lexer::getRawToken(at, t, sm_, lo_))
       continue;
-    rw_.ReplaceText(at, t.getLength(), fmt::format("(\"{}\")", name));
+    // The text clang gives the original function (its name, or for
+    // __PRETTY_FUNCTION__ its signature), as dsu-cc writes it.
+    rw_.ReplaceText(at, t.getLength(), "(" + predefinedLiteral(pe, fd) + ")");
   }
 }
 
