@@ -96,7 +96,7 @@ static void ensure_core(void)
 {
 	if (core_ready)
 		return;
-	dsu_registry_build();
+	dsu_user_registry_build();
 	dsu_core_init(&core, &dsu_user_env);
 	core_ready = 1;
 }
@@ -363,7 +363,7 @@ DSU_PUBLIC int dsu_pending(char *why, unsigned long whylen)
 
 /* ---- the control agent -------------------------------------------------- */
 
-/* Forgets the dsu_request_pending request; an apply's loaded patch goes (lock held). */
+/* Forgets the pending request; an apply's loaded patch goes (lock held). */
 static void drop_request(void)
 {
 	if (req.op == OP_APPLY)
@@ -373,7 +373,7 @@ static void drop_request(void)
 
 static void publish(void) /* lock held */
 {
-	struct dsu_registry_counts counts = dsu_registry_counts();
+	const struct dsu_registry *reg = &dsu_user_registry;
 	struct dsu_applied *a;
 	char *t = dsu_pub.text;
 	size_t n = 0, cap = sizeof(dsu_pub.text);
@@ -382,7 +382,7 @@ static void publish(void) /* lock held */
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	n += snprintf(t + n, cap - n,
 		      "pid %d: %u updateable functions, %u static variables in %u units; "
-		      "patch level %u\n", (int)getpid(), counts.funcs, counts.vars, counts.units,
+		      "patch level %u\n", (int)getpid(), reg->funcs.count, reg->vars.count, reg->units.count,
 		      core.depth);
 	for (a = core.top; a && n < cap; a = a->below)
 		n += snprintf(t + n, cap - n, "level %u: %s: %u function%s replaced, %u added; "
@@ -573,7 +573,7 @@ static void register_thread(void)
 	pthread_setspecific(thread_key, t);
 }
 
-/* Whether the dsu_request_pending request may be carried out with this thread at
+/* Whether the pending request may be carried out with this thread at
  * `where`; says why not. Lock held. */
 static int safe_here(const char *where, char *why, unsigned long whylen)
 {
@@ -613,7 +613,7 @@ static unsigned long park_ms(void)
 	return v > 0 ? (unsigned long)v : 200;
 }
 
-/* Carries out the dsu_request_pending request (every thread is at a safe point).
+/* Carries out the pending request (every thread is at a safe point).
  * 1 = done. */
 static int finish_request(void)
 {

@@ -10,20 +10,19 @@
 #define DSU_USER_INTERNAL_H
 
 #include "dsu_core.h"
+#include "dsu_registry.h"
 
 /* libdsu-rt.a is compiled with -fvisibility=hidden; what patches and the
  * program call (<dsu.h>, <dsu/abi.h>) is marked DSU_PUBLIC where defined. */
 #define DSU_HIDDEN __attribute__((visibility("hidden")))
 #define DSU_PUBLIC __attribute__((visibility("default")))
 
-/* registry.c: the program's descriptors (the sections the linker gathered),
- * by (translation unit, name), as the core's environment. */
-DSU_HIDDEN void dsu_registry_build(void);
+/* registry.c: the program's descriptors (the sections the linker gathered)
+ * in the shared registry (runtime/core/dsu_registry.h), as the core's
+ * environment. */
+DSU_HIDDEN void dsu_user_registry_build(void);
+DSU_HIDDEN extern struct dsu_registry dsu_user_registry;
 DSU_HIDDEN extern const struct dsu_env dsu_user_env;
-struct dsu_registry_counts {
-	unsigned int funcs, vars, units;
-};
-DSU_HIDDEN struct dsu_registry_counts dsu_registry_counts(void);
 
 /* stack_check.c: index of the first of fns[0..n) active on the calling
  * thread's stack, or -1. fns == NULL, n == 0 loads the unwinder (done before

@@ -2,8 +2,9 @@
 /*
  * The registry of the running program (internal.h): every updateable
  * function, registered static variable and wrapped type the linker gathered
- * into the sections __dsu_funcs, __dsu_vars and __dsu_types, found by
- * (translation unit, name) when a patch's references are resolved.
+ * into the sections __dsu_funcs, __dsu_vars and __dsu_types, added to the
+ * registry both runtimes share (runtime/core/dsu_registry.h), and the rest of
+ * the core's environment (symbols, memory) for user space.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -11,6 +12,7 @@
 #include "internal.h"
 
 #include <dlfcn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,139 +24,78 @@ extern struct __dsu_var_desc __stop___dsu_vars[] __attribute__((weak, visibility
 extern struct __dsu_type_desc __start___dsu_types[] __attribute__((weak, visibility("hidden")));
 extern struct __dsu_type_desc __stop___dsu_types[] __attribute__((weak, visibility("hidden")));
 
-struct slot {
-	unsigned int hash;
-	void *desc;
+DSU_HIDDEN struct dsu_registry dsu_user_registry;
+
+static void *registry_zalloc_array(unsigned long n, unsigned long size)
+{
+	return calloc(n, size);
+}
+
+static void registry_warn(const char *msg)
+{
+	fprintf(stderr, "dsu: %s\n", msg);
+}
+
+static const struct dsu_registry_ops registry_ops = {
+	.zalloc_array = registry_zalloc_array,
+	.free = free,
+	.warn = registry_warn,
 };
 
-struct table {
-	struct slot *slots;
-	unsigned int mask;
-};
-
-static struct table funcs_by_name, vars_by_name;
-static struct { const char *tu, *hash; } *units;
-static unsigned int nunits, nfuncs_registered, nvars_registered;
-static int registry_built;
-
-static void table_init(struct table *t, unsigned int count)
+/* Out of memory leaves an empty registry: every patch is then refused as
+ * not fitting, and the program runs on. */
+void dsu_user_registry_build(void)
 {
-	unsigned int size = 16;
-
-	while (size < count * 2)
-		size <<= 1;
-	t->slots = calloc(size, sizeof(*t->slots));
-	t->mask = t->slots ? size - 1 : 0;
-}
-
-static void table_put(struct table *t, unsigned int hash, void *desc)
-{
-	unsigned int i;
-
-	if (!t->slots)
-		return;
-	for (i = hash & t->mask; t->slots[i].desc; i = (i + 1) & t->mask)
-		;
-	t->slots[i].hash = hash;
-	t->slots[i].desc = desc;
-}
-
-static void add_unit(const char *tu, const char *hash)
-{
-	unsigned int i;
-
-	for (i = 0; i < nunits; i++)
-		if (!strcmp(units[i].tu, tu))
-			return;
-	units = realloc(units, sizeof(*units) * (nunits + 1));
-	units[nunits].tu = tu;
-	units[nunits].hash = hash;
-	nunits++;
-}
-
-void dsu_registry_build(void)
-{
+	static int built;
 	struct __dsu_func_desc *f;
 	struct __dsu_var_desc *v;
-	unsigned int nf = 0, nv = 0;
+	struct __dsu_type_desc *t;
+	unsigned int nf = 0, nv = 0, nt = 0;
 
-	if (registry_built)
+	if (built)
 		return;
-	registry_built = 1;
+	built = 1;
 	if (__start___dsu_funcs)
 		nf = __stop___dsu_funcs - __start___dsu_funcs;
 	if (__start___dsu_vars)
 		nv = __stop___dsu_vars - __start___dsu_vars;
-	table_init(&funcs_by_name, nf);
-	table_init(&vars_by_name, nv);
-	for (f = __start___dsu_funcs; f && f < __stop___dsu_funcs; f++) {
-		if (f->abi != DSU_ABI_VERSION)
-			continue;
-		table_put(&funcs_by_name, dsu_core_hash(f->tu, f->name), f);
-		add_unit(f->tu, f->unit_hash);
-		nfuncs_registered++;
+	if (__start___dsu_types)
+		nt = __stop___dsu_types - __start___dsu_types;
+	if (dsu_registry_init(&dsu_user_registry, &registry_ops, nf, nv, nt)) {
+		registry_warn("registry: out of memory; patches cannot be applied");
+		return;
 	}
-	for (v = __start___dsu_vars; v && v < __stop___dsu_vars; v++) {
-		if (v->abi != DSU_ABI_VERSION)
-			continue;
-		table_put(&vars_by_name, dsu_core_hash(v->tu, v->name), v);
-		add_unit(v->tu, v->unit_hash);
-		nvars_registered++;
-	}
-}
-
-/* Open addressing, keyed by dsu_core_hash(tu, name). */
-static void *table_find(const struct table *t, const char *tu, const char *name, int vars)
-{
-	unsigned int h = dsu_core_hash(tu, name), i;
-
-	if (!t->slots)
-		return NULL;
-	for (i = h & t->mask; t->slots[i].desc; i = (i + 1) & t->mask) {
-		void *d = t->slots[i].desc;
-		const char *dn = vars ? ((struct __dsu_var_desc *)d)->name : ((struct __dsu_func_desc *)d)->name;
-		const char *dt = vars ? ((struct __dsu_var_desc *)d)->tu : ((struct __dsu_func_desc *)d)->tu;
-
-		if (t->slots[i].hash == h && !strcmp(dn, name) && !strcmp(dt, tu))
-			return d;
-	}
-	return NULL;
+	for (f = __start___dsu_funcs; f && f < __stop___dsu_funcs; f++)
+		dsu_registry_add_func(&dsu_user_registry, f);
+	for (v = __start___dsu_vars; v && v < __stop___dsu_vars; v++)
+		dsu_registry_add_var(&dsu_user_registry, v);
+	for (t = __start___dsu_types; t && t < __stop___dsu_types; t++)
+		dsu_registry_add_type(&dsu_user_registry, t);
 }
 
 static struct __dsu_func_desc *env_find_func(const char *tu, const char *name)
 {
-	return table_find(&funcs_by_name, tu, name, 0);
+	return dsu_registry_find_func(&dsu_user_registry, tu, name);
 }
 
 static struct __dsu_var_desc *env_find_var(const char *tu, const char *name)
 {
-	return table_find(&vars_by_name, tu, name, 1);
+	return dsu_registry_find_var(&dsu_user_registry, tu, name);
+}
+
+static struct __dsu_type_desc *env_find_type(const char *tu, const char *name)
+{
+	return dsu_registry_find_type(&dsu_user_registry, tu, name);
 }
 
 static const char *env_unit_hash(const char *tu)
 {
-	unsigned int i;
-
-	for (i = 0; i < nunits; i++)
-		if (!strcmp(units[i].tu, tu))
-			return units[i].hash;
-	return NULL;
+	return dsu_registry_unit_hash(&dsu_user_registry, tu);
 }
 
 static void *env_find_symbol(const char *name)
 {
 	return dlsym(RTLD_DEFAULT, name);
-}
-
-/* Few types are wrapped: a linear search over the section. */
-static struct __dsu_type_desc *env_find_type(const char *tu, const char *name)
-{
-	struct __dsu_type_desc *t;
-
-	for (t = __start___dsu_types; t && t < __stop___dsu_types; t++)
-		if (t->abi == DSU_ABI_VERSION && !strcmp(t->name, name) && !strcmp(t->tu, tu))
-			return t;
-	return NULL;
 }
 
 static void *env_zalloc(unsigned long size)
@@ -178,10 +119,3 @@ const struct dsu_env dsu_user_env = {
 	.zalloc_atomic = env_zalloc,
 	.relax = env_relax,
 };
-
-struct dsu_registry_counts dsu_registry_counts(void)
-{
-	struct dsu_registry_counts c = { nfuncs_registered, nvars_registered, nunits };
-
-	return c;
-}

@@ -69,15 +69,21 @@ fi
 
 # The DSU kernel runtime (runtime/kernel/README.md), built in as kernel/dsu/:
 # its sources, the core and the ABI header, each copied only when its
-# contents differ so make stays incremental, and one line in kernel/Makefile.
+# contents differ so make stays incremental; a file the runtime no longer
+# has is removed; and one line in kernel/Makefile.
 if [ "$mode" = dsu ]; then
   repo=$(cd "$here/../.." && pwd)
   mkdir -p kernel/dsu/dsu
-  for pair in runtime/kernel/Makefile:Makefile runtime/kernel/dsu_kernel.c:dsu_kernel.c \
-              runtime/kernel/dsu_kernel.h:dsu_kernel.h runtime/core/dsu_core.c:dsu_core.c \
-              runtime/core/dsu_core.h:dsu_core.h runtime/include/dsu/abi.h:dsu/abi.h; do
-    from=$repo/${pair%%:*} to=kernel/dsu/${pair#*:}
-    cmp -s "$from" "$to" || cp "$from" "$to"
+  declare -A runtime_files=([dsu/abi.h]=$repo/runtime/include/dsu/abi.h
+                            [Makefile]=$repo/runtime/kernel/Makefile)
+  for from in "$repo"/runtime/kernel/*.[ch] "$repo"/runtime/core/*.[ch]; do
+    runtime_files[$(basename "$from")]=$from
+  done
+  for to in "${!runtime_files[@]}"; do
+    cmp -s "${runtime_files[$to]}" "kernel/dsu/$to" || cp "${runtime_files[$to]}" "kernel/dsu/$to"
+  done
+  for to in kernel/dsu/*.[ch] kernel/dsu/dsu/*.h; do
+    if [ -e "$to" ] && [ -z "${runtime_files[${to#kernel/dsu/}]+set}" ]; then rm -f "$to"; fi
   done
   grep -qx 'obj-y += dsu/' kernel/Makefile || echo 'obj-y += dsu/' >> kernel/Makefile
 fi
