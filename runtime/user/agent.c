@@ -146,7 +146,7 @@ static int agent_request(struct agent_conn *c)
 		return 1;
 	}
 	if (__atomic_load_n(&dsu_mbox.state, __ATOMIC_SEQ_CST) != MB_EMPTY) {
-		agent_say(c->fd, "error: another update is dsu_request_pending\n");
+		agent_say(c->fd, "error: another update is pending\n");
 		return 1;
 	}
 	dsu_mbox.op = apply ? OP_APPLY : OP_REVERT;
