@@ -1,21 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The user-space back end of the DSU runtime, linked into every program that
- * dsu-cc links (libdsu-rt.a):
- *   - the registry: the descriptors the linker gathered in sections
- *     __dsu_funcs / __dsu_vars, hashed by (translation unit, name);
- *   - patches are shared objects defining struct __dsu_patch __dsu_patch,
- *     loaded as the trust model allows (patch_file.c); the shared core
- *     checks and resolves them;
- *   - a control socket (abstract unix socket "dsu.<pid>") served by an agent
- *     thread started at the first update point (a bare clone, see "the
- *     control agent") to the peers agent_peer.c admits: dsuctl's requests
- *     are loaded and carried out at
- *     update points (dsu_update_point): every thread that
- *     has reached one must be parked at a point that is safe for the patch
- *     (the patch's unsafe table from the safety analysis, or, without one,
- *     no replaced function active on that thread's stack); the last thread
- *     to park applies it.
+ * dsu-cc links (libdsu-rt.a); this file is the program side of it:
+ *   - requests: dsu_apply_file()/dsu_revert_newest() at once, dsu_request()
+ *     and dsuctl's (posted by the agent, agent.c) at the next update point;
+ *   - threads and update points (dsu_update_point): every thread that has
+ *     reached one must be parked at a point that is safe for the patch (the
+ *     patch's unsafe table from the safety analysis, or, without one, no
+ *     replaced function active on that thread's stack); the last thread to
+ *     park carries the request out (update.c);
+ *   - fork: a child starts its own agent at its first update point.
+ * The rest is in registry.c, update.c, patch_file.c, agent.c, agent_peer.c,
+ * shadow.c and stack_check.c (internal.h).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -48,14 +44,6 @@
 #include <unistd.h>
 #include <unwind.h>
 
-static unsigned long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (unsigned long long)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 /* ---- state ------------------------------------------------------------- */
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -74,8 +62,6 @@ static struct dsu_thread *threads;
 static unsigned int nthreads, next_thread_id = 1;
 static __thread struct dsu_thread *self;
 static pthread_key_t thread_key;
-static struct dsu_core core;
-static int core_ready;
 
 enum state { IDLE, PENDING };
 
@@ -91,28 +77,6 @@ static struct {
 	char msg[512];
 } req;
 
-
-static void ensure_core(void)
-{
-	if (core_ready)
-		return;
-	dsu_user_registry_build();
-	dsu_core_init(&core, &dsu_user_env);
-	core_ready = 1;
-}
-
-/* Patches call the shadow data functions even where the program never
- * does; this reference links shadow.o out of libdsu-rt.a into every program. */
-__attribute__((used)) static void *const linked_for_patches[] = {
-	(void *)__dsu_shadow,
-	(void *)__dsu_shadow_release,
-};
-
-DSU_PUBLIC unsigned int dsu_patch_level(void)
-{
-	return core.depth;
-}
-
 static pthread_once_t listener_once = PTHREAD_ONCE_INIT;
 static void init_once(void);
 static void publish(void);
@@ -120,164 +84,6 @@ static void take_mbox(void);
 static void recompute_pending(void);
 static int agent_sock = -1;
 static int started; /* init_once() has run in this process */
-
-/* ---- wrapped types ------------------------------------------------------ */
-
-/*
- * The slow path of __dsu_con_T (the core does the work). Stale code reaching
- * an instance means an update was unsafe: the program's data can no longer
- * be trusted, so it stops here rather than corrupt it.
- */
-DSU_PUBLIC void __dsu_type_slow(struct __dsu_type_desc *type, void *obj, unsigned int expected)
-{
-	char err[DSU_CORE_ERRLEN];
-
-	if (!dsu_core_type_slow(&core, type, obj, expected, err, sizeof(err)))
-		return;
-	fprintf(stderr, "dsu: fatal: %s\n", err);
-	abort();
-}
-
-/* ---- apply / revert at an update point (lock held) --------------------- */
-
-static void say(char *msg, unsigned long len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!msg || !len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, len, fmt, ap);
-	va_end(ap);
-}
-
-/* The function (tu:name) behind the i-th entry of the apply/revert code list. */
-static const char *code_name(struct dsu_applied *a, int i, int revert, char *buf, unsigned long len)
-{
-	if ((unsigned int)i < a->nfuncs) {
-		struct __dsu_func_desc *d = a->funcs[i].desc;
-
-		snprintf(buf, len, "%s (%s)%s", d->name, d->tu, revert ? ", new version" : "");
-	} else {
-		struct __dsu_func_desc *d = a->patch->new_funcs[i - a->nfuncs];
-
-		snprintf(buf, len, "%s (%s), added by the patch", d->name, d->tu);
-	}
-	return buf;
-}
-
-/* Whether one of fns[0..n) (the code an apply or revert of `a` must not find
- * running) is active at this update point; says which in `why`. Frees fns. */
-static int busy(struct dsu_applied *a, void **fns, unsigned int n, int revert, char *why,
-		unsigned long whylen)
-{
-	int active = dsu_first_active(fns, n);
-	char name[256];
-
-	free(fns);
-	if (active < 0)
-		return 0;
-	say(why, whylen, "%s is active at this update point",
-	    code_name(a, active, revert, name, sizeof(name)));
-	return 1;
-}
-
-/* The loaded file of a prepared patch (a->handle) once the patch is
- * applied: mapped and open for good (patch_file.h). */
-static void keep_patch_file(struct dsu_applied *a)
-{
-	dsu_patch_file_keep(a->handle);
-}
-
-/* A prepared patch that was not applied: unloaded, then forgotten. */
-static void discard_unapplied(struct dsu_applied *a)
-{
-	struct dsu_patch_file *pf = a->handle;
-
-	dsu_patch_file_unload(pf);
-	free(pf);
-	dsu_core_discard(&core, a);
-}
-
-/* 1 = applied, 0 = must wait (why in `why`). */
-static int try_apply(struct dsu_applied *a, char *msg, unsigned long len, char *why,
-		     unsigned long whylen)
-{
-	void **fns = calloc(a->nfuncs + 1, sizeof(void *));
-	unsigned int n = dsu_core_apply_code(a, fns, a->nfuncs);
-	unsigned long long t0, t1;
-
-	if (busy(a, fns, n, 0, why, whylen))
-		return 0;
-	t0 = now_ns();
-	dsu_core_commit(&core, a);
-	t1 = now_ns();
-	a->pause_ns = t1 - t0;
-	keep_patch_file(a);
-	say(msg, len, "applied %s (level %u): %u function%s replaced, %u added; pause %.1f us; "
-	    "prepare %.1f us", a->patch->name, a->level, a->nfuncs, a->nfuncs == 1 ? "" : "s",
-	    a->patch->nnew_funcs, a->pause_ns / 1000.0, a->prepare_ns / 1000.0);
-	return 1;
-}
-
-static int try_revert(char *msg, unsigned long len, char *why, unsigned long whylen)
-{
-	struct dsu_applied *a = core.top;
-	unsigned int max = a->nfuncs + a->patch->nnew_funcs + 1;
-	void **fns = calloc(max, sizeof(void *));
-	unsigned int n = dsu_core_revert_code(&core, fns, max);
-	unsigned long long t0, t1;
-
-	if (busy(a, fns, n, 1, why, whylen))
-		return 0;
-	t0 = now_ns();
-	a = dsu_core_revert_commit(&core);
-	t1 = now_ns();
-	say(msg, len, "reverted %s (level %u); pause %.1f us; now at level %u", a->patch->name,
-	    a->level, (t1 - t0) / 1000.0, core.depth);
-	/* Nothing runs the patch's code any more (checked above), but the
-	 * program's data may still point into it (a string, a callback the patch
-	 * stored): the object stays mapped (keep_patch_file), only the record
-	 * goes. */
-	free(a->handle);
-	dsu_core_discard(&core, a);
-	return 1;
-}
-
-static int prepare_file(const char *path, struct dsu_applied **out, char *msg, unsigned long len)
-{
-	const struct __dsu_patch *patch;
-	unsigned long long t0 = now_ns();
-	char err[DSU_CORE_ERRLEN];
-	struct dsu_patch_file *pf = calloc(1, sizeof(*pf));
-
-	*out = NULL;
-	if (!pf) {
-		say(msg, len, "no memory to load %s", path);
-		return -1;
-	}
-	if (dsu_patch_file_load(path, pf, msg, len)) {
-		free(pf);
-		return -1;
-	}
-	patch = dlsym(pf->handle, DSU_PATCH_SYMBOL);
-	if (!patch) {
-		say(msg, len, "%s is not a DSU patch (no symbol " DSU_PATCH_SYMBOL ")", path);
-		goto refused;
-	}
-	ensure_core();
-	if (dsu_core_prepare(&core, patch, out, err, sizeof(err))) {
-		say(msg, len, "%s", err);
-		goto refused;
-	}
-	(*out)->handle = pf;
-	(*out)->prepare_ns = now_ns() - t0;
-	return 0;
-refused:
-	dsu_patch_file_unload(pf);
-	free(pf);
-	return -1;
-}
 
 DSU_PUBLIC int dsu_apply_file(const char *path, char *msg, unsigned long msglen)
 {
@@ -287,13 +93,13 @@ DSU_PUBLIC int dsu_apply_file(const char *path, char *msg, unsigned long msglen)
 
 	pthread_mutex_lock(&lock);
 	if (req.state != IDLE) {
-		say(msg, msglen, "another update is in progress");
-	} else if (!prepare_file(path, &a, msg, msglen)) {
-		if (try_apply(a, msg, msglen, why, sizeof(why))) {
+		dsu_say(msg, msglen, "another update is in progress");
+	} else if (!dsu_prepare_file(path, &a, msg, msglen)) {
+		if (dsu_try_apply(a, msg, msglen, why, sizeof(why))) {
 			rc = 0;
 		} else {
-			say(msg, msglen, "not applied: %s", why);
-			discard_unapplied(a);
+			dsu_say(msg, msglen, "not applied: %s", why);
+			dsu_discard_unapplied(a);
 		}
 	}
 	publish();
@@ -307,15 +113,15 @@ DSU_PUBLIC int dsu_revert_newest(char *msg, unsigned long msglen)
 	int rc = -1;
 
 	pthread_mutex_lock(&lock);
-	ensure_core();
+	dsu_ensure_core();
 	if (req.state != IDLE)
-		say(msg, msglen, "another update is in progress");
-	else if (dsu_core_revert_check(&core, why, sizeof(why)))
-		say(msg, msglen, "%s", why);
-	else if (try_revert(msg, msglen, why, sizeof(why)))
+		dsu_say(msg, msglen, "another update is in progress");
+	else if (dsu_core_revert_check(&dsu_user_core, why, sizeof(why)))
+		dsu_say(msg, msglen, "%s", why);
+	else if (dsu_try_revert(msg, msglen, why, sizeof(why)))
 		rc = 0;
 	else
-		say(msg, msglen, "not reverted: %s", why);
+		dsu_say(msg, msglen, "not reverted: %s", why);
 	publish();
 	pthread_mutex_unlock(&lock);
 	return rc;
@@ -327,19 +133,19 @@ DSU_PUBLIC int dsu_request(const char *path, char *msg, unsigned long msglen)
 
 	pthread_once(&listener_once, init_once);
 	pthread_mutex_lock(&lock);
-	ensure_core();
+	dsu_ensure_core();
 	if (req.state == PENDING) {
 		pthread_mutex_unlock(&lock);
-		say(msg, msglen, "another update is pending");
+		dsu_say(msg, msglen, "another update is pending");
 		return -1;
 	}
-	if (prepare_file(path, &a, msg, msglen)) {
+	if (dsu_prepare_file(path, &a, msg, msglen)) {
 		pthread_mutex_unlock(&lock);
 		return -1;
 	}
 	req.op = OP_APPLY;
 	req.prepared = a;
-	req.requested_ns = now_ns();
+	req.requested_ns = dsu_now_ns();
 	req.waiting[0] = 0;
 	req.msg[0] = 0;
 	req.from_program = 1;
@@ -356,7 +162,7 @@ DSU_PUBLIC int dsu_pending(char *why, unsigned long whylen)
 
 	pthread_mutex_lock(&lock);
 	p = req.state == PENDING;
-	say(why, whylen, "%s", p ? req.waiting : req.msg);
+	dsu_say(why, whylen, "%s", p ? req.waiting : req.msg);
 	pthread_mutex_unlock(&lock);
 	return p;
 }
@@ -367,7 +173,7 @@ DSU_PUBLIC int dsu_pending(char *why, unsigned long whylen)
 static void drop_request(void)
 {
 	if (req.op == OP_APPLY)
-		discard_unapplied(req.prepared);
+		dsu_discard_unapplied(req.prepared);
 	req.state = IDLE;
 }
 
@@ -383,8 +189,8 @@ static void publish(void) /* lock held */
 	n += snprintf(t + n, cap - n,
 		      "pid %d: %u updateable functions, %u static variables in %u units; "
 		      "patch level %u\n", (int)getpid(), reg->funcs.count, reg->vars.count, reg->units.count,
-		      core.depth);
-	for (a = core.top; a && n < cap; a = a->below)
+		      dsu_user_core.depth);
+	for (a = dsu_user_core.top; a && n < cap; a = a->below)
 		n += snprintf(t + n, cap - n, "level %u: %s: %u function%s replaced, %u added; "
 			      "pause %.1f us\n", a->level, a->patch->name, a->nfuncs,
 			      a->nfuncs == 1 ? "" : "s", a->patch->nnew_funcs, a->pause_ns / 1000.0);
@@ -432,16 +238,16 @@ static void take_mbox(void)
 	}
 	if (st != MB_POSTED)
 		return;
-	ensure_core();
+	dsu_ensure_core();
 	if (req.state != IDLE) {
 		answer_mbox(MB_POSTED, "error: another update is pending");
 		return;
 	}
-	if (dsu_mbox.op == OP_REVERT && dsu_core_revert_check(&core, msg, sizeof(msg))) {
+	if (dsu_mbox.op == OP_REVERT && dsu_core_revert_check(&dsu_user_core, msg, sizeof(msg))) {
 		answer_mbox(MB_POSTED, "error: %s", msg);
 		return;
 	}
-	if (dsu_mbox.op == OP_APPLY && prepare_file(dsu_mbox.path, &a, msg, sizeof(msg))) {
+	if (dsu_mbox.op == OP_APPLY && dsu_prepare_file(dsu_mbox.path, &a, msg, sizeof(msg))) {
 		answer_mbox(MB_POSTED, "error: %s", msg);
 		return;
 	}
@@ -449,13 +255,13 @@ static void take_mbox(void)
 					 __ATOMIC_SEQ_CST)) {
 		/* Cancelled while it loaded. */
 		if (a)
-			discard_unapplied(a);
+			dsu_discard_unapplied(a);
 		return;
 	}
 	req.op = dsu_mbox.op;
 	req.from_program = 0;
 	req.prepared = a;
-	req.requested_ns = now_ns();
+	req.requested_ns = dsu_now_ns();
 	req.waiting[0] = 0;
 	req.msg[0] = 0;
 	req.state = PENDING;
@@ -479,7 +285,7 @@ static void start_listener(void)
 	/* Load the unwinder now, not in the middle of an update's pause. */
 	dsu_first_active(NULL, 0);
 	pthread_mutex_lock(&lock);
-	ensure_core();
+	dsu_ensure_core();
 	publish();
 	pthread_mutex_unlock(&lock);
 	agent_sock = dsu_agent_start();
@@ -585,7 +391,7 @@ static int safe_here(const char *where, char *why, unsigned long whylen)
 		for (i = 0; i < patch->nunsafe; i++)
 			if (patch->unsafe[i].kind == DSU_UNSAFE_POINT &&
 			    !strcmp(patch->unsafe[i].where, where)) {
-				say(why, whylen, "thread %u at %s: %s", self->id, where, patch->unsafe[i].why);
+				dsu_say(why, whylen, "thread %u at %s: %s", self->id, where, patch->unsafe[i].why);
 				return 0;
 			}
 		return 1;
@@ -594,14 +400,14 @@ static int safe_here(const char *where, char *why, unsigned long whylen)
 		void **fns = calloc(a->nfuncs + 1, sizeof(void *));
 		unsigned int n = dsu_core_apply_code(a, fns, a->nfuncs);
 
-		return !busy(a, fns, n, 0, why, whylen);
+		return !dsu_code_busy(a, fns, n, 0, why, whylen);
 	} else {
-		struct dsu_applied *top = core.top;
+		struct dsu_applied *top = dsu_user_core.top;
 		unsigned int max = top->nfuncs + top->patch->nnew_funcs + 1;
 		void **fns = calloc(max, sizeof(void *));
-		unsigned int n = dsu_core_revert_code(&core, fns, max);
+		unsigned int n = dsu_core_revert_code(&dsu_user_core, fns, max);
 
-		return !busy(top, fns, n, 1, why, whylen);
+		return !dsu_code_busy(top, fns, n, 1, why, whylen);
 	}
 }
 
@@ -631,12 +437,12 @@ static int finish_request(void)
 	/* The checks were made as each thread parked; try_* repeat the
 	 * activeness check on this thread only where no analysis exists. */
 	if (req.op == OP_APPLY && req.prepared->patch->analysed) {
-		unsigned long long t0 = now_ns();
+		unsigned long long t0 = dsu_now_ns();
 
-		dsu_core_commit(&core, req.prepared);
-		req.prepared->pause_ns = now_ns() - t0;
-		keep_patch_file(req.prepared);
-		say(req.msg, sizeof(req.msg), "applied %s (level %u): %u function%s replaced, %u added; "
+		dsu_core_commit(&dsu_user_core, req.prepared);
+		req.prepared->pause_ns = dsu_now_ns() - t0;
+		dsu_keep_patch_file(req.prepared);
+		dsu_say(req.msg, sizeof(req.msg), "applied %s (level %u): %u function%s replaced, %u added; "
 		    "pause %.1f us; prepare %.1f us; %u thread%s at safe points",
 		    req.prepared->patch->name, req.prepared->level, req.prepared->nfuncs,
 		    req.prepared->nfuncs == 1 ? "" : "s", req.prepared->patch->nnew_funcs,
@@ -644,9 +450,9 @@ static int finish_request(void)
 		    nthreads == 1 ? "" : "s");
 		ok = 1;
 	} else if (req.op == OP_APPLY) {
-		ok = try_apply(req.prepared, req.msg, sizeof(req.msg), why, sizeof(why));
+		ok = dsu_try_apply(req.prepared, req.msg, sizeof(req.msg), why, sizeof(why));
 	} else {
-		ok = try_revert(req.msg, sizeof(req.msg), why, sizeof(why));
+		ok = dsu_try_revert(req.msg, sizeof(req.msg), why, sizeof(why));
 	}
 	if (!ok) {
 		snprintf(req.waiting, sizeof(req.waiting), "%s", why);

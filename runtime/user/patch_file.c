@@ -24,6 +24,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include "internal.h"
 #include "patch_file.h"
 
 #include "dsu/abi.h"
@@ -38,17 +39,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static void say(char *msg, unsigned long len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!msg || !len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, len, fmt, ap);
-	va_end(ap);
-}
 
 /* Whether [off, off + size) lies inside a file of `total` bytes. */
 static int inside(unsigned long long off, unsigned long long size, unsigned long long total)
@@ -110,26 +100,26 @@ static int check_owner(int fd, const char *path, struct stat *st, char *msg, uns
 	uid_t me = geteuid();
 
 	if (fstat(fd, st)) {
-		say(msg, len, "cannot check %s: %s", path, strerror(errno));
+		dsu_say(msg, len, "cannot check %s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (!S_ISREG(st->st_mode)) {
-		say(msg, len, "%s is not a regular file", path);
+		dsu_say(msg, len, "%s is not a regular file", path);
 		return -1;
 	}
 	if (st->st_uid != 0 && st->st_uid != me) {
-		say(msg, len, "%s is owned by uid %u: a patch must be owned by root or by this "
+		dsu_say(msg, len, "%s is owned by uid %u: a patch must be owned by root or by this "
 		    "process's user (uid %u)", path, (unsigned int)st->st_uid, (unsigned int)me);
 		return -1;
 	}
 	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
-		say(msg, len, "%s is writable by %s (mode %04o): a patch must be writable only by "
+		dsu_say(msg, len, "%s is writable by %s (mode %04o): a patch must be writable only by "
 		    "its owner", path, st->st_mode & S_IWOTH ? "everyone" : "its group",
 		    (unsigned int)(st->st_mode & 07777));
 		return -1;
 	}
 	if (st->st_size <= 0) {
-		say(msg, len, "%s is empty", path);
+		dsu_say(msg, len, "%s is empty", path);
 		return -1;
 	}
 	return 0;
@@ -146,20 +136,20 @@ static int sealed_copy(int fd, const char *path, char *msg, unsigned long len)
 	snprintf(name, sizeof(name), "dsu-patch:%s", base ? base + 1 : path);
 	mfd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (mfd < 0) {
-		say(msg, len, "cannot load %s: memfd_create: %s", path, strerror(errno));
+		dsu_say(msg, len, "cannot load %s: memfd_create: %s", path, strerror(errno));
 		return -1;
 	}
 	while ((n = read(fd, buf, sizeof(buf))) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 || write(mfd, buf, (size_t)n) != n) {
-			say(msg, len, "cannot read %s: %s", path, strerror(errno ? errno : EIO));
+			dsu_say(msg, len, "cannot read %s: %s", path, strerror(errno ? errno : EIO));
 			close(mfd);
 			return -1;
 		}
 	}
 	if (fcntl(mfd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL)) {
-		say(msg, len, "cannot seal the copy of %s: %s", path, strerror(errno));
+		dsu_say(msg, len, "cannot seal the copy of %s: %s", path, strerror(errno));
 		close(mfd);
 		return -1;
 	}
@@ -174,18 +164,18 @@ static int check_patch(int mfd, const char *path, char *msg, unsigned long len)
 	void *img;
 
 	if (fstat(mfd, &st) || st.st_size <= 0) {
-		say(msg, len, "%s: cannot read the copy", path);
+		dsu_say(msg, len, "%s: cannot read the copy", path);
 		return -1;
 	}
 	img = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, mfd, 0);
 	if (img == MAP_FAILED) {
-		say(msg, len, "%s: %s", path, strerror(errno));
+		dsu_say(msg, len, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	why = not_a_patch(img, (unsigned long long)st.st_size);
 	munmap(img, st.st_size);
 	if (why) {
-		say(msg, len, "%s is %s; not loaded", path, why);
+		dsu_say(msg, len, "%s is %s; not loaded", path, why);
 		return -1;
 	}
 	return 0;
@@ -201,9 +191,9 @@ int dsu_patch_file_load(const char *path, struct dsu_patch_file *pf, char *msg, 
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		if (errno == ELOOP)
-			say(msg, len, "%s is a symbolic link: name the patch file itself", path);
+			dsu_say(msg, len, "%s is a symbolic link: name the patch file itself", path);
 		else
-			say(msg, len, "cannot open %s: %s", path, strerror(errno));
+			dsu_say(msg, len, "cannot open %s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (!check_owner(fd, path, &st, msg, len))
@@ -220,7 +210,7 @@ int dsu_patch_file_load(const char *path, struct dsu_patch_file *pf, char *msg, 
 	if (!pf->handle) {
 		const char *err = dlerror();
 
-		say(msg, len, "cannot load %s: %s", path, err ? err : "unknown error");
+		dsu_say(msg, len, "cannot load %s: %s", path, err ? err : "unknown error");
 		goto refused;
 	}
 	return 0;
