@@ -35,6 +35,8 @@ import subprocess
 import sys
 import time
 
+import serverlib
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUILD = os.path.abspath(sys.argv[1])
 WORK = os.path.abspath(sys.argv[2])
@@ -115,13 +117,7 @@ def dsuctl(*args):
 
 
 def main():
-    shutil.rmtree(WORK, ignore_errors=True)
-    os.makedirs(WORK)
-    root = os.path.join(WORK, "files")
-    os.makedirs(root)
-    with open(os.path.join(root, "hello.txt"), "w") as f:
-        f.write("hello, world\n")
-    open(os.path.join(root, "empty.txt"), "w").close()
+    root = serverlib.fresh_work(WORK)
 
     say("== build v1 with dsu-cc and start it")
     v1 = tree("v1", os.path.join(HERE, "v1"))
@@ -129,11 +125,7 @@ def main():
     portfile = os.path.join(WORK, "port")
     server = subprocess.Popen([os.path.join(v1, "server"), root, portfile])
     try:
-        for _ in range(100):
-            if os.path.exists(portfile) and open(portfile).read().strip():
-                break
-            time.sleep(0.05)
-        port = int(open(portfile).read())
+        port = serverlib.wait_for_port(portfile, 100)
         pid = server.pid
         a = Client(port)
         head, body = a.ask("GET hello.txt")

@@ -32,6 +32,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERVER = os.path.join(HERE, "..", "..", "examples", "server")
+sys.path.insert(0, SERVER)
+import serverlib  # noqa: E402  (found through SERVER)
 
 ap = argparse.ArgumentParser()
 ap.add_argument("build")
@@ -142,13 +144,7 @@ def settle(pid):
 
 def main():
     rng = random.Random(args.seed)
-    shutil.rmtree(WORK, ignore_errors=True)
-    os.makedirs(WORK)
-    root = os.path.join(WORK, "files")
-    os.makedirs(root)
-    with open(os.path.join(root, "hello.txt"), "w") as f:
-        f.write("hello, world\n")
-    open(os.path.join(root, "empty.txt"), "w").close()
+    root = serverlib.fresh_work(WORK)
     trees = {}
     for v in ("v1", "v2", "v3"):
         trees[v] = os.path.join(WORK, v)
@@ -170,11 +166,7 @@ def main():
     deadline = time.monotonic() + args.seconds
     counts = {"applied": 0, "reverted": 0, "refused": 0, "cancelled": 0, "killed": 0}
     try:
-        for _ in range(200):
-            if os.path.exists(portfile) and open(portfile).read().strip():
-                break
-            time.sleep(0.05)
-        port = int(open(portfile).read())
+        port = serverlib.wait_for_port(portfile, 200)
         pid = server.pid
         clients = Clients(port, args.clients, deadline)
         level = 0

@@ -15,6 +15,7 @@ extern "C" {
 #include <map>
 #include <string>
 #include <thread>
+#include <utility>
 
 namespace {
 
@@ -145,57 +146,28 @@ TEST_CASE("prepare refuses patches that do not fit, changing nothing", "[core]")
   reset();
   dsu_core core;
   dsu_core_init(&core, &env);
-  {
+  // Each patch is the one that fits with one thing spoiled.
+  const std::pair<void (*)(Patch &), const char *> misfits[] = {
+      {[](Patch &p) { p.p.abi = DSU_ABI_VERSION + 1; }, "has DSU ABI"},
+      {[](Patch &p) { p.units[0].unit_hash = "H2"; }, "built against another build of u.c"},
+      {[](Patch &p) {
+         p.units[0].tu = "v.c";
+         p.funcs[0].tu = p.funcs[1].tu = "v.c";
+         p.p.nrefs = 0;
+       },
+       "does not have"},
+      {[](Patch &p) { p.funcs[1].name = "missing"; }, "not an updateable function"},
+      {[](Patch &p) { p.funcs[1].name = "a"; }, "replaces u.c:a twice"},
+      {[](Patch &p) { p.refs[0].name = "nothing"; }, "does not register"},
+      {[](Patch &p) { p.refs[2].name = "nosym"; }, "needs symbol nosym"},
+      {[](Patch &p) { p.refs[1].tu = "other.c"; }, "does not list unit other.c"},
+      {[](Patch &p) { p.p.parent = "p0"; }, "must be applied on top of p0"},
+      {[](Patch &p) { p.p.name = nullptr; }, "malformed patch"},
+  };
+  for (const auto &[spoil, error] : misfits) {
     Patch p;
-    p.p.abi = DSU_ABI_VERSION + 1;
-    CHECK_THAT(prepareError(core, p.p), Catch::Contains("has DSU ABI"));
-  }
-  {
-    Patch p;
-    p.units[0].unit_hash = "H2";
-    CHECK_THAT(prepareError(core, p.p), Catch::Contains("built against another build of u.c"));
-  }
-  {
-    Patch p;
-    p.units[0].tu = "v.c";
-    p.funcs[0].tu = p.funcs[1].tu = "v.c";
-    p.p.nrefs = 0;
-    CHECK_THAT(prepareError(core, p.p), Catch::Contains("does not have"));
-  }
-  {
-    Patch p;
-    p.funcs[1].name = "missing";
-    CHECK_THAT(prepareError(core, p.p), Catch::Contains("not an updateable function"));
-  }
-  {
-    Patch p;
-    p.funcs[1].name = "a";
-    CHECK_THAT(prepareError(core, p.p), Catch::Contains("replaces u.c:a twice"));
-  }
-  {
-    Patch p;
-    p.refs[0].name = "nothing";
-    CHECK_THAT(prepareError(core, p.p), Catch::Contains("does not register"));
-  }
-  {
-    Patch p;
-    p.refs[2].name = "nosym";
-    CHECK_THAT(prepareError(core, p.p), Catch::Contains("needs symbol nosym"));
-  }
-  {
-    Patch p;
-    p.refs[1].tu = "other.c";
-    CHECK_THAT(prepareError(core, p.p), Catch::Contains("does not list unit other.c"));
-  }
-  {
-    Patch p;
-    p.p.parent = "p0";
-    CHECK_THAT(prepareError(core, p.p), Catch::Contains("must be applied on top of p0"));
-  }
-  {
-    Patch p;
-    p.p.name = nullptr;
-    CHECK_THAT(prepareError(core, p.p), Catch::Contains("malformed patch"));
+    spoil(p);
+    CHECK_THAT(prepareError(core, p.p), Catch::Contains(error));
   }
   CHECK(ptrA == (void *)oldA);
   CHECK(core.depth == 0);
@@ -309,20 +281,15 @@ TEST_CASE("type updates: checks, lazy exactly-once transform, no revert", "[core
     descT.tag ^= 1;
   }
 
-  {
+  const std::pair<void (*)(TypePatch &), const char *> misfits[] = {
+      {[](TypePatch &tp) { tp.types[0].rep_size = sizeof(WrappedT::u) + 1; }, "does not fit in the"},
+      {[](TypePatch &tp) { tp.types[0].version = 2; }, "has it in version 0"},
+      {[](TypePatch &tp) { tp.types[0].name = "struct U"; }, "does not wrap"},
+  };
+  for (const auto &[spoil, error] : misfits) {
     TypePatch tp;
-    tp.types[0].rep_size = sizeof(WrappedT::u) + 1;
-    CHECK_THAT(prepareError(core, tp.p), Catch::Contains("does not fit in the"));
-  }
-  {
-    TypePatch tp;
-    tp.types[0].version = 2;
-    CHECK_THAT(prepareError(core, tp.p), Catch::Contains("has it in version 0"));
-  }
-  {
-    TypePatch tp;
-    tp.types[0].name = "struct U";
-    CHECK_THAT(prepareError(core, tp.p), Catch::Contains("does not wrap"));
+    spoil(tp);
+    CHECK_THAT(prepareError(core, tp.p), Catch::Contains(error));
   }
   CHECK(descT.version_now == 0);
 
