@@ -5,6 +5,16 @@
 using dsu::globMatch;
 using dsu::Policy;
 
+namespace {
+// A policy read from `text`, which must be valid.
+Policy parsedPolicy(const std::string &text) {
+  Policy p;
+  std::string err;
+  REQUIRE(p.parse(text, "p.cfg", err));
+  return p;
+}
+} // namespace
+
 TEST_CASE("glob: '*' stays within a component, '**' crosses them", "[policy]") {
   CHECK(globMatch("fs/*.c", "fs/open.c"));
   CHECK_FALSE(globMatch("fs/*.c", "fs/proc/base.c"));
@@ -21,11 +31,8 @@ TEST_CASE("glob: '*' stays within a component, '**' crosses them", "[policy]") {
 }
 
 TEST_CASE("policy: last matching rule wins, includes make the default exclude", "[policy]") {
-  Policy p;
-  std::string err;
-  REQUIRE(p.parse("include file fs/**\nexclude file fs/proc/** procfs is hot\n"
-                  "include file fs/proc/base.c\n",
-                  "p.cfg", err));
+  Policy p = parsedPolicy("include file fs/**\nexclude file fs/proc/** procfs is hot\n"
+                          "include file fs/proc/base.c\n");
   CHECK(p.file("fs/open.c").instrument);
   auto proc = p.file("fs/proc/array.c");
   CHECK_FALSE(proc.instrument);
@@ -40,10 +47,8 @@ TEST_CASE("policy: last matching rule wins, includes make the default exclude", 
 }
 
 TEST_CASE("policy: function and type rules", "[policy]") {
-  Policy p;
-  std::string err;
-  REQUIRE(p.parse("exclude function __schedule\nexclude function *_fast*\ninclude type task_*\n",
-                  "p.cfg", err));
+  Policy p =
+      parsedPolicy("exclude function __schedule\nexclude function *_fast*\ninclude type task_*\n");
   CHECK_FALSE(p.function("__schedule").instrument);
   CHECK_FALSE(p.function("copy_fast_path").instrument);
   CHECK(p.function("vfs_read").instrument);
@@ -52,9 +57,7 @@ TEST_CASE("policy: function and type rules", "[policy]") {
 }
 
 TEST_CASE("policy: built-in exclusions cannot be overridden", "[policy]") {
-  Policy p;
-  std::string err;
-  REQUIRE(p.parse("include file **\n", "p.cfg", err));
+  Policy p = parsedPolicy("include file **\n");
   auto vdso = p.file("arch/x86/entry/vdso/vclock_gettime.c");
   CHECK_FALSE(vdso.instrument);
   CHECK(vdso.rule == "built-in");
