@@ -121,28 +121,29 @@ Manifest readManifest(const json &m, const std::string &path) {
 } // namespace
 
 std::optional<Manifest> parseManifest(const std::string &text, const std::string &path,
-                                      std::string &error) {
+                                      ManifestError &error) {
+  error.path = path;
   json m = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (m.is_discarded()) {
-    error = fmt::format("{}: error: not valid JSON", path);
+    error.reason = "not valid JSON";
     return std::nullopt;
   }
   try {
     if (!m.is_object() || !m.contains("schema") || m.at("schema") != kManifestSchema) {
-      error = fmt::format("{}: error: not a {} file", path, kManifestSchema);
+      error.reason = fmt::format("not a {} file", kManifestSchema);
       return std::nullopt;
     }
     return readManifest(m, path);
   } catch (const json::exception &e) {
-    error = fmt::format("{}: error: malformed manifest: {}", path, e.what());
+    error.reason = fmt::format("malformed manifest: {}", e.what());
     return std::nullopt;
   }
 }
 
-std::optional<Manifest> readManifestFile(const std::string &path, std::string &error) {
+std::optional<Manifest> readManifestFile(const std::string &path, ManifestError &error) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    error = fmt::format("{}: error: cannot read the manifest: {}", path, std::strerror(errno));
+    error = {path, fmt::format("cannot read the manifest: {}", std::strerror(errno))};
     return std::nullopt;
   }
   std::ostringstream text;

@@ -91,12 +91,22 @@ struct Manifest {
   std::vector<std::string> openFields;
 };
 
+// Why a manifest cannot be read. Tools that print it themselves use
+// message(); those that report it their own way (as a warning, or under a
+// heading) take the path and the reason apart.
+struct ManifestError {
+  std::string path;
+  std::string reason; // "not valid JSON", "not a dsu-manifest/1 file", ...
+  // "<path>: error: <reason>", as clang says it.
+  std::string message() const { return path + ": error: " + reason; }
+};
+
 // Reads the manifest from `text` (what `path` holds). std::nullopt with
-// `error` ("<path>: error: ...") when it is not JSON, not a manifest of the
-// schema the writer writes, or has a field of the wrong shape.
+// `error` when it is not JSON, not a manifest of the schema the writer
+// writes, or has a field of the wrong shape.
 std::optional<Manifest> parseManifest(const std::string &text, const std::string &path,
-                                      std::string &error);
+                                      ManifestError &error);
 // The same, reading `path` first.
-std::optional<Manifest> readManifestFile(const std::string &path, std::string &error);
+std::optional<Manifest> readManifestFile(const std::string &path, ManifestError &error);
 
 } // namespace dsu

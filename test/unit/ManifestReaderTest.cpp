@@ -83,10 +83,9 @@ ManifestInfo sampleInfo() {
 } // namespace
 
 TEST_CASE("manifest reader: what the writer writes reads back", "[manifest]") {
-  std::string error;
+  ManifestError error;
   auto m = parseManifest(manifestJson(sampleInfo(), sampleUnit()).dump(1), "a.o.dsu.json", error);
   REQUIRE(m);
-  CHECK(error.empty());
   CHECK(m->path == "a.o.dsu.json");
   CHECK(m->source == "a.c");
   CHECK(m->object == "a.o");
@@ -151,7 +150,7 @@ TEST_CASE("manifest reader: what the writer writes reads back", "[manifest]") {
 }
 
 TEST_CASE("manifest reader: what a manifest leaves out is not made up", "[manifest]") {
-  std::string error;
+  ManifestError error;
   auto m = parseManifest(R"({"schema": "dsu-manifest/1", "functions": [{"name": "f"}]})",
                          "old.dsu.json", error);
   REQUIRE(m);
@@ -163,22 +162,24 @@ TEST_CASE("manifest reader: what a manifest leaves out is not made up", "[manife
 }
 
 TEST_CASE("manifest reader: another schema is refused", "[manifest]") {
-  std::string error;
+  ManifestError error;
   CHECK_FALSE(parseManifest(R"({"schema": "dsu-patch/1"})", "p.json", error));
-  CHECK(error == "p.json: error: not a dsu-manifest/1 file");
+  CHECK(error.message() == "p.json: error: not a dsu-manifest/1 file");
   CHECK_FALSE(parseManifest(R"({"schema": 1})", "p.json", error));
-  CHECK(error == "p.json: error: not a dsu-manifest/1 file");
+  CHECK(error.message() == "p.json: error: not a dsu-manifest/1 file");
   CHECK_FALSE(parseManifest("[]", "p.json", error));
-  CHECK(error == "p.json: error: not a dsu-manifest/1 file");
+  CHECK(error.message() == "p.json: error: not a dsu-manifest/1 file");
 }
 
 TEST_CASE("manifest reader: malformed JSON and fields are refused", "[manifest]") {
-  std::string error;
+  ManifestError error;
   CHECK_FALSE(parseManifest("{\"schema\": ", "a.o.dsu.json", error));
-  CHECK(error == "a.o.dsu.json: error: not valid JSON");
+  CHECK(error.path == "a.o.dsu.json");
+  CHECK(error.reason == "not valid JSON");
+  CHECK(error.message() == "a.o.dsu.json: error: not valid JSON");
   CHECK_FALSE(parseManifest(R"({"schema": "dsu-manifest/1", "functions": [{"line": 3}]})",
                             "a.o.dsu.json", error));
-  CHECK(error.rfind("a.o.dsu.json: error: malformed manifest: ", 0) == 0);
+  CHECK(error.message().rfind("a.o.dsu.json: error: malformed manifest: ", 0) == 0);
   CHECK_FALSE(readManifestFile("/nonexistent/a.o.dsu.json", error));
-  CHECK(error.rfind("/nonexistent/a.o.dsu.json: error: cannot read the manifest: ", 0) == 0);
+  CHECK(error.reason.rfind("cannot read the manifest: ", 0) == 0);
 }
