@@ -4,7 +4,7 @@
 #include "BufferedParse.h"
 #include "DependencyFile.h"
 #include "PhaseTimes.h"
-#include "RealCompiler.h"
+#include "RealCompiler.h" // DSU_DEFAULT_CLANG: the clang that parses
 
 #include <clang/AST/ASTContext.h>
 #include <clang/Frontend/CompilerInstance.h>

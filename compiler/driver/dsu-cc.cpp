@@ -22,7 +22,14 @@
 // overwrite its target): temporaries are created exclusively under unique
 // names, and what is kept (the manifest, the dependency file, DSU_KEEP_TEMPS'
 // files) is written to such a temporary beside it and renamed into place.
-
+//
+// main() below is the compile's phases in order; each concern is a file
+// here: launcher.cpp (the LLVM-free front door), RealCompiler (running,
+// exec'ing or compiling in process with the real compiler), UnitRewrite
+// (the in-process parse, print and rewrite), DependencyFile (the parse's
+// -MD output, renamed into place), Temps (temporaries), FailingFunctions
+// (what to leave alone when the rewritten unit does not compile) and
+// PhaseTimes (DSU_TIME).
 
 #include "Argv.h"
 #include "CompilerOutput.h"
