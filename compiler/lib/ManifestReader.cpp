@@ -1,6 +1,6 @@
 #include "ManifestReader.h"
 
-#include "Manifest.h"
+#include "ManifestSchema.h"
 
 #include <cerrno>
 #include <cstring>

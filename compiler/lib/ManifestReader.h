@@ -1,6 +1,7 @@
 // Reading the per-object manifest `<object>.dsu.json` (docs/manifest.md)
 // back into typed records: the one reader beside the one writer
-// (Manifest.h), checking the schema string the writer puts in.
+// (Manifest.h), checking the schema string the writer puts in
+// (ManifestSchema.h). Without clang or LLVM: the analysis can use it.
 //
 // The records keep what the manifest says and no more: a field a manifest
 // leaves out keeps its default here, and the `has...` flags say where the
