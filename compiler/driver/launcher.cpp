@@ -20,11 +20,11 @@
 #include <cstring>
 #include <string>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
 
 #include "Argv.h"
+#include "Subprocess.h"
 
 namespace {
 
@@ -114,21 +114,13 @@ bool ownObjectDir(const std::string &dir) {
   return false;
 }
 
+// Runs cmd (searched in PATH); its exit status, 127 when it cannot run.
 int run(const std::vector<std::string> &cmd) {
-  std::vector<char *> argv;
-  for (const std::string &s : cmd)
-    argv.push_back(const_cast<char *>(s.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = fork();
-  if (pid == 0) {
-    execvp(argv[0], argv.data());
-    std::fprintf(stderr, "dsu-cc: error: cannot run '%s': %s\n", argv[0], std::strerror(errno));
-    _exit(127);
-  }
-  int status = 0;
-  if (pid < 0 || waitpid(pid, &status, 0) < 0)
-    return 127;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  dsu::SubprocessResult r = dsu::runSubprocess(cmd);
+  if (r.end == dsu::SubprocessResult::End::NotStarted)
+    std::fprintf(stderr, "dsu-cc: error: cannot run '%s': %s\n", cmd[0].c_str(),
+                 std::strerror(r.error));
+  return r.status();
 }
 
 // A link step that involves DSU code; -1 when this is not one (then the
@@ -227,23 +219,13 @@ std::string selfDir() {
 
 int main(int argc, char **argv) {
   std::vector<std::string> words;
-  std::vector<char *> args;
   if (certainlyPassthrough(argc, argv)) {
-    const char *env = std::getenv("DSU_REAL_CC");
-    words = dsu::splitCommandWords(env && *env ? env : "clang-19");
-    if (words.empty())
-      words.push_back("clang-19");
+    words = dsu::realCompilerWords();
     if (int rc = dsuLink(argc, argv, words); rc >= 0)
       return rc;
   } else {
     words.push_back(selfDir() + "/dsu-cc-core");
   }
-  for (std::string &w : words)
-    args.push_back(w.data());
-  for (int i = 1; i < argc; ++i)
-    args.push_back(argv[i]);
-  args.push_back(nullptr);
-  execvp(args[0], args.data());
-  std::fprintf(stderr, "dsu-cc: error: cannot run '%s': %s\n", args[0], std::strerror(errno));
-  return 127;
+  words.insert(words.end(), argv + 1, argv + argc);
+  dsu::execOrExit(words, "dsu-cc");
 }

@@ -32,4 +32,7 @@ CompileJob classifyCommandLine(const std::vector<std::string> &args, const std::
 // single and double quotes group, backslash escapes.
 std::vector<std::string> splitCommandWords(const std::string &s);
 
+// The real compiler's words: DSU_REAL_CC split, or clang-19.
+std::vector<std::string> realCompilerWords();
+
 } // namespace dsu

@@ -1,14 +1,13 @@
 // The per-object manifest `<object>.dsu.json` (schema: docs/manifest.md).
 #pragma once
 #include "Indirection.h"
+#include "ManifestSchema.h"
 
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 namespace dsu {
-
-inline constexpr const char *kManifestSchema = "dsu-manifest/1";
 
 struct ManifestInfo {
   std::string source;  // as given on the command line

@@ -1,6 +1,8 @@
 // Splitting DSU_REAL_CC into words; shared by the launcher (no LLVM) and the core.
 #include "Argv.h"
 
+#include <cstdlib>
+
 namespace dsu {
 
 std::vector<std::string> splitCommandWords(const std::string &s) {
@@ -35,6 +37,14 @@ std::vector<std::string> splitCommandWords(const std::string &s) {
   }
   if (have)
     words.push_back(cur);
+  return words;
+}
+
+std::vector<std::string> realCompilerWords() {
+  const char *env = std::getenv("DSU_REAL_CC");
+  std::vector<std::string> words = splitCommandWords(env && *env ? env : "clang-19");
+  if (words.empty())
+    words.push_back("clang-19");
   return words;
 }
 

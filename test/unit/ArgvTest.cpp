@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <unistd.h>
 
@@ -99,4 +100,22 @@ TEST_CASE("argv: DSU_REAL_CC is split into words", "[argv]") {
   CHECK(splitCommandWords("'/opt/my cc/clang' -m64") ==
         std::vector<std::string>{"/opt/my cc/clang", "-m64"});
   CHECK(splitCommandWords("a\\ b \"c d\"") == std::vector<std::string>{"a b", "c d"});
+}
+
+TEST_CASE("argv: the real compiler is DSU_REAL_CC's words, else clang-19", "[argv]") {
+  const char *saved = std::getenv("DSU_REAL_CC");
+  const std::string before = saved ? saved : "";
+  const std::vector<std::string> clang19 = {"clang-19"};
+  unsetenv("DSU_REAL_CC");
+  CHECK(dsu::realCompilerWords() == clang19);
+  setenv("DSU_REAL_CC", "", 1);
+  CHECK(dsu::realCompilerWords() == clang19);
+  setenv("DSU_REAL_CC", "  ", 1); // no words at all
+  CHECK(dsu::realCompilerWords() == clang19);
+  setenv("DSU_REAL_CC", "ccache gcc-12", 1);
+  CHECK(dsu::realCompilerWords() == std::vector<std::string>{"ccache", "gcc-12"});
+  if (saved)
+    setenv("DSU_REAL_CC", before.c_str(), 1);
+  else
+    unsetenv("DSU_REAL_CC");
 }
