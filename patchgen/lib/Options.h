@@ -1,0 +1,39 @@
+// dsu-patchgen's command line, and the verbose log of its phases.
+#pragma once
+
+#include <chrono>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace dsu {
+
+struct PatchgenOptions {
+  std::string oldDir, newDir, outDir, kernelDir, name; // absolute once parsed
+  std::vector<std::string> transformers; // --transformers FILE (user-written type transformers)
+  std::set<std::string> shadow;          // --shadow TAG: added fields become shadow data
+  bool build = true;
+  bool safety = true; // run the safety analysis (--no-safety: runtimes fall back to activeness)
+  bool verbose = false;
+
+  bool kernel() const { return !kernelDir.empty(); }
+};
+
+// The options of `dsu-patchgen OLD NEW -o OUT ...`, with the directories
+// made absolute; prints the usage and exits with 2 when they are wrong.
+PatchgenOptions parseOptions(int argc, char **argv);
+
+// The seconds since the run started, and with -v a line for each phase done.
+class PhaseLog {
+public:
+  explicit PhaseLog(bool verbose)
+      : verbose_(verbose), start_(std::chrono::steady_clock::now()) {}
+  double seconds() const;
+  void done(const char *what) const;
+
+private:
+  bool verbose_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+} // namespace dsu
