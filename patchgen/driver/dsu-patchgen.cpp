@@ -81,15 +81,16 @@ int generate(const PatchgenOptions &o, OutputDir &output, const PhaseLog &log,
     return 1;
   }
   // 4. Where the patch is unsafe, the patch table and the manifest.
+  const PatchContext patch{o, tree, units};
   const std::string fullName = patchFullName(units, patchName, tree.chain.parentName);
-  PatchSafety safety = analysePatchSafety(o, tree, units, log);
+  PatchSafety safety = analysePatchSafety(patch, log);
   writeFile(output.work() + "/dsu_patch_main.c",
             patchTableText({units, safety, fullName, tree.chain.parentName, o.kernel()}));
-  nlohmann::json manifest = patchManifest({o, tree, units, safety, fullName, output.work()});
+  nlohmann::json manifest = patchManifest(patch, safety, fullName, output.work());
   // 5. The build.
   std::string artifact;
   if (o.build) {
-    if (!buildPatch({o, tree, units, patchName}, output, artifact))
+    if (!buildPatch(patch, patchName, output, artifact))
       return 1;
     manifest["artifact"] = artifact;
     log.done("built the artifact");

@@ -19,7 +19,7 @@ namespace {
 
 // The unit's own compile flags, minus input/output/preprocessing, for its
 // patch code (preprocessed C).
-bool compileUnit(const PatchBuildInput &in, const PatchUnit &b, OutputDir &output,
+bool compileUnit(const PatchContext &in, const PatchUnit &b, OutputDir &output,
                  const std::string &log, std::string &obj) {
   const BaseTreeUnit *u = nullptr;
   for (auto &[rel, info] : in.tree.units)
@@ -51,7 +51,8 @@ bool compileUnit(const PatchBuildInput &in, const PatchUnit &b, OutputDir &outpu
   return false;
 }
 
-bool buildSharedObject(const PatchBuildInput &in, OutputDir &output, std::string &artifact) {
+bool buildSharedObject(const PatchContext &in, const std::string &patchName, OutputDir &output,
+                       std::string &artifact) {
   const std::string &work = output.work();
   const std::string log = work + "/build.log";
   std::vector<std::string> objects;
@@ -74,9 +75,9 @@ bool buildSharedObject(const PatchBuildInput &in, OutputDir &output, std::string
     return false;
   }
   objects.push_back(work + "/units/dsu_patch_main.o");
-  artifact = in.options.outDir + "/" + in.patchName + ".so"; // once the work directory is OUT
+  artifact = in.options.outDir + "/" + patchName + ".so"; // once the work directory is OUT
   std::vector<std::string> link = {"clang-19", "-shared", "-Wl,-Bsymbolic", "-o",
-                                   work + "/" + in.patchName + ".so"};
+                                   work + "/" + patchName + ".so"};
   link.insert(link.end(), objects.begin(), objects.end());
   if (runCommand(link, work, "", log) != 0) {
     fmt::print(stderr, "dsu-patchgen: error: linking the patch failed: {}\n  (log: {})\n",
@@ -88,10 +89,11 @@ bool buildSharedObject(const PatchBuildInput &in, OutputDir &output, std::string
 }
 
 // kbuild's external-module path against the instrumented tree.
-bool buildKernelModule(const PatchBuildInput &in, OutputDir &output, std::string &artifact) {
+bool buildKernelModule(const PatchContext &in, const std::string &patchName, OutputDir &output,
+                       std::string &artifact) {
   const std::string &work = output.work();
   const std::string log = work + "/build.log";
-  std::string mod = "dsu_" + in.patchName;
+  std::string mod = "dsu_" + patchName;
   for (char &c : mod)
     if (!isalnum(static_cast<unsigned char>(c)))
       c = '_';
@@ -131,9 +133,10 @@ bool buildKernelModule(const PatchBuildInput &in, OutputDir &output, std::string
 
 } // namespace
 
-bool buildPatch(const PatchBuildInput &in, OutputDir &output, std::string &artifact) {
-  return in.options.kernel() ? buildKernelModule(in, output, artifact)
-                             : buildSharedObject(in, output, artifact);
+bool buildPatch(const PatchContext &patch, const std::string &patchName, OutputDir &output,
+                std::string &artifact) {
+  return patch.options.kernel() ? buildKernelModule(patch, patchName, output, artifact)
+                                : buildSharedObject(patch, patchName, output, artifact);
 }
 
 } // namespace dsu

@@ -98,31 +98,32 @@ const char *refKindName(unsigned kind) {
   }
 }
 
-json patchManifest(const PatchJsonInput &in) {
-  const PatchgenOptions &o = in.options;
-  const PatchChain &chain = in.tree.chain;
+json patchManifest(const PatchContext &patch, const PatchSafety &safety,
+                   const std::string &fullName, const std::string &work) {
+  const PatchgenOptions &o = patch.options;
+  const PatchChain &chain = patch.tree.chain;
   json cumulative = chain.prev.is_null() ? json::array() : chain.prev.value("cumulative", json::array());
   json globals = chain.prev.is_null() ? json::array() : chain.prev.value("globals", json::array());
-  for (const PatchUnit &b : in.units)
+  for (const PatchUnit &b : patch.units)
     for (const std::string &g : b.unit.addedGlobals)
       globals.push_back(g);
   json unitsJson = json::array();
-  for (const PatchUnit &b : in.units) {
+  for (const PatchUnit &b : patch.units) {
     addToCumulative(cumulative, b);
-    unitsJson.push_back(unitJson(b, in.work));
+    unitsJson.push_back(unitJson(b, work));
   }
-  const PatchCounts n = countPatch(in.units);
+  const PatchCounts n = countPatch(patch.units);
   return {{"schema", "dsu-patch/1"},
-          {"name", in.fullName},
+          {"name", fullName},
           {"parent", chain.parentName},
           {"mode", o.kernel() ? "kernel" : "user"},
-          {"base", {{"dir", in.tree.baseDir}}},
+          {"base", {{"dir", patch.tree.baseDir}}},
           {"old", o.oldDir},
           {"new", o.newDir},
           {"units", unitsJson},
           {"cumulative", cumulative},
           {"globals", globals},
-          {"safety", in.safety.manifest},
+          {"safety", safety.manifest},
           {"summary",
            {{"replaced", n.funcs}, {"added_functions", n.newFuncs}, {"added_variables", n.addedVars},
             {"registered_variables", n.newVars}, {"type_updates", n.types},

@@ -3,7 +3,6 @@
 // one stacked on it), the safety analysis and a summary.
 #pragma once
 
-#include "BaseTree.h"
 #include "PatchSafety.h"
 #include "PatchTable.h"
 #include "UnitJob.h"
@@ -12,17 +11,10 @@
 
 namespace dsu {
 
-struct PatchJsonInput {
-  const PatchgenOptions &options;
-  const BaseTree &tree;
-  const std::vector<PatchUnit> &units;
-  const PatchSafety &safety;
-  std::string fullName;
-  std::string work; // unit code paths are relative to it
-};
-
 // patch.json without "artifact" and "seconds" (known after the build).
-nlohmann::json patchManifest(const PatchJsonInput &in);
+// `work`: the run's directory, which the units' code paths are relative to.
+nlohmann::json patchManifest(const PatchContext &patch, const PatchSafety &safety,
+                             const std::string &fullName, const std::string &work);
 
 // The name of a DSU_REF_* kind in patch.json.
 const char *refKindName(unsigned kind);

@@ -1,6 +1,7 @@
 // The patch rewriter: the state of one unit's rewrite into patch code.
-// Private to the rewrite (PatchRewrite.cpp, and its type and shadow parts in
-// PatchTypeRewrite.cpp and PatchShadowRewrite.cpp).
+// Private to the rewrite: PatchRewrite.cpp (definitions kept, dropped,
+// renamed, added), PatchRefRewrite.cpp (references), PatchTypeRewrite.cpp
+// (wrapped types) and PatchShadowRewrite.cpp (shadow fields).
 #pragma once
 
 #include "Indirection.h"
@@ -39,6 +40,9 @@ private:
     return loc.isValid() ? map_.lookup(sm_, loc) : clang::SourceLocation();
   }
   unsigned offset(clang::SourceLocation editLoc) const { return sm_.getFileOffset(editLoc); }
+  // Replaces the edit text from `begin` to the end of the token at `last`
+  // by its newlines only (the lines after it keep their numbers).
+  void blankOut(clang::SourceLocation begin, clang::SourceLocation last);
   std::string where(clang::SourceLocation loc) const {
     clang::PresumedLoc p = sm_.getPresumedLoc(sm_.getExpansionLoc(loc));
     return p.isValid() ? fmt::format("{}:{}:{}", p.getFilename(), p.getLine(), p.getColumn())

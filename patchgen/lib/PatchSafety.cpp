@@ -7,13 +7,12 @@
 
 namespace dsu {
 
-PatchSafety analysePatchSafety(const PatchgenOptions &o, const BaseTree &tree,
-                               const std::vector<PatchUnit> &units, const PhaseLog &log) {
+PatchSafety analysePatchSafety(const PatchContext &patch, const PhaseLog &log) {
   PatchSafety out;
-  if (!o.safety || !tree.chain.parentName.empty())
+  if (!patch.options.safety || !patch.tree.chain.parentName.empty())
     return out;
   std::set<std::string> change;
-  for (const PatchUnit &b : units) {
+  for (const PatchUnit &b : patch.units) {
     for (const std::string &f : b.plan.replaced)
       change.insert(b.tu + ":" + f);
     for (const TypeUpdate &u : b.plan.typeUpdates)
@@ -21,7 +20,7 @@ PatchSafety analysePatchSafety(const PatchgenOptions &o, const BaseTree &tree,
   }
   safety::Program program;
   std::vector<std::string> errors;
-  program.load({tree.baseDir}, errors);
+  program.load({patch.tree.baseDir}, errors);
   for (const std::string &e : errors)
     fmt::print(stderr, "{}: warning: manifest not used by the safety analysis\n", e);
   program.link();

@@ -2,7 +2,6 @@
 // where the patch must not be applied (docs/safety.md).
 #pragma once
 
-#include "Options.h"
 #include "UnitJob.h"
 
 #include "Safety.h"
@@ -22,7 +21,6 @@ struct PatchSafety {
 // Stacked patches are not analysed (the running code is no longer the
 // base's), nor with --no-safety: the runtimes then refuse while replaced
 // code is active.
-PatchSafety analysePatchSafety(const PatchgenOptions &o, const BaseTree &tree,
-                               const std::vector<PatchUnit> &units, const PhaseLog &log);
+PatchSafety analysePatchSafety(const PatchContext &patch, const PhaseLog &log);
 
 } // namespace dsu

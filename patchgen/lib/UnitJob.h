@@ -40,6 +40,14 @@ struct UnitJobResults {
   bool failed = false; // an error was reported
 };
 
+// What the phases after the unit jobs read: the options, the base and the
+// units the patch carries.
+struct PatchContext {
+  const PatchgenOptions &options;
+  const BaseTree &tree;
+  const std::vector<PatchUnit> &units;
+};
+
 // Runs the job of each changed unit, in order; a unit whose new version
 // changes no function is left out (with a note).
 void runUnitJobs(const UnitJobInputs &in, UnitJobResults &results);

@@ -116,6 +116,18 @@ private:
   const SourceManager &sm_;
 };
 
+// The name, place and linkage a snapshot records of a definition.
+template <typename Definition>
+Definition definitionAt(const NamedDecl *d, const std::string &file, const SourceManager &sm) {
+  Definition out;
+  out.name = d->getName().str();
+  out.file = file;
+  out.line = presumedLine(sm, d->getLocation());
+  out.col = presumedColumn(sm, d->getLocation());
+  out.external = d->isExternallyVisible();
+  return out;
+}
+
 } // namespace
 
 UnitSnapshot snapshotUnit(ASTContext &ctx, const std::string &transformerFile,
@@ -136,12 +148,7 @@ UnitSnapshot snapshotUnit(ASTContext &ctx, const std::string &transformerFile,
         (!transformerFile.empty() && file == transformerFile))
       continue;
     if (auto *fd = dyn_cast<FunctionDecl>(d); fd && fd->doesThisDeclarationHaveABody()) {
-      UnitSnapshot::Function f;
-      f.name = fd->getName().str();
-      f.file = file;
-      f.line = presumedLine(sm, fd->getLocation());
-      f.col = presumedColumn(sm, fd->getLocation());
-      f.external = fd->isExternallyVisible();
+      auto f = definitionAt<UnitSnapshot::Function>(fd, file, sm);
       f.proto = fmt::format("{} {}", f.external ? "extern" : "static",
                             fd->getType().getCanonicalType().getAsString());
       f.text = f.proto + " " + printStmt(fd->getBody(), ctx);
@@ -164,12 +171,7 @@ UnitSnapshot snapshotUnit(ASTContext &ctx, const std::string &transformerFile,
     } else if (auto *vd = dyn_cast<VarDecl>(d); vd && vd->isFileVarDecl() &&
                                                 vd->isThisDeclarationADefinition() !=
                                                     VarDecl::DeclarationOnly) {
-      UnitSnapshot::Variable v;
-      v.name = vd->getName().str();
-      v.file = file;
-      v.line = presumedLine(sm, vd->getLocation());
-      v.col = presumedColumn(sm, vd->getLocation());
-      v.external = vd->isExternallyVisible();
+      auto v = definitionAt<UnitSnapshot::Variable>(vd, file, sm);
       v.type = vd->getType().getCanonicalType().getAsString();
       v.init = printStmt(vd->getInit(), ctx);
       auto &slot = u.variables[v.name];

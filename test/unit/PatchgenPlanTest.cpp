@@ -10,23 +10,26 @@ using dsu::UnitSnapshot;
 
 namespace {
 
+// A definition of u.c at `line`.
+template <typename Definition> Definition at(const std::string &name, unsigned line) {
+  Definition d;
+  d.name = name;
+  d.file = "u.c";
+  d.line = line;
+  return d;
+}
+
 UnitSnapshot::Function function(const std::string &name, const std::string &text,
                                 const std::string &proto = "int (void)", unsigned line = 1) {
-  UnitSnapshot::Function f;
-  f.name = name;
-  f.file = "u.c";
-  f.line = line;
+  auto f = at<UnitSnapshot::Function>(name, line);
   f.proto = proto;
   f.text = text;
   return f;
 }
 
 UnitSnapshot::Variable variable(const std::string &name, const std::string &type,
-                                const std::string &init, unsigned line = 1) {
-  UnitSnapshot::Variable v;
-  v.name = name;
-  v.file = "u.c";
-  v.line = line;
+                                const std::string &init) {
+  auto v = at<UnitSnapshot::Variable>(name, 1);
   v.type = type;
   v.init = init;
   return v;
@@ -48,6 +51,21 @@ UnitSnapshot oldVersion() {
   u.functions["h"] = function("h", "{ return 2; }");
   u.calls["g"] = {"h"};
   u.variables["counter"] = variable("counter", "int", "0");
+  return u;
+}
+
+// The old version with struct conn at u.c:3, with a field `bytes` added.
+UnitSnapshot withConn(bool bytesAdded) {
+  UnitSnapshot u = oldVersion();
+  auto t = at<UnitSnapshot::Type>("struct conn", 3);
+  t.tag = "conn";
+  t.text = "struct conn { int fd; }";
+  t.fields = {{"fd", "int"}};
+  if (bytesAdded) {
+    t.text = "struct conn { int fd; long bytes; }";
+    t.fields.push_back({"bytes", "long"});
+  }
+  u.types[t.name] = t;
   return u;
 }
 
@@ -149,19 +167,7 @@ TEST_CASE("patchgen plan: fields added to a shadowed struct are shadow data",
           "[patchgen][plan]") {
   BaseUnit b = base();
   b.shadowed = {"conn"};
-  UnitSnapshot older = oldVersion(), newer = oldVersion();
-  UnitSnapshot::Type t;
-  t.name = "struct conn";
-  t.tag = "conn";
-  t.file = "u.c";
-  t.line = 3;
-  t.text = "struct conn { int fd; }";
-  t.fields = {{"fd", "int"}};
-  older.types["struct conn"] = t;
-  t.text = "struct conn { int fd; long bytes; }";
-  t.fields.push_back({"bytes", "long"});
-  newer.types["struct conn"] = t;
-  UnitPlan plan = dsu::planUnit(b, older, newer, "p");
+  UnitPlan plan = dsu::planUnit(b, withConn(false), withConn(true), "p");
   CHECK(plan.errors.empty());
   REQUIRE(plan.shadowUpdates.size() == 1);
   CHECK(plan.shadowUpdates[0].name == "struct conn");
@@ -173,17 +179,7 @@ TEST_CASE("patchgen plan: a layout change of a type that is not wrapped is refus
           "[patchgen][plan]") {
   BaseUnit b = base();
   b.unwrapped["struct conn"] = "type_not_selected";
-  UnitSnapshot older = oldVersion(), newer = oldVersion();
-  UnitSnapshot::Type t;
-  t.name = "struct conn";
-  t.tag = "conn";
-  t.file = "u.c";
-  t.line = 3;
-  t.text = "struct conn { int fd; }";
-  older.types["struct conn"] = t;
-  t.text = "struct conn { int fd; long bytes; }";
-  newer.types["struct conn"] = t;
-  UnitPlan plan = dsu::planUnit(b, older, newer, "p");
+  UnitPlan plan = dsu::planUnit(b, withConn(false), withConn(true), "p");
   REQUIRE(plan.errors.size() == 1);
   CHECK(plan.errors[0] == "u.c:3:1: error: struct conn changed layout, but the running program "
                           "does not wrap it (reason: type_not_selected), so its live instances "
