@@ -26,6 +26,7 @@
 #include "PatchJson.h"
 #include "PatchSafety.h"
 #include "PatchTable.h"
+#include "PhaseLog.h"
 #include "Transformers.h"
 #include "UnitJob.h"
 

@@ -60,13 +60,4 @@ PatchgenOptions parseOptions(int argc, char **argv) {
   return o;
 }
 
-double PhaseLog::seconds() const {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-}
-
-void PhaseLog::done(const char *what) const {
-  if (verbose_)
-    fmt::print(stderr, "dsu-patchgen: {:.2f} s: {}\n", seconds(), what);
-}
-
 } // namespace dsu

@@ -1,7 +1,6 @@
-// dsu-patchgen's command line, and the verbose log of its phases.
+// dsu-patchgen's command line.
 #pragma once
 
-#include <chrono>
 #include <set>
 #include <string>
 #include <vector>
@@ -22,18 +21,5 @@ struct PatchgenOptions {
 // The options of `dsu-patchgen OLD NEW -o OUT ...`, with the directories
 // made absolute; prints the usage and exits with 2 when they are wrong.
 PatchgenOptions parseOptions(int argc, char **argv);
-
-// The seconds since the run started, and with -v a line for each phase done.
-class PhaseLog {
-public:
-  explicit PhaseLog(bool verbose)
-      : verbose_(verbose), start_(std::chrono::steady_clock::now()) {}
-  double seconds() const;
-  void done(const char *what) const;
-
-private:
-  bool verbose_;
-  std::chrono::steady_clock::time_point start_;
-};
 
 } // namespace dsu

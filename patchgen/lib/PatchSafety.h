@@ -2,6 +2,7 @@
 // where the patch must not be applied (docs/safety.md).
 #pragma once
 
+#include "PhaseLog.h"
 #include "UnitJob.h"
 
 #include "Safety.h"
