@@ -1,17 +1,12 @@
-// What a translation unit defines, in a form two versions can be compared by,
-// and the rewrite of a changed unit's new version into patch code.
+// The records of a unit's diff: what a version of a unit defines (the
+// snapshot), what the base has for it, what the patch does to it (the plan)
+// and the patch code the rewrite makes of its new version.
 #pragma once
-
-#include "Alignment.h"
 
 #include <map>
 #include <set>
 #include <string>
 #include <vector>
-
-namespace clang {
-class ASTContext;
-}
 
 namespace dsu {
 
@@ -62,11 +57,6 @@ struct UnitSnapshot {
   // function -> "struct T".
   std::map<std::string, std::set<std::string>> frees;
 };
-
-// `transformerFile`: the presumed file of merged user transformers, left out.
-// `shadowed`: struct tags whose definitions count wherever they are (headers).
-UnitSnapshot snapshotUnit(clang::ASTContext &ctx, const std::string &transformerFile = "",
-                          const std::set<std::string> &shadowed = {});
 
 // What the base (the running program) has for a unit, from its manifest and
 // from the patches already on the stack below the one being made.
@@ -131,12 +121,6 @@ struct UnitPlan {
   std::vector<std::string> warnings; // "file:line:col: warning: ..."
 };
 
-// Compares the old and new versions of a unit against what the base has.
-// `userTransformers`: tags whose dsu_transform_<tag>() the user supplies.
-UnitPlan planUnit(const BaseUnit &base, const UnitSnapshot &oldUnit, const UnitSnapshot &newUnit,
-                  const std::string &patchName,
-                  const std::set<std::string> &userTransformers = {});
-
 struct PatchRef {
   unsigned kind = 0; // DSU_REF_*
   std::string tu, name;
@@ -153,12 +137,6 @@ struct PatchType {
   unsigned long repSize = 0;
   std::string transform;    // the transformer's symbol in the patch code
 };
-
-// Whether a header's change only adds fields to shadowed structs (the only
-// header change a patch can carry: the running code's layout is untouched).
-// Empty when it does; otherwise why not, as "LINE: reason".
-std::string shadowOnlyHeaderChange(const std::string &oldText, const std::string &newText,
-                                   const std::set<std::string> &shadowed);
 
 // A use, in the patch code, of a function the new version of its unit no
 // longer defines: the patch would run the running program's old code. An
@@ -180,26 +158,5 @@ struct RewrittenUnit {
   std::vector<std::string> errors;
   std::vector<std::string> warnings;
 };
-
-struct PatchRewriteOptions {
-  bool kernel = false;
-  // Kernel: symbols exported to modules (Module.symvers); anything else the
-  // patch uses from the kernel goes through a DSU_REF_SYMBOL slot.
-  const std::set<std::string> *exported = nullptr;
-  // Kernel: every symbol of vmlinux (System.map). A symbol that is not
-  // there can only be in code the compiler drops (an assertion, a config
-  // that is off): the reference stays direct so that it folds as before.
-  const std::set<std::string> *vmlinuxSymbols = nullptr;
-  std::string unitHash; // the base's, for descriptors of added functions
-  std::string patchName;
-  // Presumed file of the user's transformers merged into the unit: its
-  // functions are carried as they are (neither added nor replaced).
-  std::string transformerFile;
-};
-
-// Edits the new version's preprocessed text (aligned with its AST) into the
-// patch unit described by `plan`.
-RewrittenUnit rewritePatchUnit(clang::ASTContext &ctx, const TokenMap &map, const BaseUnit &base,
-                               const UnitPlan &plan, const PatchRewriteOptions &opts);
 
 } // namespace dsu

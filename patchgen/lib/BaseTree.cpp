@@ -1,0 +1,234 @@
+// The base a patch is made against, and which of its units differ.
+#include "BaseTree.h"
+
+#include "Files.h"
+#include "HeaderChange.h"
+
+#include <fmt/format.h>
+#include <llvm/ADT/StringRef.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <unistd.h>
+
+#ifndef DSU_DEFAULT_CLANG
+#define DSU_DEFAULT_CLANG "/usr/lib/llvm-19/bin/clang"
+#endif
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace dsu {
+
+std::string BaseTree::oldVersionOf(const std::string &rel) const {
+  if (!chain.prevDir.empty() && fs::exists(chain.prevDir + "/src/" + rel))
+    return chain.prevDir + "/src/" + rel;
+  return baseDir + "/" + rel;
+}
+
+bool inputsAreDirectories(const PatchgenOptions &o) {
+  if (fs::is_directory(o.oldDir) && fs::is_directory(o.newDir))
+    return true;
+  fmt::print(stderr, "dsu-patchgen: error: {} is not a directory\n",
+             fs::is_directory(o.oldDir) ? o.newDir : o.oldDir);
+  return false;
+}
+
+bool readPatchChain(const PatchgenOptions &o, BaseTree &tree) {
+  tree.baseDir = o.oldDir;
+  auto prevText = readFile(o.oldDir + "/patch.json");
+  if (!prevText)
+    return true;
+  PatchChain &chain = tree.chain;
+  chain.prev = json::parse(*prevText, nullptr, false);
+  if (chain.prev.is_discarded() || chain.prev.value("schema", "") != "dsu-patch/1") {
+    fmt::print(stderr, "dsu-patchgen: error: {}/patch.json is not a dsu-patch/1 manifest\n",
+               o.oldDir);
+    return false;
+  }
+  chain.parentName = chain.prev.value("name", "");
+  chain.prevDir = o.oldDir;
+  tree.baseDir = chain.prev["base"].value("dir", "");
+  if ((chain.prev.value("mode", "user") == "kernel") != o.kernel()) {
+    fmt::print(stderr, "dsu-patchgen: error: {} is a {} patch; this one would be a {} patch\n",
+               o.oldDir, chain.prev.value("mode", "user"), o.kernel() ? "kernel" : "user-space");
+    return false;
+  }
+  return true;
+}
+
+void compareTrees(const PatchgenOptions &o, const std::string &work, BaseTree &tree) {
+  for (auto it = fs::recursive_directory_iterator(o.newDir, fs::directory_options::skip_permission_denied);
+       it != fs::recursive_directory_iterator(); ++it) {
+    const fs::path &p = it->path();
+    std::string name = p.filename().string();
+    if (it->is_directory()) {
+      if (name == ".git" || name == ".dsu" || llvm::StringRef(name).ends_with(".dsu") ||
+          p.string() == o.outDir || p.string() == work)
+        it.disable_recursion_pending();
+      continue;
+    }
+    llvm::StringRef ext = llvm::StringRef(name).rsplit('.').second;
+    if ((ext != "c" && ext != "h") || !it->is_regular_file())
+      continue;
+    // The iterator's paths start with NEW (already absolute and normalized).
+    std::string rel = p.string().substr(o.newDir.size() + 1);
+    std::string old = tree.oldVersionOf(rel);
+    if (!fs::exists(old)) {
+      if (ext == "c")
+        tree.changedC.push_back(rel); // new file: reported by the unit's job
+      continue;
+    }
+    if (!sameFile(old, p.string()))
+      (ext == "c" ? tree.changedC : tree.changedOther).push_back(rel);
+  }
+  std::sort(tree.changedC.begin(), tree.changedC.end());
+}
+
+// The running code's layouts stay, and the changed .c units reach the
+// added fields as shadow data.
+bool checkChangedHeaders(const PatchgenOptions &o, BaseTree &tree) {
+  bool badHeader = false;
+  for (const std::string &h : tree.changedOther) {
+    std::string why = "dsu-patchgen carries header changes only when they add fields to "
+                      "structs named with --shadow";
+    if (!o.shadow.empty()) {
+      std::string r = shadowOnlyHeaderChange(readFile(tree.oldVersionOf(h)).value_or(""),
+                                             readFile(o.newDir + "/" + h).value_or(""), o.shadow);
+      if (r.empty()) {
+        tree.shadowHeaders.push_back(h);
+        continue;
+      }
+      auto colon = r.find(':');
+      fmt::print(stderr, "{}/{}:{}:1: error: header changed:{}\n", o.newDir, h,
+                 r.substr(0, colon), r.substr(colon + 1));
+      badHeader = true;
+      continue;
+    }
+    fmt::print(stderr, "{}/{}:1:1: error: header changed: {}\n", o.newDir, h, why);
+    badHeader = true;
+  }
+  return !badHeader;
+}
+
+// Object names usually follow the source's (dir/x.c -> dir/x.o): those are
+// matched without reading every manifest; others are read. On the way:
+// units the running program was built from whose source NEW no longer has
+// (removed or renamed), which a live patch cannot express.
+bool findUnitManifests(const PatchgenOptions &o, BaseTree &tree, bool &failed) {
+  const std::string &baseDir = tree.baseDir;
+  std::set<std::string> wanted(tree.changedC.begin(), tree.changedC.end());
+  for (auto it = fs::recursive_directory_iterator(baseDir, fs::directory_options::skip_permission_denied);
+       it != fs::recursive_directory_iterator(); ++it) {
+    if (it->is_directory()) {
+      std::string name = it->path().filename().string();
+      if (name == ".git")
+        it.disable_recursion_pending();
+      continue;
+    }
+    std::string path = it->path().string();
+    if (!llvm::StringRef(path).ends_with(".o.dsu.json"))
+      continue;
+    std::string guess = path.substr(0, path.size() - strlen(".o.dsu.json")) + ".c";
+    if (isUnder(guess, baseDir) && !wanted.count(guess.substr(baseDir.size() + 1)) &&
+        fs::exists(guess) && fs::exists(o.newDir + guess.substr(baseDir.size())))
+      continue;
+    auto text = readFile(path);
+    json m = text ? json::parse(*text, nullptr, false) : json();
+    if (m.is_discarded() || !m.is_object() || !m.contains("arguments"))
+      continue;
+    std::string src = m.value("source", "");
+    std::string abs = absolutePath(fs::path(src).is_absolute() ? src : m.value("cwd", "") + "/" + src);
+    if (!isUnder(abs, baseDir))
+      continue;
+    std::string rel = fs::relative(abs, baseDir).string();
+    // Gone from NEW, but the old tree has it (a temporary source the build
+    // deleted again is no unit of the tree).
+    if (llvm::StringRef(rel).ends_with(".c") && !fs::exists(o.newDir + "/" + rel) &&
+        fs::exists(tree.oldVersionOf(rel))) {
+      tree.removedUnits.emplace(rel, path);
+      continue;
+    }
+    if (!wanted.count(rel))
+      continue;
+    tree.units[rel] = BaseTreeUnit{path, std::move(m), rel, abs};
+  }
+  // The running program keeps a removed unit's code: whatever the new
+  // version does instead (a renamed file is a new unit, for which the
+  // running program has no object) cannot replace it.
+  for (const auto &[rel, manifest] : tree.removedUnits) {
+    fmt::print(stderr, "{}/{}:1:1: error: the running program was built from {} ({}), but the "
+                       "new version has no {} (removed or renamed): a live patch cannot remove a "
+                       "unit's code; keep the file in {}\n",
+               baseDir, rel, rel, manifest, rel, o.newDir);
+    failed = true;
+  }
+  if (tree.changedC.empty() && !failed) {
+    fmt::print(stderr, "dsu-patchgen: error: no .c file differs between {} and {}\n", o.oldDir,
+               o.newDir);
+    return false;
+  }
+  return true;
+}
+
+CompileJob classifyIn(const std::string &cwd, const std::vector<std::string> &args) {
+  char saved[4096];
+  bool back = getcwd(saved, sizeof saved) != nullptr;
+  if (!cwd.empty() && chdir(cwd.c_str()) != 0)
+    back = false;
+  CompileJob job = classifyCommandLine(args, DSU_DEFAULT_CLANG);
+  if (back && chdir(saved) != 0)
+    std::perror("dsu-patchgen: chdir");
+  return job;
+}
+
+BaseUnit baseUnit(const json &m, const PatchChain &chain) {
+  BaseUnit b;
+  b.tu = m.value("tu", "");
+  b.unitHash = m.value("unit_hash", "");
+  for (const json &f : m.value("functions", json::array())) {
+    std::string file = f.value("file", "");
+    if (!(llvm::StringRef(file).ends_with(".c") || llvm::StringRef(file).ends_with(".i")))
+      continue;
+    b.functions[f.value("name", "")] = f.value("updateable", false) ? "" : f.value("reason", "?");
+  }
+  for (const json &v : m.value("variables", json::array())) {
+    if (v.value("registered", false))
+      b.registeredVars.insert(v.value("name", ""));
+    else
+      b.unregisteredVars[v.value("name", "")] = v.value("reason_text", "");
+  }
+  if (!chain.prev.is_null())
+    for (const json &g : chain.prev.value("globals", json::array()))
+      b.patchGlobals.insert(g.get<std::string>());
+  for (const json &t : m.value("types", json::array())) {
+    const std::string name = t.value("name", "");
+    if (!t.value("updateable", false)) {
+      b.unwrapped[name] = t.value("reason", "?");
+      continue;
+    }
+    BaseUnit::WrappedType w;
+    w.tag = llvm::StringRef(name).starts_with("struct ") ? name.substr(7) : name;
+    w.unionSize = t.value("union_size", 0ul);
+    w.unionAlign = t.value("union_align", 0ul);
+    w.slop = t.value("slop", 0ul);
+    b.wrapped[name] = w;
+  }
+  if (!chain.prev.is_null())
+    for (const json &u : chain.prev.value("cumulative", json::array()))
+      if (u.value("tu", "") == b.tu) {
+        for (const json &f : u.value("functions", json::array()))
+          b.functions[f.get<std::string>()] = "";
+        for (const json &v : u.value("variables", json::array()))
+          b.registeredVars.insert(v.get<std::string>());
+        const json versions = u.value("type_versions", json::object());
+        for (const auto &[name, version] : versions.items())
+          if (b.wrapped.count(name))
+            b.wrapped[name].version = version.get<unsigned>();
+      }
+  return b;
+}
+
+} // namespace dsu

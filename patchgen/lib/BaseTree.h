@@ -1,0 +1,73 @@
+// The base a patch is made against: the old tree (built with dsu-cc, or a
+// previous patch on top of one), the new tree, the files that differ and the
+// manifests of the units they are.
+#pragma once
+
+#include "Options.h"
+#include "UnitRecords.h"
+
+#include "Argv.h"
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace dsu {
+
+// The previous patch when OLD is a dsu-patchgen output directory.
+struct PatchChain {
+  std::string parentName;
+  std::string prevDir;    // the previous patch's output directory
+  nlohmann::json prev;    // its patch.json
+};
+
+// A unit of the base, from its <object>.dsu.json manifest.
+struct BaseTreeUnit {
+  std::string manifestPath;
+  nlohmann::json manifest;
+  std::string rel;        // source path relative to the base root
+  std::string baseSource; // absolute, in the base tree
+};
+
+struct BaseTree {
+  std::string baseDir; // the tree built with dsu-cc
+  PatchChain chain;
+  std::vector<std::string> changedC;      // .c files that differ or are new (sorted)
+  std::vector<std::string> changedOther;  // headers that differ
+  std::vector<std::string> shadowHeaders; // changed headers that only add shadow fields
+  std::map<std::string, BaseTreeUnit> units;       // rel -> changed unit
+  std::map<std::string, std::string> removedUnits; // rel -> object manifest
+
+  // The old version of a file: the previous patches' copy, else the base's.
+  std::string oldVersionOf(const std::string &rel) const;
+};
+
+// Whether OLD and NEW are directories (an error naming the one that is not).
+bool inputsAreDirectories(const PatchgenOptions &o);
+
+// The base: OLD, or the base of the previous patch OLD holds (which must be
+// of the same mode). False after an error.
+bool readPatchChain(const PatchgenOptions &o, BaseTree &tree);
+
+// The .c and .h files of NEW that differ from their old versions (cheap
+// for hard links); `work` is the run's directory, left out like OUT.
+void compareTrees(const PatchgenOptions &o, const std::string &work, BaseTree &tree);
+
+// A header may only add fields to shadowed structs (--shadow): an error
+// for each other changed header. False if there was one.
+bool checkChangedHeaders(const PatchgenOptions &o, BaseTree &tree);
+
+// The manifests of the changed units, and units the new version removed
+// (errors, `failed` set). False when there is nothing to patch at all.
+bool findUnitManifests(const PatchgenOptions &o, BaseTree &tree, bool &failed);
+
+// The recorded command line, classified in the directory it ran in (it is
+// relative to it).
+CompileJob classifyIn(const std::string &cwd, const std::vector<std::string> &args);
+
+// The base's functions and registered variables of a unit, plus what the
+// patches below this one added to it.
+BaseUnit baseUnit(const nlohmann::json &manifest, const PatchChain &chain);
+
+} // namespace dsu

@@ -1,0 +1,81 @@
+// Parsing a unit in process (clang's tooling, over an overlay file system
+// when the unit's text comes from elsewhere).
+#include "ParseUnit.h"
+
+#include "Alignment.h"
+
+#include <clang/AST/ASTConsumer.h>
+#include <clang/AST/ASTContext.h>
+#include <clang/Basic/Diagnostic.h>
+#include <clang/Frontend/CompilerInstance.h>
+#include <clang/Frontend/FrontendAction.h>
+#include <clang/Frontend/TextDiagnosticPrinter.h>
+#include <clang/Tooling/Tooling.h>
+#include <llvm/Support/MemoryBuffer.h>
+#include <llvm/Support/VirtualFileSystem.h>
+
+#ifndef DSU_DEFAULT_CLANG
+#define DSU_DEFAULT_CLANG "/usr/lib/llvm-19/bin/clang"
+#endif
+
+namespace dsu {
+
+namespace {
+
+using UseAST = std::function<void(clang::ASTContext &, TokenRecorder &)>;
+
+struct ParseAction : clang::ASTFrontendAction {
+  const UseAST &use;
+  llvm::raw_string_ostream diag;
+  TokenRecorder recorder;
+  ParseAction(const UseAST &u, std::string &d) : use(u), diag(d) {}
+  bool BeginSourceFileAction(clang::CompilerInstance &ci) override {
+    auto *printer = new clang::TextDiagnosticPrinter(diag, &ci.getDiagnosticOpts());
+    ci.getDiagnostics().setClient(printer, true);
+    printer->BeginSourceFile(ci.getLangOpts(), &ci.getPreprocessor());
+    ci.getDiagnostics().setIgnoreAllWarnings(true);
+    ci.getPreprocessor().setTokenWatcher([this](const clang::Token &t) { recorder(t); });
+    return true;
+  }
+  std::unique_ptr<clang::ASTConsumer> CreateASTConsumer(clang::CompilerInstance &ci,
+                                                        llvm::StringRef) override {
+    struct Consumer : clang::ASTConsumer {
+      ParseAction &self;
+      clang::CompilerInstance &ci;
+      Consumer(ParseAction &s, clang::CompilerInstance &c) : self(s), ci(c) {}
+      void HandleTranslationUnit(clang::ASTContext &ctx) override {
+        if (!ci.getDiagnostics().hasErrorOccurred())
+          self.use(ctx, self.recorder);
+      }
+    };
+    return std::make_unique<Consumer>(*this, ci);
+  }
+};
+
+} // namespace
+
+bool parseUnit(const ParseRequest &req, std::string &diagnostics, const UseAST &use) {
+  std::vector<std::string> cmd = {DSU_DEFAULT_CLANG};
+  cmd.insert(cmd.end(), req.args.begin(), req.args.end());
+  cmd.push_back("-fsyntax-only");
+  cmd.push_back(req.source);
+  clang::FileSystemOptions fso;
+  fso.WorkingDir = req.cwd;
+  // The unit's text may come from elsewhere (a previous patch's copy): an
+  // in-memory file over the real file system, at the path includes expect.
+  auto overlay = llvm::makeIntrusiveRefCnt<llvm::vfs::OverlayFileSystem>(llvm::vfs::getRealFileSystem());
+  if (req.content) {
+    auto mem = llvm::makeIntrusiveRefCnt<llvm::vfs::InMemoryFileSystem>();
+    mem->addFile(req.source, 0, llvm::MemoryBuffer::getMemBufferCopy(*req.content, req.source));
+    overlay->pushOverlay(mem);
+  }
+  auto files = llvm::makeIntrusiveRefCnt<clang::FileManager>(fso, overlay);
+  clang::IgnoringDiagConsumer driverDiags;
+  clang::tooling::ToolInvocation inv(cmd, std::make_unique<ParseAction>(use, diagnostics),
+                                     files.get());
+  inv.setDiagnosticConsumer(&driverDiags);
+  bool ok = inv.run();
+  return ok && diagnostics.find("error:") == std::string::npos;
+}
+
+} // namespace dsu

@@ -1,0 +1,346 @@
+// One changed unit's work: parse its old and new versions, plan the patch of
+// it, preprocess and rewrite the new version into the unit's patch code.
+#include "UnitJob.h"
+
+#include "Alignment.h"
+#include "Files.h"
+#include "ParseUnit.h"
+#include "PatchRewrite.h"
+#include "Subprocess.h"
+#include "UnitPlan.h"
+#include "UnitSnapshot.h"
+
+#include <clang/AST/ASTContext.h>
+#include <fmt/format.h>
+
+#include <cstring>
+#include <filesystem>
+#include <optional>
+
+#ifndef DSU_RUNTIME_INCLUDE
+#define DSU_RUNTIME_INCLUDE ""
+#endif
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace dsu {
+
+namespace {
+
+class UnitJob {
+public:
+  UnitJob(const UnitJobInputs &in, UnitJobResults &results, const std::string &rel,
+          unsigned index)
+      : in_(in), o_(in.options), results_(results), rel_(rel), index_(index) {}
+
+  // The unit's patch in `out`; false when it has none (an error was
+  // reported, or nothing changed).
+  bool run(PatchUnit &out);
+
+private:
+  bool readRecordedCommand(const BaseTreeUnit &u);
+  bool parseOldVersion(const BaseTreeUnit &u);
+  void newVersionCommand();
+  void pickTransformers();
+  bool planWithTransformers();
+  bool preprocessNewVersion();
+  bool rewriteNewVersion();
+  bool reportPlanAndRewrite();
+  bool changesSomething() const;
+  void plan(clang::ASTContext &ctx);
+
+  const UnitJobInputs &in_;
+  const PatchgenOptions &o_;
+  UnitJobResults &results_;
+  const std::string &rel_;
+  unsigned index_;
+
+  std::vector<std::string> compiler_;
+  CompileJob job_;
+  std::string cwd_;
+  BaseUnit base_;
+  UnitSnapshot oldSnap_;
+  std::string newCwd_, newText_, newPath_, preFile_;
+  std::vector<std::string> newPreArgs_, newParseArgs_;
+  const TransformerFile *xf_ = nullptr;
+  std::set<std::string> userTags_;
+  bool planned_ = false;
+  std::optional<std::string> newContent_;
+  std::string preSource_, preprocessed_, alignError_;
+  PatchUnit b_;
+};
+
+bool UnitJob::run(PatchUnit &out) {
+  auto uit = in_.tree.units.find(rel_);
+  if (uit == in_.tree.units.end()) {
+    fmt::print(stderr, "{}/{}:1:1: warning: changed, but no object of the running program was "
+                       "built from it with dsu-cc; ignored\n", o_.newDir, rel_);
+    return false;
+  }
+  const BaseTreeUnit &u = uit->second;
+  if (!readRecordedCommand(u) || !parseOldVersion(u))
+    return false;
+  newVersionCommand();
+  pickTransformers();
+  b_.index = index_;
+  b_.tu = base_.tu;
+  b_.unitHash = base_.unitHash;
+  b_.file = preFile_;
+  if (xf_ && !planWithTransformers())
+    return false;
+  if (!preprocessNewVersion() || !rewriteNewVersion() || !reportPlanAndRewrite() ||
+      !changesSomething())
+    return false;
+  writeFile(preFile_, b_.unit.text);
+  fs::create_directories(fs::path(in_.work + "/src/" + rel_).parent_path());
+  writeFile(in_.work + "/src/" + rel_, newText_);
+  out = std::move(b_);
+  return true;
+}
+
+// The unit's manifest: its status, its command line and what the base has.
+bool UnitJob::readRecordedCommand(const BaseTreeUnit &u) {
+  const json &m = u.manifest;
+  if (m.value("status", "") == "excluded" || m.value("status", "") == "fallback") {
+    fmt::print(stderr, "{}/{}:1:1: error: changed, but the running program's object was not "
+                       "instrumented ({}: {})\n", o_.newDir, rel_, m.value("status", ""),
+               m.value("status_detail", ""));
+    results_.failed = true;
+    return false;
+  }
+  std::vector<std::string> args = m["arguments"].get<std::vector<std::string>>();
+  compiler_ = m.value("compiler", std::vector<std::string>{"clang-19"});
+  job_ = classifyIn(m.value("cwd", ""), args);
+  if (!job_.instrument) {
+    fmt::print(stderr, "{}: error: cannot reuse the recorded command line ({})\n", u.manifestPath,
+               job_.passthroughWhy);
+    results_.failed = true;
+    return false;
+  }
+  cwd_ = m.value("cwd", "");
+  if (!job_.kernel && std::strlen(DSU_RUNTIME_INCLUDE)) {
+    for (auto *v : {&job_.preprocessOnlyArgs, &job_.parseArgs})
+      v->insert(v->end(), {"-idirafter", DSU_RUNTIME_INCLUDE});
+  }
+  base_ = baseUnit(m, in_.tree.chain);
+  base_.shadowed = o_.shadow;
+  if (o_.verbose)
+    fmt::print(stderr, "dsu-patchgen: {} ({})\n", rel_, base_.tu);
+  return true;
+}
+
+// The base's file (or the previous patch's copy), parsed at the base's path
+// so that its includes resolve as they did.
+bool UnitJob::parseOldVersion(const BaseTreeUnit &u) {
+  std::string diags;
+  const std::string oldVersion = in_.tree.oldVersionOf(rel_);
+  ParseRequest oldReq{job_.parseArgs, cwd_, u.baseSource, std::nullopt};
+  if (oldVersion != u.baseSource)
+    oldReq.content = readFile(oldVersion);
+  if (!parseUnit(oldReq, diags, [&](clang::ASTContext &ctx, TokenRecorder &) {
+        oldSnap_ = snapshotUnit(ctx, "", o_.shadow);
+      })) {
+    fmt::print(stderr, "{}dsu-patchgen: error: the old version of {} does not parse with its "
+                       "recorded flags\n", diags, rel_);
+    results_.failed = true;
+    return false;
+  }
+  return true;
+}
+
+// The new version is preprocessed by the real compiler, parsed, compared,
+// rewritten. At the base's path too (same includes), with NEW's text. With
+// shadowed headers changed, the new version must see NEW's headers: its
+// command runs in NEW's copy of the build directory, and absolute paths
+// into the base tree point into NEW.
+void UnitJob::newVersionCommand() {
+  const std::string &baseDir = in_.tree.baseDir;
+  newCwd_ = cwd_;
+  newPreArgs_ = job_.preprocessOnlyArgs;
+  newParseArgs_ = job_.parseArgs;
+  if (!in_.tree.shadowHeaders.empty()) {
+    if (cwd_ == baseDir || isUnder(cwd_, baseDir))
+      newCwd_ = o_.newDir + cwd_.substr(baseDir.size());
+    for (auto *v : {&newPreArgs_, &newParseArgs_})
+      for (std::string &a : *v)
+        for (size_t at; (at = a.find(baseDir + "/")) != std::string::npos;)
+          a.replace(at, baseDir.size(), o_.newDir);
+  }
+  newText_ = *readFile(o_.newDir + "/" + rel_);
+  newPath_ = o_.newDir + "/" + rel_;
+  preFile_ = in_.work + "/units/" + fmt::format("unit{}.i", index_);
+  preSource_ = newPath_;
+}
+
+// The user's transformers for this unit's wrapped types are merged into the
+// new version (after it, under their own file name), so they see the
+// unit's types, functions and macros.
+void UnitJob::pickTransformers() {
+  for (const TransformerFile &tf : in_.transformers)
+    for (const auto &[name, w] : base_.wrapped)
+      if (tf.tags.count(w.tag)) {
+        if (xf_ && xf_ != &tf) {
+          fmt::print(stderr, "{}:1:1: error: {} and {} both have transformers for {}'s types; "
+                             "one file per unit\n", tf.path, xf_->path, tf.path, rel_);
+          results_.failed = true;
+        }
+        xf_ = &tf;
+        userTags_.insert(w.tag);
+        results_.transformerTagsUsed.insert(w.tag);
+      }
+}
+
+void UnitJob::plan(clang::ASTContext &ctx) {
+  UnitSnapshot newSnap = snapshotUnit(ctx, "", o_.shadow);
+  b_.plan = planUnit(base_, oldSnap_, newSnap, in_.patchName, userTags_);
+  b_.plan.index = index_;
+  results_.transformerStubs += b_.plan.transformerStubs;
+}
+
+// The plan first (it names the representations the user's code uses), then
+// the unit again with them declared ahead of the user's code.
+bool UnitJob::planWithTransformers() {
+  ParseRequest planReq{newParseArgs_, newCwd_, newPath_, std::nullopt};
+  std::string diags;
+  if (!parseUnit(planReq, diags, [&](clang::ASTContext &ctx, TokenRecorder &) { plan(ctx); })) {
+    fmt::print(stderr, "{}dsu-patchgen: error: the new version of {} does not compile\n",
+               diags, rel_);
+    results_.failed = true;
+    return false;
+  }
+  planned_ = true;
+  if (!b_.plan.errors.empty()) {
+    for (const std::string &w : b_.plan.warnings)
+      fmt::print(stderr, "{}\n", w);
+    for (const std::string &e : b_.plan.errors)
+      fmt::print(stderr, "{}\n", e);
+    results_.failed = true;
+    return false;
+  }
+  std::string reps;
+  for (const TypeUpdate &u : b_.plan.typeUpdates)
+    if (u.userTransformer)
+      reps += u.newDefinition + "; " + u.oldDefinition + ";\n";
+  newContent_ = fmt::format("#line 1 \"{}\"\n{}\n#line 1 \"{}\"\n{}#line 1 \"{}\"\n{}", newPath_,
+                            newText_, kRepresentationsFile, reps, xf_->path, xf_->text);
+  preSource_ = in_.work + "/units/" + fmt::format("unit{}.src.c", index_);
+  writeFile(preSource_, *newContent_);
+  return true;
+}
+
+// Quoted includes resolve from the file's directory: NEW's copy of it has
+// the same headers (header changes are refused but for shadow fields).
+bool UnitJob::preprocessNewVersion() {
+  std::string errFile = preFile_ + ".err";
+  std::vector<std::string> pre(compiler_);
+  if (xf_) // quoted includes of the source, from its own directory
+    pre.insert(pre.end(), {"-iquote", fs::path(newPath_).parent_path().string()});
+  for (size_t i = 0; i < newPreArgs_.size(); ++i)
+    pre.push_back(job_.preprocessOnlyArgs[i] == job_.source ? preSource_ : newPreArgs_[i]);
+  pre.insert(pre.end(), {"-o", preFile_});
+  if (runCommand(pre, newCwd_, "", errFile) != 0) {
+    fmt::print(stderr, "{}", readFile(errFile).value_or(""));
+    fmt::print(stderr, "dsu-patchgen: error: preprocessing the new {} failed\n", rel_);
+    results_.failed = true;
+    return false;
+  }
+  preprocessed_ = *readFile(preFile_);
+  fs::remove(errFile);
+  return true;
+}
+
+bool UnitJob::rewriteNewVersion() {
+  ParseRequest newReq{newParseArgs_, newCwd_, newPath_, newContent_};
+  std::string diags;
+  bool parsed = parseUnit(newReq, diags, [&](clang::ASTContext &ctx, TokenRecorder &rec) {
+    if (!planned_) {
+      plan(ctx);
+      if (!b_.plan.errors.empty())
+        return;
+    }
+    TokenMap map;
+    if (!alignPreprocessed(ctx.getSourceManager(), ctx.getLangOpts(), preprocessed_, rec, map,
+                           alignError_))
+      return;
+    PatchRewriteOptions ro;
+    ro.kernel = o_.kernel();
+    ro.exported = &in_.kernelSymbols.exported;
+    ro.vmlinuxSymbols = o_.kernel() ? &in_.kernelSymbols.vmlinux : nullptr;
+    ro.unitHash = base_.unitHash;
+    ro.patchName = in_.patchName;
+    ro.transformerFile = xf_ ? xf_->path : "";
+    b_.unit = rewritePatchUnit(ctx, map, base_, b_.plan, ro);
+  });
+  if (!parsed) {
+    fmt::print(stderr, "{}dsu-patchgen: error: the new version of {} does not compile\n", diags,
+               rel_);
+    results_.failed = true;
+    return false;
+  }
+  return true;
+}
+
+bool UnitJob::reportPlanAndRewrite() {
+  for (const std::string &w : b_.plan.warnings)
+    fmt::print(stderr, "{}\n", w);
+  for (const std::string &w : b_.unit.warnings)
+    fmt::print(stderr, "{}\n", w);
+  if (b_.plan.errors.empty() && b_.unit.errors.empty() && alignError_.empty())
+    return true;
+  for (const std::string &e : b_.plan.errors)
+    fmt::print(stderr, "{}\n", e);
+  for (const std::string &e : b_.unit.errors)
+    fmt::print(stderr, "{}\n", e);
+  if (!alignError_.empty())
+    fmt::print(stderr, "dsu-patchgen: error: {}: {}\n", rel_, alignError_);
+  results_.failed = true;
+  return false;
+}
+
+bool UnitJob::changesSomething() const {
+  const UnitPlan &p = b_.plan;
+  if (!p.replaced.empty() || !p.added.empty() || !p.addedVars.empty() ||
+      !p.typeUpdates.empty() || !p.shadowUpdates.empty())
+    return true;
+  if (!p.deleted.empty()) {
+    std::string names;
+    for (const std::string &f : p.deleted)
+      names += (names.empty() ? "" : ", ") + f + "()";
+    fmt::print(stderr, "{}/{}:1:1: note: no function changed: the new version only removes "
+                       "{}, which a live patch cannot do (the old code stays)\n",
+               o_.newDir, rel_, names);
+  } else {
+    fmt::print(stderr, "{}/{}:1:1: note: no function changed (only formatting, comments or "
+                       "declarations)\n", o_.newDir, rel_);
+  }
+  return false;
+}
+
+} // namespace
+
+void runUnitJobs(const UnitJobInputs &in, UnitJobResults &results) {
+  fs::create_directories(in.work + "/units");
+  fs::create_directories(in.work + "/src");
+  for (const std::string &rel : in.tree.changedC) {
+    PatchUnit unit;
+    if (UnitJob(in, results, rel, results.units.size()).run(unit))
+      results.units.push_back(std::move(unit));
+  }
+}
+
+bool checkDeletedUses(const std::vector<PatchUnit> &units) {
+  std::set<std::string> patchAdds;
+  for (const PatchUnit &b : units)
+    patchAdds.insert(b.unit.addedGlobals.begin(), b.unit.addedGlobals.end());
+  bool ok = true;
+  for (const PatchUnit &b : units)
+    for (const DeletedUse &d : b.unit.deletedUses)
+      if (!d.external || !patchAdds.count(d.name)) {
+        fmt::print(stderr, "{}\n", d.error);
+        ok = false;
+      }
+  return ok;
+}
+
+} // namespace dsu
