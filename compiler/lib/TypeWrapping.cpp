@@ -1,6 +1,8 @@
 #include "TypeWrapping.h"
 
+#include "PatchTypeWrap.h"
 #include "Policy.h"
+#include "SourceUtils.h"
 
 #include <clang/AST/ASTContext.h>
 #include <clang/AST/Attr.h>
@@ -26,8 +28,6 @@ namespace {
 
 // The least alignment of a wrapped type's union (see wrapTypes).
 constexpr uint64_t kUnionAlign = 8;
-
-bool isSourceFile(llvm::StringRef file) { return file.ends_with(".c") || file.ends_with(".i"); }
 
 struct Candidate {
   RecordDecl *def = nullptr;
@@ -115,10 +115,8 @@ public:
           if (Candidate *c = find(ce->getSubExpr()->getType()->getPointeeType());
               c && c->record.reason == Reason::None) {
             c->record.reason = Reason::TypeUserVisible;
-            PresumedLoc p = sm_.getPresumedLoc(sm_.getExpansionLoc(call->getBeginLoc()));
-            c->record.detail = p.isValid() ? fmt::format("copied by {}() at {}:{}", n.str(),
-                                                         p.getFilename(), p.getLine())
-                                           : "";
+            std::string at = presumedFileLine(sm_, call->getBeginLoc());
+            c->record.detail = at.empty() ? "" : fmt::format("copied by {}() at {}", n.str(), at);
           }
     return true;
   }
@@ -151,8 +149,7 @@ public:
         return true;
     }
     c->record.reason = Reason::TypeOverlay;
-    PresumedLoc p = sm_.getPresumedLoc(sm_.getExpansionLoc(ce->getBeginLoc()));
-    c->record.detail = p.isValid() ? fmt::format("{}:{}", p.getFilename(), p.getLine()) : "";
+    c->record.detail = presumedFileLine(sm_, ce->getBeginLoc());
     return true;
   }
 
@@ -395,45 +392,20 @@ private:
 
 } // namespace
 
-void forEachMemberOnPath(const Expr *e, const std::function<void(const MemberExpr *)> &fn) {
-  e = e->IgnoreParens();
-  for (;;) {
-    if (const auto *as = dyn_cast<ArraySubscriptExpr>(e)) {
-      const auto *ic = dyn_cast<ImplicitCastExpr>(as->getBase()->IgnoreParens());
-      if (!ic || ic->getCastKind() != CK_ArrayToPointerDecay)
-        return;
-      e = ic->getSubExpr()->IgnoreParens();
-    } else if (const auto *me = dyn_cast<MemberExpr>(e)) {
-      fn(me);
-      if (me->isArrow())
-        return;
-      e = me->getBase()->IgnoreParens();
-    } else {
-      return;
-    }
-  }
-}
-
-bool isFreeFunction(llvm::StringRef name) {
-  return name == "free" || name == "kfree" || name == "kvfree" || name == "vfree" ||
-         name == "kfree_sensitive" || name == "kmem_cache_free";
-}
-
 std::string wrapTypes(TypeWrapInput in, std::vector<TypeRecord> &types, bool &wrappedAny) {
   ASTContext &ctx = in.ctx;
   SourceManager &sm = ctx.getSourceManager();
   const LangOptions &lo = ctx.getLangOpts();
   const RewriteOptions &opts = in.opts;
   wrappedAny = false;
-  auto presumed = [&](SourceLocation loc) { return sm.getPresumedLoc(sm.getExpansionLoc(loc)); };
 
   std::vector<Candidate> cands;
   for (Decl *d : ctx.getTranslationUnitDecl()->decls()) {
     auto *rd = dyn_cast<RecordDecl>(d);
     if (!rd || !rd->isThisDeclarationADefinition())
       continue;
-    PresumedLoc p = presumed(rd->getLocation());
-    if (!p.isValid() || !isSourceFile(p.getFilename()))
+    PresumedLoc p = presumedLoc(sm, rd->getLocation());
+    if (!p.isValid() || !isCSourceFile(p.getFilename()))
       continue;
     Candidate c;
     c.def = rd;
@@ -449,11 +421,7 @@ std::string wrapTypes(TypeWrapInput in, std::vector<TypeRecord> &types, bool &wr
     t.file = p.getFilename();
     t.line = p.getLine();
     t.reason = Reason::None;
-    const PatchTypeWrap *pw = nullptr;
-    if (in.patchTypes) {
-      auto it = in.patchTypes->find(t.tag);
-      pw = it == in.patchTypes->end() ? nullptr : &it->second;
-    }
+    const PatchTypeWrap *pw = runningWrap(in, t.tag);
     if (in.patchTypes && !pw) {
       t.reason = Reason::TypeNotSelected;
       t.detail = "not wrapped in the running program";
@@ -497,8 +465,7 @@ std::string wrapTypes(TypeWrapInput in, std::vector<TypeRecord> &types, bool &wr
     if (c->record.reason != Reason::None || scan.handedToMemory.count(cast))
       continue;
     c->record.reason = Reason::TypeFirstMemberAlias;
-    PresumedLoc p = sm.getPresumedLoc(sm.getExpansionLoc(cast->getBeginLoc()));
-    c->record.detail = p.isValid() ? fmt::format("{}:{}", p.getFilename(), p.getLine()) : "";
+    c->record.detail = presumedFileLine(sm, cast->getBeginLoc());
   }
 
   // The definition must stand alone (`struct T { ... };`, attributes after
@@ -558,9 +525,7 @@ std::string wrapTypes(TypeWrapInput in, std::vector<TypeRecord> &types, bool &wr
           }
       }
       if (t.reason == Reason::None) {
-        const PatchTypeWrap *pw = nullptr;
-        if (in.patchTypes)
-          pw = &in.patchTypes->at(t.tag);
+        const PatchTypeWrap *pw = runningWrap(in, t.tag);
         const unsigned version = pw ? pw->version : 0;
         const std::string rep = fmt::format("__dsu_rep_{}_{}", t.tag, version);
         const std::string con = "__dsu_con_" + t.tag;
@@ -687,17 +652,6 @@ std::string wrapTypes(TypeWrapInput in, std::vector<TypeRecord> &types, bool &wr
   for (Candidate &c : cands)
     types.push_back(c.record);
   return tail;
-}
-
-unsigned typeTag(llvm::StringRef tu, llvm::StringRef name) {
-  uint32_t h = 2166136261u;
-  auto mix = [&h](unsigned char c) { h = (h ^ c) * 16777619u; };
-  for (char c : tu)
-    mix(static_cast<unsigned char>(c));
-  mix(0);
-  for (char c : name)
-    mix(static_cast<unsigned char>(c));
-  return h;
 }
 
 } // namespace dsu

@@ -2,7 +2,7 @@
 
 #include "Indirection.h"
 #include "Reasons.h"
-#include "TypeWrapping.h"
+#include "PatchTypeWrap.h"
 
 #include <clang/AST/ASTContext.h>
 #include <clang/AST/Attr.h>
