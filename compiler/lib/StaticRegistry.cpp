@@ -1,6 +1,7 @@
 #include "StaticRegistry.h"
 
 #include "CLiterals.h"
+#include "RewriteRecords.h"
 #include "SourceUtils.h"
 
 #include "dsu/abi.h"
@@ -140,6 +141,13 @@ std::string staticLocalName(const FunctionDecl *fn, const VarDecl *vd) {
     name += fmt::format("#{}", same);
   return name;
 }
+
+StaticRegistry::StaticRegistry(ASTContext &ctx, const RewriteOptions &opts, const EditText &text)
+    : ctx_(ctx), opts_(opts), text_(text) {}
+
+StaticRegistry::~StaticRegistry() = default;
+
+std::vector<VariableRecord> StaticRegistry::takeRecords() { return std::move(records_); }
 
 std::string StaticRegistry::descriptor(const VarDecl *vd, const std::string &cname,
                                        const std::string &regName, bool local) const {

@@ -4,7 +4,6 @@
 #pragma once
 
 #include "EditText.h"
-#include "RewriteRecords.h"
 
 #include <string>
 #include <vector>
@@ -17,6 +16,9 @@ class VarDecl;
 } // namespace clang
 
 namespace dsu {
+
+struct RewriteOptions;
+struct VariableRecord;
 
 // Whether a static variable can have a registry descriptor: not thread-local
 // and not in a section whose data goes away or is not addressable as-is
@@ -31,8 +33,8 @@ std::string staticLocalName(const clang::FunctionDecl *fn, const clang::VarDecl 
 // one (VariableRecord) and inserts the descriptors of those it can register.
 class StaticRegistry {
 public:
-  StaticRegistry(clang::ASTContext &ctx, const RewriteOptions &opts, const EditText &text)
-      : ctx_(ctx), opts_(opts), text_(text) {}
+  StaticRegistry(clang::ASTContext &ctx, const RewriteOptions &opts, const EditText &text);
+  ~StaticRegistry();
 
   // Static locals of updateable function `fn`: a descriptor right after
   // each declaration statement, in the same scope (a file-scope initializer
@@ -43,7 +45,8 @@ public:
   // end of the unit, where every definition is complete.
   void registerFileStatics();
 
-  std::vector<VariableRecord> takeRecords() { return std::move(records_); }
+  // Every static variable seen, registered or not (with why not).
+  std::vector<VariableRecord> takeRecords();
 
 private:
   std::string descriptor(const clang::VarDecl *vd, const std::string &cname,
