@@ -1,5 +1,7 @@
 #include "Alignment.h"
 
+#include "SourceUtils.h"
+
 #include <clang/Basic/SourceManager.h>
 #include <clang/Lex/Lexer.h>
 #include <clang/Lex/PPCallbacks.h>
@@ -123,7 +125,7 @@ void UnitPrinter::start() {
 void UnitPrinter::setUnprintable(const char *what, SourceLocation loc) {
   if (!unprintable_.empty())
     return;
-  PresumedLoc p = sm_.getPresumedLoc(sm_.getExpansionLoc(loc));
+  PresumedLoc p = presumedLoc(sm_, loc);
   unprintable_ = p.isValid() ? fmt::format("{} at {}:{}", what, p.getFilename(), p.getLine())
                              : std::string(what);
   bool invalid = false;
@@ -273,7 +275,7 @@ bool alignPreprocessed(SourceManager &sm, const LangOptions &lo, llvm::StringRef
       bool invalid = false;
       const char *spelled = sm.getCharacterData(sm.getSpellingLoc(e.loc), &invalid);
       if (invalid || e.length != got.size() || llvm::StringRef(spelled, e.length) != got) {
-        PresumedLoc p = sm.getPresumedLoc(sm.getExpansionLoc(e.loc));
+        PresumedLoc p = presumedLoc(sm, e.loc);
         error = fmt::format("token {} differs: preprocessed text has '{}', the parse '{}' at {}:{}", i,
                             got.str(), invalid ? "?" : std::string(spelled, e.length),
                             p.isValid() ? p.getFilename() : "?", p.isValid() ? p.getLine() : 0);

@@ -1,7 +1,9 @@
 #include "Effects.h"
 
-#include "Indirection.h"
-#include "TypeWrapping.h"
+#include "ASTUtils.h"
+#include "Hashing.h"
+#include "SourceUtils.h"
+#include "StaticRegistry.h"
 
 #include <clang/AST/ASTContext.h>
 #include <clang/AST/Attr.h>
@@ -21,10 +23,6 @@ using namespace clang;
 namespace dsu {
 namespace {
 
-bool isSourceFileName(llvm::StringRef file) {
-  return file.ends_with(".c") || file.ends_with(".i");
-}
-
 // "struct T" when `rd` is a named struct defined in the unit's .c source:
 // the only types dsu-cc wraps, hence the only ones a patch can change.
 std::string localStructName(const SourceManager &sm, const RecordDecl *rd) {
@@ -33,8 +31,7 @@ std::string localStructName(const SourceManager &sm, const RecordDecl *rd) {
   const RecordDecl *def = rd->getDefinition();
   if (!def)
     return "";
-  PresumedLoc p = sm.getPresumedLoc(sm.getExpansionLoc(def->getLocation()));
-  if (!p.isValid() || !isSourceFileName(p.getFilename()))
+  if (!inCSourceFile(sm, def->getLocation()))
     return "";
   return "struct " + def->getName().str();
 }
@@ -111,7 +108,7 @@ public:
         if (callee->getBuiltinID())
           return;
         if (callee->getName() == "dsu_update_point") {
-          PresumedLoc p = sm_.getPresumedLoc(sm_.getExpansionLoc(ce->getBeginLoc()));
+          PresumedLoc p = presumedLoc(sm_, ce->getBeginLoc());
           // The base name, as __FILE_NAME__ in dsu_update() gives it.
           if (p.isValid())
             push("point", llvm::sys::path::filename(p.getFilename()).str() + ":" +
@@ -154,8 +151,7 @@ public:
 
 private:
   unsigned line(SourceLocation loc) const {
-    PresumedLoc p = sm_.getPresumedLoc(sm_.getExpansionLoc(loc));
-    return p.isValid() ? p.getLine() : 0;
+    return presumedLine(sm_, loc);
   }
   // `f(&t.x)`: while f runs it works on t's representation.
   std::vector<std::string> addressArguments(const CallExpr *ce) const {

@@ -1,6 +1,9 @@
 #include "TypeWrapping.h"
 
+#include "PatchTypeWrap.h"
 #include "Policy.h"
+#include "SourceUtils.h"
+#include "WrapperText.h"
 
 #include <clang/AST/ASTContext.h>
 #include <clang/AST/Attr.h>
@@ -23,11 +26,6 @@ using namespace clang;
 namespace dsu {
 
 namespace {
-
-// The least alignment of a wrapped type's union (see wrapTypes).
-constexpr uint64_t kUnionAlign = 8;
-
-bool isSourceFile(llvm::StringRef file) { return file.ends_with(".c") || file.ends_with(".i"); }
 
 struct Candidate {
   RecordDecl *def = nullptr;
@@ -115,10 +113,8 @@ public:
           if (Candidate *c = find(ce->getSubExpr()->getType()->getPointeeType());
               c && c->record.reason == Reason::None) {
             c->record.reason = Reason::TypeUserVisible;
-            PresumedLoc p = sm_.getPresumedLoc(sm_.getExpansionLoc(call->getBeginLoc()));
-            c->record.detail = p.isValid() ? fmt::format("copied by {}() at {}:{}", n.str(),
-                                                         p.getFilename(), p.getLine())
-                                           : "";
+            std::string at = presumedFileLine(sm_, call->getBeginLoc());
+            c->record.detail = at.empty() ? "" : fmt::format("copied by {}() at {}", n.str(), at);
           }
     return true;
   }
@@ -151,8 +147,7 @@ public:
         return true;
     }
     c->record.reason = Reason::TypeOverlay;
-    PresumedLoc p = sm_.getPresumedLoc(sm_.getExpansionLoc(ce->getBeginLoc()));
-    c->record.detail = p.isValid() ? fmt::format("{}:{}", p.getFilename(), p.getLine()) : "";
+    c->record.detail = presumedFileLine(sm_, ce->getBeginLoc());
     return true;
   }
 
@@ -395,45 +390,20 @@ private:
 
 } // namespace
 
-void forEachMemberOnPath(const Expr *e, const std::function<void(const MemberExpr *)> &fn) {
-  e = e->IgnoreParens();
-  for (;;) {
-    if (const auto *as = dyn_cast<ArraySubscriptExpr>(e)) {
-      const auto *ic = dyn_cast<ImplicitCastExpr>(as->getBase()->IgnoreParens());
-      if (!ic || ic->getCastKind() != CK_ArrayToPointerDecay)
-        return;
-      e = ic->getSubExpr()->IgnoreParens();
-    } else if (const auto *me = dyn_cast<MemberExpr>(e)) {
-      fn(me);
-      if (me->isArrow())
-        return;
-      e = me->getBase()->IgnoreParens();
-    } else {
-      return;
-    }
-  }
-}
-
-bool isFreeFunction(llvm::StringRef name) {
-  return name == "free" || name == "kfree" || name == "kvfree" || name == "vfree" ||
-         name == "kfree_sensitive" || name == "kmem_cache_free";
-}
-
 std::string wrapTypes(TypeWrapInput in, std::vector<TypeRecord> &types, bool &wrappedAny) {
   ASTContext &ctx = in.ctx;
   SourceManager &sm = ctx.getSourceManager();
   const LangOptions &lo = ctx.getLangOpts();
   const RewriteOptions &opts = in.opts;
   wrappedAny = false;
-  auto presumed = [&](SourceLocation loc) { return sm.getPresumedLoc(sm.getExpansionLoc(loc)); };
 
   std::vector<Candidate> cands;
   for (Decl *d : ctx.getTranslationUnitDecl()->decls()) {
     auto *rd = dyn_cast<RecordDecl>(d);
     if (!rd || !rd->isThisDeclarationADefinition())
       continue;
-    PresumedLoc p = presumed(rd->getLocation());
-    if (!p.isValid() || !isSourceFile(p.getFilename()))
+    PresumedLoc p = presumedLoc(sm, rd->getLocation());
+    if (!p.isValid() || !isCSourceFile(p.getFilename()))
       continue;
     Candidate c;
     c.def = rd;
@@ -449,11 +419,7 @@ std::string wrapTypes(TypeWrapInput in, std::vector<TypeRecord> &types, bool &wr
     t.file = p.getFilename();
     t.line = p.getLine();
     t.reason = Reason::None;
-    const PatchTypeWrap *pw = nullptr;
-    if (in.patchTypes) {
-      auto it = in.patchTypes->find(t.tag);
-      pw = it == in.patchTypes->end() ? nullptr : &it->second;
-    }
+    const PatchTypeWrap *pw = runningWrap(in, t.tag);
     if (in.patchTypes && !pw) {
       t.reason = Reason::TypeNotSelected;
       t.detail = "not wrapped in the running program";
@@ -497,8 +463,7 @@ std::string wrapTypes(TypeWrapInput in, std::vector<TypeRecord> &types, bool &wr
     if (c->record.reason != Reason::None || scan.handedToMemory.count(cast))
       continue;
     c->record.reason = Reason::TypeFirstMemberAlias;
-    PresumedLoc p = sm.getPresumedLoc(sm.getExpansionLoc(cast->getBeginLoc()));
-    c->record.detail = p.isValid() ? fmt::format("{}:{}", p.getFilename(), p.getLine()) : "";
+    c->record.detail = presumedFileLine(sm, cast->getBeginLoc());
   }
 
   // The definition must stand alone (`struct T { ... };`, attributes after
@@ -558,12 +523,9 @@ std::string wrapTypes(TypeWrapInput in, std::vector<TypeRecord> &types, bool &wr
           }
       }
       if (t.reason == Reason::None) {
-        const PatchTypeWrap *pw = nullptr;
-        if (in.patchTypes)
-          pw = &in.patchTypes->at(t.tag);
+        const PatchTypeWrap *pw = runningWrap(in, t.tag);
         const unsigned version = pw ? pw->version : 0;
         const std::string rep = fmt::format("__dsu_rep_{}_{}", t.tag, version);
-        const std::string con = "__dsu_con_" + t.tag;
         const QualType repType = ctx.getRecordType(c.def);
         t.updateable = true;
         t.repSize = ctx.getTypeSize(repType) / 8;
@@ -580,57 +542,8 @@ std::string wrapTypes(TypeWrapInput in, std::vector<TypeRecord> &types, bool &wr
         in.rw.ReplaceText(tag, t.tag.size(), rep);
         const std::string tagValue =
             fmt::format("{:#x}u", typeTag(in.opts.tuName, "struct " + t.tag));
-        std::string text = fmt::format(
-            " struct {0} {{ unsigned int __dsu_version; unsigned int __dsu_tag; union {{ struct {1} __dsu_data; char "
-            "__dsu_slop[{2}]; }} __dsu_u __attribute__((__aligned__({3}))); }};",
-            t.tag, rep,
-            pw ? std::to_string(pw->unionSize)
-               : fmt::format("(sizeof(struct {}) + {} + {}) / {} * {}", rep, opts.typeSlop,
-                             kUnionAlign - 1, kUnionAlign, kUnionAlign),
-            kUnionAlign);
-        std::string desc = "&__dsu_tdesc_" + t.tag;
-        if (pw) {
-          desc = pw->descExpr;
-        } else {
-          std::string section = opts.kernel ? "" : ", __section__(\"__dsu_types\")";
-          text += fmt::format(
-              " static struct __dsu_type_desc __dsu_tdesc_{0} __attribute__((__used__, "
-              "__aligned__(8){2})) = {{ DSU_ABI_VERSION, 0, {3}, \"struct {0}\", __dsu_tu_name, "
-              "sizeof(struct {0}), sizeof(struct {1}), __builtin_offsetof(struct {0}, __dsu_u), "
-              "sizeof(((struct {0} *)0)->__dsu_u), __dsu_unit_hash, 0 }};",
-              t.tag, rep, section, tagValue);
-        }
-        // The version is read with acquire semantics: the data of an
-        // instance another thread just transformed is read after it.
-        const std::string expected =
-            version ? fmt::format("(DSU_TYPE_MAGIC | {}u)", version) : "DSU_TYPE_MAGIC";
-        text += fmt::format(
-            " static inline __attribute__((__always_inline__, __unused__)) struct {0} *{1}(struct "
-            "{2} *p) {{ if (__builtin_expect(__atomic_load_n(&p->__dsu_version, __ATOMIC_ACQUIRE) != {3}, 0)) "
-            "__dsu_type_slow({4}, p, {5}); return &p->__dsu_u.__dsu_data; }}",
-            rep, con, t.tag, expected, desc, version);
-        // For reads and address computations: memory without the magic and
-        // the tag is left alone (it may be no instance at all: a list
-        // head's container). The magic and tag test sits in a cold function
-        // of its own: inline, clang merged it with the version compare into
-        // nine branch-free instructions on every access; apart, the fast
-        // path is load, compare, branch.
-        text += fmt::format(
-            " static __attribute__((__noinline__, __cold__, __unused__)) void "
-            "__dsu_conr_slow_{2}(struct {2} *p, unsigned int v) {{ if ((v & ~DSU_TYPE_VERSION_MASK) "
-            "== DSU_TYPE_MAGIC && p->__dsu_tag == {6}) __dsu_type_slow({4}, p, {5}); }}"
-            " static inline __attribute__((__always_inline__, __unused__)) struct {0} "
-            "*__dsu_conr_{2}(struct {2} *p) {{ unsigned int v = __atomic_load_n(&p->__dsu_version, "
-            "__ATOMIC_ACQUIRE); if (__builtin_expect(v != {3}, 0)) __dsu_conr_slow_{2}(p, v); return "
-            "&p->__dsu_u.__dsu_data; }}",
-            rep, con, t.tag, expected, desc, version, tagValue);
-        // Marks a fresh local instance (see UseScanner::VisitDeclStmt).
-        text += fmt::format(
-            " static inline __attribute__((__always_inline__, __unused__)) int __dsu_mark_{0}(struct "
-            "{0} *p) {{ p->__dsu_version = {1}; p->__dsu_tag = {2}; return 0; }}",
-            t.tag, expected, tagValue);
-        if (pw)
-          text += pw->after;
+        const std::string text =
+            wrapperText({t.tag, rep, version, tagValue, pw, opts.typeSlop, opts.kernel});
         in.rw.InsertTextAfterToken(next.getLocation(), text);
         for (const InitListExpr *ile : c.inits) {
           in.rw.ReplaceText(in.edit(ile->getLBraceLoc()), 1,
@@ -687,17 +600,6 @@ std::string wrapTypes(TypeWrapInput in, std::vector<TypeRecord> &types, bool &wr
   for (Candidate &c : cands)
     types.push_back(c.record);
   return tail;
-}
-
-unsigned typeTag(llvm::StringRef tu, llvm::StringRef name) {
-  uint32_t h = 2166136261u;
-  auto mix = [&h](unsigned char c) { h = (h ^ c) * 16777619u; };
-  for (char c : tu)
-    mix(static_cast<unsigned char>(c));
-  mix(0);
-  for (char c : name)
-    mix(static_cast<unsigned char>(c));
-  return h;
 }
 
 } // namespace dsu

@@ -10,7 +10,9 @@
 // Types that cannot be wrapped keep their layout and get a reason.
 #pragma once
 
-#include "Indirection.h"
+#include "ASTUtils.h"
+#include "Hashing.h"
+#include "RewriteRecords.h"
 
 #include <functional>
 #include <map>
@@ -26,13 +28,7 @@ class SourceLocation;
 
 namespace dsu {
 
-// dsu-patchgen: how the running program wraps a type the patch code uses.
-struct PatchTypeWrap {
-  unsigned version = 0;        // the version the patch code is compiled for
-  unsigned long unionSize = 0; // the running instances' union: the wrapper keeps its size
-  std::string descExpr;        // a `struct __dsu_type_desc *` expression (a reference slot)
-  std::string after;           // text to place right after the wrapper (old representation ...)
-};
+struct PatchTypeWrap; // PatchTypeWrap.h: patch mode
 
 struct TypeWrapInput {
   clang::ASTContext &ctx;
@@ -47,22 +43,6 @@ struct TypeWrapInput {
   // them are not edited.
   std::function<bool(const clang::Decl *)> skip;
 };
-
-// The member accesses an lvalue reaches its storage through, outermost
-// first: `p->a.b[i]` gives b, then a; it stops after an arrow (a pointer is
-// loaded there) and at a subscript of a pointer. Used for writes (which
-// accessor) and for taken addresses (which fields may not move).
-void forEachMemberOnPath(const clang::Expr *lvalue,
-                         const std::function<void(const clang::MemberExpr *)> &fn);
-
-// The free family: calls that release the object their argument points to
-// (free, kfree, kvfree, vfree, kfree_sensitive, kmem_cache_free).
-bool isFreeFunction(llvm::StringRef name);
-
-// What the __dsu_tag of an instance of `name` ("struct T") of unit `tu`
-// holds: FNV-1a over tu, a 0 byte and name, as the runtime's dsu_core_hash
-// (which checks descriptors against it).
-unsigned typeTag(llvm::StringRef tu, llvm::StringRef name);
 
 // Decides, records (in `types`) and edits. Returns the text to append at the
 // end of the unit (descriptors), empty when nothing was wrapped.

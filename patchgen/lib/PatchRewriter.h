@@ -44,13 +44,13 @@ private:
   // by its newlines only (the lines after it keep their numbers).
   void blankOut(clang::SourceLocation begin, clang::SourceLocation last);
   std::string where(clang::SourceLocation loc) const {
-    clang::PresumedLoc p = sm_.getPresumedLoc(sm_.getExpansionLoc(loc));
+    clang::PresumedLoc p = presumedLoc(sm_, loc);
     return p.isValid() ? fmt::format("{}:{}:{}", p.getFilename(), p.getLine(), p.getColumn())
                        : "<unknown>";
   }
   bool inSource(const clang::Decl *d) const {
     std::string f = presumedFile(sm_, d->getLocation());
-    return isSourceFile(f) || (!opts_.transformerFile.empty() && f == opts_.transformerFile);
+    return isCSourceFile(f) || (!opts_.transformerFile.empty() && f == opts_.transformerFile);
   }
 
   std::string baseReason(const std::string &name) const {

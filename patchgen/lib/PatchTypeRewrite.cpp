@@ -3,6 +3,7 @@
 #include "PatchRewriter.h"
 
 #include "Indirection.h"
+#include "PatchTypeWrap.h"
 #include "TypeWrapping.h"
 
 extern "C" {

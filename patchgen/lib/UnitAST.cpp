@@ -7,19 +7,6 @@ using namespace clang;
 
 namespace dsu {
 
-std::string presumedFile(const SourceManager &sm, SourceLocation loc) {
-  PresumedLoc p = sm.getPresumedLoc(sm.getExpansionLoc(loc));
-  return p.isValid() ? p.getFilename() : "";
-}
-unsigned presumedLine(const SourceManager &sm, SourceLocation loc) {
-  PresumedLoc p = sm.getPresumedLoc(sm.getExpansionLoc(loc));
-  return p.isValid() ? p.getLine() : 0;
-}
-unsigned presumedColumn(const SourceManager &sm, SourceLocation loc) {
-  PresumedLoc p = sm.getPresumedLoc(sm.getExpansionLoc(loc));
-  return p.isValid() ? p.getColumn() : 1;
-}
-
 std::vector<std::pair<Expr *, const RecordDecl *>> freedRecords(CallExpr *ce) {
   std::vector<std::pair<Expr *, const RecordDecl *>> out;
   const FunctionDecl *callee = ce->getDirectCallee();

@@ -1,25 +1,17 @@
-// AST helpers the unit's snapshot and its patch rewrite share: where a
-// declaration is, and the references and frees in a piece of code.
+// AST helpers the unit's snapshot and its patch rewrite share: the
+// references and frees in a piece of code (locations: SourceUtils.h).
 #pragma once
 
 #include <clang/AST/RecursiveASTVisitor.h>
 #include <clang/Basic/SourceManager.h>
+
+#include "SourceUtils.h"
 
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace dsu {
-
-// The unit's own source (.c, or .i), as opposed to a header.
-inline bool isSourceFile(llvm::StringRef file) {
-  return file.ends_with(".c") || file.ends_with(".i");
-}
-
-// Presumed file, line and column of a location's expansion ("", 0, 1 if none).
-std::string presumedFile(const clang::SourceManager &sm, clang::SourceLocation loc);
-unsigned presumedLine(const clang::SourceManager &sm, clang::SourceLocation loc);
-unsigned presumedColumn(const clang::SourceManager &sm, clang::SourceLocation loc);
 
 class RefCollector : public clang::RecursiveASTVisitor<RefCollector> {
 public:

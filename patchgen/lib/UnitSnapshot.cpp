@@ -105,7 +105,7 @@ public:
       return true;
     forEachMemberOnPath(uo->getSubExpr(), [&](const MemberExpr *me) {
       if (const auto *fd = dyn_cast<FieldDecl>(me->getMemberDecl()); fd && !fields.count(fd)) {
-        PresumedLoc p = sm_.getPresumedLoc(sm_.getExpansionLoc(uo->getBeginLoc()));
+        PresumedLoc p = presumedLoc(sm_, uo->getBeginLoc());
         fields[fd] = p.isValid() ? fmt::format("{}:{}", p.getFilename(), p.getLine()) : "?";
       }
     });
@@ -144,7 +144,7 @@ UnitSnapshot snapshotUnit(ASTContext &ctx, const std::string &transformerFile,
     const auto *shadowRecord = dyn_cast<RecordDecl>(d);
     const bool shadowedHere = shadowRecord && shadowRecord->getIdentifier() &&
                               shadowed.count(shadowRecord->getName().str());
-    if ((!isSourceFile(file) && !shadowedHere) ||
+    if ((!isCSourceFile(file) && !shadowedHere) ||
         (!transformerFile.empty() && file == transformerFile))
       continue;
     if (auto *fd = dyn_cast<FunctionDecl>(d); fd && fd->doesThisDeclarationHaveABody()) {
