@@ -120,6 +120,7 @@ bool checkChangedHeaders(const PatchgenOptions &o, BaseTree &tree) {
 bool findUnitManifests(const PatchgenOptions &o, BaseTree &tree, bool &failed) {
   const std::string &baseDir = tree.baseDir;
   std::set<std::string> wanted(tree.changedC.begin(), tree.changedC.end());
+  bool refused = false; // a manifest could not be read: which units it was is unknown
   for (auto it = fs::recursive_directory_iterator(baseDir, fs::directory_options::skip_permission_denied);
        it != fs::recursive_directory_iterator(); ++it) {
     if (it->is_directory()) {
@@ -135,12 +136,18 @@ bool findUnitManifests(const PatchgenOptions &o, BaseTree &tree, bool &failed) {
     if (isUnder(guess, baseDir) && !wanted.count(guess.substr(baseDir.size() + 1)) &&
         fs::exists(guess) && fs::exists(o.newDir + guess.substr(baseDir.size())))
       continue;
-    auto text = readFile(path);
-    json m = text ? json::parse(*text, nullptr, false) : json();
-    if (m.is_discarded() || !m.is_object() || !m.contains("arguments"))
+    ManifestError error;
+    std::optional<Manifest> read = readManifestFile(path, error);
+    if (!read) {
+      fmt::print(stderr, "{}\n", error.message());
+      refused = true;
       continue;
-    std::string src = m.value("source", "");
-    std::string abs = absolutePath(fs::path(src).is_absolute() ? src : m.value("cwd", "") + "/" + src);
+    }
+    Manifest &m = *read;
+    if (!m.hasCommandLine)
+      continue;
+    const std::string &src = m.source;
+    std::string abs = absolutePath(fs::path(src).is_absolute() ? src : m.cwd + "/" + src);
     if (!isUnder(abs, baseDir))
       continue;
     std::string rel = fs::relative(abs, baseDir).string();
@@ -165,6 +172,8 @@ bool findUnitManifests(const PatchgenOptions &o, BaseTree &tree, bool &failed) {
                baseDir, rel, rel, manifest, rel, o.newDir);
     failed = true;
   }
+  if (refused)
+    return false;
   if (tree.changedC.empty() && !failed) {
     fmt::print(stderr, "dsu-patchgen: error: no .c file differs between {} and {}\n", o.oldDir,
                o.newDir);
@@ -184,37 +193,41 @@ CompileJob classifyIn(const std::string &cwd, const std::vector<std::string> &ar
   return job;
 }
 
-BaseUnit baseUnit(const json &m, const PatchChain &chain) {
+std::vector<std::string> recordedCompiler(const Manifest &m) {
+  return m.compiler.empty() ? std::vector<std::string>{"clang-19"} : m.compiler;
+}
+
+BaseUnit baseUnit(const Manifest &m, const PatchChain &chain) {
   BaseUnit b;
-  b.tu = m.value("tu", "");
-  b.unitHash = m.value("unit_hash", "");
-  for (const json &f : m.value("functions", json::array())) {
-    std::string file = f.value("file", "");
-    if (!(llvm::StringRef(file).ends_with(".c") || llvm::StringRef(file).ends_with(".i")))
+  b.tu = m.tu;
+  b.unitHash = m.unitHash;
+  // A reason the manifest leaves out is shown as "?".
+  auto reasonOf = [](const ManifestEntry &e) { return e.reason.empty() ? "?" : e.reason; };
+  for (const ManifestFunction &f : m.functions) {
+    if (!(llvm::StringRef(f.file).ends_with(".c") || llvm::StringRef(f.file).ends_with(".i")))
       continue;
-    b.functions[f.value("name", "")] = f.value("updateable", false) ? "" : f.value("reason", "?");
+    b.functions[f.name] = f.updateable ? "" : reasonOf(f);
   }
-  for (const json &v : m.value("variables", json::array())) {
-    if (v.value("registered", false))
-      b.registeredVars.insert(v.value("name", ""));
+  for (const ManifestVariable &v : m.variables) {
+    if (v.registered)
+      b.registeredVars.insert(v.name);
     else
-      b.unregisteredVars[v.value("name", "")] = v.value("reason_text", "");
+      b.unregisteredVars[v.name] = v.reasonText;
   }
   if (!chain.prev.is_null())
     for (const json &g : chain.prev.value("globals", json::array()))
       b.patchGlobals.insert(g.get<std::string>());
-  for (const json &t : m.value("types", json::array())) {
-    const std::string name = t.value("name", "");
-    if (!t.value("updateable", false)) {
-      b.unwrapped[name] = t.value("reason", "?");
+  for (const ManifestType &t : m.types) {
+    if (!t.updateable) {
+      b.unwrapped[t.name] = reasonOf(t);
       continue;
     }
     BaseUnit::WrappedType w;
-    w.tag = llvm::StringRef(name).starts_with("struct ") ? name.substr(7) : name;
-    w.unionSize = t.value("union_size", 0ul);
-    w.unionAlign = t.value("union_align", 0ul);
-    w.slop = t.value("slop", 0ul);
-    b.wrapped[name] = w;
+    w.tag = llvm::StringRef(t.name).starts_with("struct ") ? t.name.substr(7) : t.name;
+    w.unionSize = t.unionSize;
+    w.unionAlign = t.unionAlign;
+    w.slop = t.slop;
+    b.wrapped[t.name] = w;
   }
   if (!chain.prev.is_null())
     for (const json &u : chain.prev.value("cumulative", json::array()))

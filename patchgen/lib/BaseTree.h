@@ -7,6 +7,7 @@
 #include "UnitRecords.h"
 
 #include "Argv.h"
+#include "ManifestReader.h"
 #include <nlohmann/json.hpp>
 
 #include <map>
@@ -25,7 +26,7 @@ struct PatchChain {
 // A unit of the base, from its <object>.dsu.json manifest.
 struct BaseTreeUnit {
   std::string manifestPath;
-  nlohmann::json manifest;
+  Manifest manifest;
   std::string rel;        // source path relative to the base root
   std::string baseSource; // absolute, in the base tree
 };
@@ -59,15 +60,20 @@ void compareTrees(const PatchgenOptions &o, const std::string &work, BaseTree &t
 bool checkChangedHeaders(const PatchgenOptions &o, BaseTree &tree);
 
 // The manifests of the changed units, and units the new version removed
-// (errors, `failed` set). False when there is nothing to patch at all.
+// (errors, `failed` set). False when there is nothing to patch at all, or
+// a manifest cannot be read (one of another schema, say: an error naming it).
 bool findUnitManifests(const PatchgenOptions &o, BaseTree &tree, bool &failed);
 
 // The recorded command line, classified in the directory it ran in (it is
 // relative to it).
 CompileJob classifyIn(const std::string &cwd, const std::vector<std::string> &args);
 
+// The compiler the unit was built with, as recorded (clang-19 when the
+// manifest names none).
+std::vector<std::string> recordedCompiler(const Manifest &manifest);
+
 // The base's functions and registered variables of a unit, plus what the
 // patches below this one added to it.
-BaseUnit baseUnit(const nlohmann::json &manifest, const PatchChain &chain);
+BaseUnit baseUnit(const Manifest &manifest, const PatchChain &chain);
 
 } // namespace dsu

@@ -3,13 +3,12 @@
 #include "ParseUnit.h"
 
 #include "Alignment.h"
+#include "BufferedParse.h"
 
-#include <clang/AST/ASTConsumer.h>
 #include <clang/AST/ASTContext.h>
 #include <clang/Basic/Diagnostic.h>
 #include <clang/Frontend/CompilerInstance.h>
-#include <clang/Frontend/FrontendAction.h>
-#include <clang/Frontend/TextDiagnosticPrinter.h>
+#include <clang/Lex/Preprocessor.h>
 #include <clang/Tooling/Tooling.h>
 #include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/VirtualFileSystem.h>
@@ -24,32 +23,25 @@ namespace {
 
 using UseAST = std::function<void(clang::ASTContext &, TokenRecorder &)>;
 
-struct ParseAction : clang::ASTFrontendAction {
-  const UseAST &use;
-  llvm::raw_string_ostream diag;
-  TokenRecorder recorder;
-  ParseAction(const UseAST &u, std::string &d) : use(u), diag(d) {}
-  bool BeginSourceFileAction(clang::CompilerInstance &ci) override {
-    auto *printer = new clang::TextDiagnosticPrinter(diag, &ci.getDiagnosticOpts());
-    ci.getDiagnostics().setClient(printer, true);
-    printer->BeginSourceFile(ci.getLangOpts(), &ci.getPreprocessor());
-    ci.getDiagnostics().setIgnoreAllWarnings(true);
-    ci.getPreprocessor().setTokenWatcher([this](const clang::Token &t) { recorder(t); });
-    return true;
+// Errors only, kept for the caller's own message; the tokens recorded as
+// the preprocessor lexes them.
+class ParseAction : public BufferedParseAction {
+public:
+  ParseAction(const UseAST &use, std::string &diagnostics)
+      : BufferedParseAction(diagnostics, Options{/*ignoreWarnings=*/true,
+                                                 /*summaryInBuffer=*/false}),
+        use_(use) {}
+
+private:
+  void beginUnit(clang::CompilerInstance &ci) override {
+    ci.getPreprocessor().setTokenWatcher([this](const clang::Token &t) { recorder_(t); });
   }
-  std::unique_ptr<clang::ASTConsumer> CreateASTConsumer(clang::CompilerInstance &ci,
-                                                        llvm::StringRef) override {
-    struct Consumer : clang::ASTConsumer {
-      ParseAction &self;
-      clang::CompilerInstance &ci;
-      Consumer(ParseAction &s, clang::CompilerInstance &c) : self(s), ci(c) {}
-      void HandleTranslationUnit(clang::ASTContext &ctx) override {
-        if (!ci.getDiagnostics().hasErrorOccurred())
-          self.use(ctx, self.recorder);
-      }
-    };
-    return std::make_unique<Consumer>(*this, ci);
+  void useUnit(clang::CompilerInstance &, clang::ASTContext &ctx) override {
+    use_(ctx, recorder_);
   }
+
+  const UseAST &use_;
+  TokenRecorder recorder_;
 };
 
 } // namespace

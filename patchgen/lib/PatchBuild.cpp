@@ -1,6 +1,7 @@
 // Compiling and linking the patch, in user space or as a kernel module.
 #include "PatchBuild.h"
 
+#include "CompilerOutput.h"
 #include "Files.h"
 #include "Subprocess.h"
 
@@ -17,17 +18,35 @@ namespace dsu {
 
 namespace {
 
+// Runs a build step in `cwd`, its stderr (and stdout too, for kbuild) in
+// `log`; whether it exited with 0.
+bool runLogged(const std::vector<std::string> &argv, const std::string &cwd,
+               const std::string &log, bool stdoutToo = false) {
+  SubprocessOptions options;
+  options.cwd = cwd;
+  options.stderrPath = log;
+  if (stdoutToo)
+    options.stdoutPath = log;
+  return runSubprocess(argv, options).status() == 0;
+}
+
+// The line of a build step's log naming its first error, for a one-line
+// message. Matched on "error" without clang's colon, as dsu-patchgen always
+// did, so that the line it shows for a failed build stays the same.
+std::string firstErrorInLog(const std::string &log) {
+  return firstErrorLine(readFile(log).value_or(""), "error");
+}
+
 // The unit's own compile flags, minus input/output/preprocessing, for its
 // patch code (preprocessed C).
 bool compileUnit(const PatchContext &in, const PatchUnit &b, OutputDir &output,
                  const std::string &log, std::string &obj) {
   const BaseTreeUnit *u = nullptr;
   for (auto &[rel, info] : in.tree.units)
-    if (info.manifest.value("tu", "") == b.tu)
+    if (info.manifest.tu == b.tu)
       u = &info;
-  CompileJob job = classifyIn(u->manifest.value("cwd", ""),
-                              u->manifest["arguments"].get<std::vector<std::string>>());
-  std::vector<std::string> cc = u->manifest.value("compiler", std::vector<std::string>{"clang-19"});
+  CompileJob job = classifyIn(u->manifest.cwd, u->manifest.arguments);
+  std::vector<std::string> cc = recordedCompiler(u->manifest);
   for (size_t i = 0; i < job.compileArgs.size(); ++i) {
     const std::string &a = job.compileArgs[i];
     if (a == "-o") {
@@ -40,11 +59,11 @@ bool compileUnit(const PatchContext &in, const PatchUnit &b, OutputDir &output,
   }
   obj = output.work() + fmt::format("/units/unit{}.o", b.index);
   cc.insert(cc.end(), {"-fPIC", "-c", "-x", "cpp-output", b.file, "-o", obj});
-  if (runCommand(cc, u->manifest.value("cwd", ""), "", log) == 0)
+  if (runLogged(cc, u->manifest.cwd, log))
     return true;
   fmt::print(stderr, "dsu-patchgen: error: the patch code for {} does not compile: {}\n"
                      "  (log: {}, code: {})\n",
-             b.tu, firstErrorLine(readFile(log).value_or("")), output.shown(log),
+             b.tu, firstErrorInLog(log), output.shown(log),
              output.shown(b.file));
   output.keep(log);
   output.keep(b.file);
@@ -65,10 +84,10 @@ bool buildSharedObject(const PatchContext &in, const std::string &patchName, Out
   std::vector<std::string> cc = {"clang-19", "-fPIC", "-O2", "-Wall", "-I", DSU_RUNTIME_INCLUDE,
                                  "-c", work + "/dsu_patch_main.c", "-o",
                                  work + "/units/dsu_patch_main.o"};
-  if (runCommand(cc, work, "", log) != 0) {
+  if (!runLogged(cc, work, log)) {
     fmt::print(stderr, "dsu-patchgen: error: the patch table does not compile: {}\n"
                        "  (log: {}, code: {})\n",
-               firstErrorLine(readFile(log).value_or("")), output.shown(log),
+               firstErrorInLog(log), output.shown(log),
                output.shown(work + "/dsu_patch_main.c"));
     output.keep(log);
     output.keep(work + "/dsu_patch_main.c");
@@ -79,9 +98,9 @@ bool buildSharedObject(const PatchContext &in, const std::string &patchName, Out
   std::vector<std::string> link = {"clang-19", "-shared", "-Wl,-Bsymbolic", "-o",
                                    work + "/" + patchName + ".so"};
   link.insert(link.end(), objects.begin(), objects.end());
-  if (runCommand(link, work, "", log) != 0) {
+  if (!runLogged(link, work, log)) {
     fmt::print(stderr, "dsu-patchgen: error: linking the patch failed: {}\n  (log: {})\n",
-               firstErrorLine(readFile(log).value_or("")), output.shown(log));
+               firstErrorInLog(log), output.shown(log));
     output.keep(log);
     return false;
   }
@@ -119,9 +138,9 @@ bool buildKernelModule(const PatchContext &in, const std::string &patchName, Out
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   std::vector<std::string> make = {"make", "-C", in.options.kernelDir, "M=" + work, "LLVM=-19",
                                    fmt::format("-j{}", cpus > 0 ? cpus : 1), "modules"};
-  if (runCommand(make, work, log, log) != 0) {
+  if (!runLogged(make, work, log, /*stdoutToo=*/true)) {
     fmt::print(stderr, "dsu-patchgen: error: building the patch module failed: {}\n  (log: "
-                       "{})\n", firstErrorLine(readFile(log).value_or("")), output.shown(log));
+                       "{})\n", firstErrorInLog(log), output.shown(log));
     output.keep(log);
     for (const PatchUnit &b : in.units)
       output.keep(b.file);

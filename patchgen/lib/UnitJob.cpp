@@ -22,7 +22,6 @@
 #endif
 
 namespace fs = std::filesystem;
-using nlohmann::json;
 
 namespace dsu {
 
@@ -101,24 +100,22 @@ bool UnitJob::run(PatchUnit &out) {
 
 // The unit's manifest: its status, its command line and what the base has.
 bool UnitJob::readRecordedCommand(const BaseTreeUnit &u) {
-  const json &m = u.manifest;
-  if (m.value("status", "") == "excluded" || m.value("status", "") == "fallback") {
+  const Manifest &m = u.manifest;
+  if (m.status == "excluded" || m.status == "fallback") {
     fmt::print(stderr, "{}/{}:1:1: error: changed, but the running program's object was not "
-                       "instrumented ({}: {})\n", o_.newDir, rel_, m.value("status", ""),
-               m.value("status_detail", ""));
+                       "instrumented ({}: {})\n", o_.newDir, rel_, m.status, m.statusDetail);
     results_.failed = true;
     return false;
   }
-  std::vector<std::string> args = m["arguments"].get<std::vector<std::string>>();
-  compiler_ = m.value("compiler", std::vector<std::string>{"clang-19"});
-  job_ = classifyIn(m.value("cwd", ""), args);
+  compiler_ = recordedCompiler(m);
+  job_ = classifyIn(m.cwd, m.arguments);
   if (!job_.instrument) {
     fmt::print(stderr, "{}: error: cannot reuse the recorded command line ({})\n", u.manifestPath,
                job_.passthroughWhy);
     results_.failed = true;
     return false;
   }
-  cwd_ = m.value("cwd", "");
+  cwd_ = m.cwd;
   if (!job_.kernel && std::strlen(DSU_RUNTIME_INCLUDE)) {
     for (auto *v : {&job_.preprocessOnlyArgs, &job_.parseArgs})
       v->insert(v->end(), {"-idirafter", DSU_RUNTIME_INCLUDE});
@@ -239,7 +236,10 @@ bool UnitJob::preprocessNewVersion() {
   for (size_t i = 0; i < newPreArgs_.size(); ++i)
     pre.push_back(job_.preprocessOnlyArgs[i] == job_.source ? preSource_ : newPreArgs_[i]);
   pre.insert(pre.end(), {"-o", preFile_});
-  if (runCommand(pre, newCwd_, "", errFile) != 0) {
+  SubprocessOptions run;
+  run.cwd = newCwd_;
+  run.stderrPath = errFile;
+  if (runSubprocess(pre, run).status() != 0) {
     fmt::print(stderr, "{}", readFile(errFile).value_or(""));
     fmt::print(stderr, "dsu-patchgen: error: preprocessing the new {} failed\n", rel_);
     results_.failed = true;
