@@ -8,8 +8,6 @@
 
 namespace dsu::safety {
 
-using nlohmann::json;
-
 int Program::item(const std::string &name, char kind) {
   auto [it, fresh] = itemIndex.emplace(name, static_cast<int>(items.size()));
   if (fresh) {
@@ -31,13 +29,9 @@ std::vector<int> Program::resolve(int unit, const std::string &name) const {
 void Program::link() {
   for (Function &f : functions)
     f.item = item(f.tu + ":" + f.name, 'f');
-  for (const auto &[unit, a] : addressTaken_) {
-    if (!isAddressTakenEntry(a))
-      continue;
-    std::string name = addressTakenName(a);
-    for (int target : resolve(unit, name))
-      bySignature_[addressTakenSignature(a)].insert(target);
-  }
+  for (const auto &[unit, a] : addressTaken_)
+    for (int target : resolve(unit, a.name))
+      bySignature_[a.signature].insert(target);
   std::map<std::string, std::set<int>> byField;
   for (const auto &[unit, st] : fieldStores_)
     for (int target : resolve(unit, st.second))
@@ -49,9 +43,8 @@ void Program::link() {
     auto typeItem = [&](const std::string &t) {
       return u.wrappedTypes.count(t) ? item(u.tu + ":" + t, 't') : -1;
     };
-    for (const json &raw : rawEvents_[i]) {
+    for (const dsu::ManifestEffectEvent &me : manifestEvents_[i]) {
       Event e{Event::Point};
-      ManifestEvent me = readEvent(raw);
       const std::string &kind = me.kind, &name = me.name;
       e.block = me.block;
       e.line = me.line;
@@ -100,7 +93,7 @@ void Program::link() {
   for (const Type &t : types)
     if (t.updateable)
       item(t.tu + ":" + t.name, 't');
-  rawEvents_.clear();
+  manifestEvents_.clear();
 }
 
 void forEachComponent(const Program &p, const std::function<bool(int)> &follow,

@@ -1,19 +1,31 @@
-// Reading the per-object manifests (*.dsu.json, dsu-manifest/1, written by
-// dsu-cc) into the Program: every field of the manifest JSON the safety
-// analysis reads is read here. Effect events and address-taken entries stay
-// JSON until Program::link(), which reads them through readEvent() and the
-// addressTaken*() functions below.
+// Loading the per-object manifests (*.dsu.json, written by dsu-cc) into the
+// Program: finding them, reading each through the compiler library's
+// manifest reader (ManifestReader.h, which checks the schema), and taking
+// what the safety analysis needs. Effect events and address-taken entries
+// keep their names until Program::link() resolves them.
 #include "Program.h"
 
 #include <algorithm>
 #include <filesystem>
 #include <fmt/format.h>
-#include <fstream>
+#include <tuple>
 
 namespace dsu::safety {
 
 namespace fs = std::filesystem;
-using nlohmann::json;
+
+namespace {
+
+// What the manifest says of every function and type it lists, into the
+// analysis's record (Function or Type) of unit `tu`.
+template <typename Record>
+void takeEntry(const dsu::ManifestEntry &entry, const std::string &tu, Record &r) {
+  r.tu = tu;
+  std::tie(r.name, r.file, r.line, r.updateable, r.reason, r.reasonText) =
+      std::tie(entry.name, entry.file, entry.line, entry.updateable, entry.reason, entry.reasonText);
+}
+
+} // namespace
 
 void Program::load(const std::vector<std::string> &dirs, std::vector<std::string> &errors) {
   std::vector<std::string> paths;
@@ -38,108 +50,65 @@ void Program::load(const std::vector<std::string> &dirs, std::vector<std::string
   }
   std::sort(paths.begin(), paths.end()); // deterministic item order
   for (const std::string &p : paths) {
-    std::ifstream in(p);
-    json m = json::parse(in, nullptr, false);
-    if (m.is_discarded()) {
-      errors.push_back(fmt::format("{}: not valid JSON", p));
-      continue;
-    }
-    addManifest(m, p, errors);
+    dsu::ManifestError err;
+    if (std::optional<dsu::Manifest> m = dsu::readManifestFile(p, err))
+      addManifest(*m);
+    else
+      errors.push_back(err.path + ": " + err.reason);
   }
 }
 
-void Program::addManifest(const json &m, const std::string &path, std::vector<std::string> &errors) {
-  if (!m.is_object() || m.value("schema", "") != "dsu-manifest/1") {
-    errors.push_back(fmt::format("{}: not a dsu-manifest/1 file", path));
-    return;
+void Program::addManifest(const dsu::Manifest &m) {
+  Unit u;
+  u.tu = !m.tu.empty() ? m.tu : !m.source.empty() ? m.source : m.path;
+  if (m.kernel)
+    mode = "kernel";
+  int unit = static_cast<int>(units_.size());
+  for (const dsu::ManifestType &t : m.types) {
+    Type ty;
+    takeEntry(t, u.tu, ty);
+    if (ty.updateable)
+      u.wrappedTypes.insert(ty.name);
+    types.push_back(std::move(ty));
   }
-  try {
-    Unit u;
-    u.tu = m.value("tu", m.value("source", path));
-    if (m.value("mode", "user") == "kernel")
-      mode = "kernel";
-    int unit = static_cast<int>(units_.size());
-    for (const json &t : m.value("types", json::array())) {
-      Type ty;
-      ty.tu = u.tu;
-      ty.name = t.at("name").get<std::string>();
-      ty.file = t.value("file", "");
-      ty.line = t.value("line", 0u);
-      ty.updateable = t.value("updateable", false);
-      ty.reason = t.value("reason", "");
-      ty.reasonText = t.value("reason_text", "");
-      if (ty.updateable)
-        u.wrappedTypes.insert(ty.name);
-      types.push_back(std::move(ty));
+  for (const dsu::ManifestVariable &v : m.variables)
+    u.statics.insert(v.name);
+  for (const dsu::ManifestFunction &f : m.functions) {
+    if (u.functions.count(f.name))
+      continue; // a .c file included twice
+    Function fn;
+    takeEntry(f, u.tu, fn);
+    fn.external = f.external;
+    fn.transaction = f.transaction;
+    std::vector<dsu::ManifestEffectEvent> events;
+    if (f.effects) {
+      fn.cfg = f.effects->cfg;
+      fn.entry = f.effects->entry;
+      fn.signature = f.effects->signature;
+      fn.succ = f.effects->succ.value_or(std::vector<std::vector<unsigned>>{{}});
+      events = f.effects->events;
+    } else {
+      // An older manifest: nothing known, so everything is possible.
+      fn.cfg = false;
+      fn.succ = {{0}};
     }
-    for (const json &v : m.value("variables", json::array()))
-      u.statics.insert(v.at("name").get<std::string>());
-    for (const json &f : m.value("functions", json::array())) {
-      Function fn;
-      fn.tu = u.tu;
-      fn.name = f.at("name").get<std::string>();
-      if (u.functions.count(fn.name))
-        continue; // a .c file included twice
-      fn.file = f.value("file", "");
-      fn.line = f.value("line", 0u);
-      fn.external = f.value("linkage", "") == "external";
-      fn.updateable = f.value("updateable", false);
-      fn.reason = f.value("reason", "");
-      fn.reasonText = f.value("reason_text", "");
-      fn.transaction = f.value("transaction", "");
-      std::vector<json> raw;
-      if (f.contains("effects")) {
-        const json &fx = f.at("effects");
-        fn.cfg = fx.value("cfg", true);
-        fn.entry = fx.value("entry", 0u);
-        fn.signature = fx.value("signature", "");
-        fn.succ = fx.contains("succ") ? fx.at("succ").get<std::vector<std::vector<unsigned>>>()
-                                      : std::vector<std::vector<unsigned>>{{}};
-        for (const json &e : fx.at("events"))
-          raw.push_back(e);
-      } else {
-        // An older manifest: nothing known, so everything is possible.
-        fn.cfg = false;
-        fn.succ = {{0}};
-      }
-      int idx = static_cast<int>(functions.size());
-      u.functions[fn.name] = idx;
-      if (fn.external)
-        externals_[fn.name].push_back(idx);
-      functions.push_back(std::move(fn));
-      rawEvents_.push_back(std::move(raw));
-      unitOf_.push_back(unit);
-    }
-    for (const json &a : m.value("address_taken", json::array()))
-      addressTaken_.emplace_back(unit, a);
-    for (const json &st : m.value("field_stores", json::array()))
-      if (st.is_array() && st.size() == 2)
-        fieldStores_.emplace_back(unit, std::make_pair(st[0].get<std::string>(), st[1].get<std::string>()));
-    for (const json &k : m.value("open_fields", json::array()))
-      openFields_.insert(k.get<std::string>());
-    // A manifest from before field stores were recorded: every field open.
-    if (!m.contains("field_stores"))
-      allFieldsOpen_ = true;
-    units_.push_back(std::move(u));
-  } catch (const json::exception &e) {
-    errors.push_back(fmt::format("{}: malformed manifest: {}", path, e.what()));
+    int idx = static_cast<int>(functions.size());
+    u.functions[fn.name] = idx;
+    if (fn.external)
+      externals_[fn.name].push_back(idx);
+    functions.push_back(std::move(fn));
+    manifestEvents_.push_back(std::move(events));
+    unitOf_.push_back(unit);
   }
+  for (const dsu::ManifestAddressTaken &a : m.addressTaken)
+    addressTaken_.emplace_back(unit, a);
+  for (const auto &store : m.fieldStores)
+    fieldStores_.emplace_back(unit, store);
+  openFields_.insert(m.openFields.begin(), m.openFields.end());
+  // A manifest from before field stores were recorded: every field open.
+  if (!m.hasFieldStores)
+    allFieldsOpen_ = true;
+  units_.push_back(std::move(u));
 }
-
-Program::ManifestEvent Program::readEvent(const json &raw) {
-  ManifestEvent e;
-  e.kind = raw.at(0).get<std::string>();
-  e.name = raw.at(1).get<std::string>();
-  e.block = raw.at(2).get<unsigned>();
-  e.line = raw.at(3).get<unsigned>();
-  if (raw.size() > 4)
-    for (const json &t : raw.at(4))
-      e.during.push_back(t.get<std::string>());
-  return e;
-}
-
-bool Program::isAddressTakenEntry(const json &a) { return a.is_array() && a.size() >= 2; }
-std::string Program::addressTakenName(const json &a) { return a[0].get<std::string>(); }
-std::string Program::addressTakenSignature(const json &a) { return a[1].get<std::string>(); }
 
 } // namespace dsu::safety

@@ -13,9 +13,8 @@
 // except through such pointers).
 #pragma once
 
+#include "ManifestReader.h"
 #include "ProgramRecords.h"
-
-#include <nlohmann/json.hpp>
 
 #include <map>
 #include <set>
@@ -30,7 +29,8 @@ public:
   // Reads every `*.dsu.json` under `dirs` (recursively). Errors (unreadable
   // or malformed manifests) are appended to `errors` as "path: reason".
   void load(const std::vector<std::string> &dirs, std::vector<std::string> &errors);
-  void addManifest(const nlohmann::json &m, const std::string &path, std::vector<std::string> &errors);
+  // Adds one manifest, read by dsu::readManifestFile (compiler/lib).
+  void addManifest(const dsu::Manifest &m);
   // Resolves calls, indirect calls, types and globals; call after loading.
   void link();
 
@@ -48,25 +48,13 @@ private:
     std::set<std::string> wrappedTypes, statics;
     std::map<std::string, int> functions; // name -> index (defined here)
   };
-  // A manifest's effect event, [kind, name, block, line, [types during]],
-  // and address-taken entry, [name, signature], as link() reads them
-  // (ManifestLoading.cpp; they stay JSON until link()).
-  struct ManifestEvent {
-    std::string kind, name;
-    unsigned block = 0, line = 0;
-    std::vector<std::string> during;
-  };
-  static ManifestEvent readEvent(const nlohmann::json &raw);
-  static bool isAddressTakenEntry(const nlohmann::json &a);
-  static std::string addressTakenName(const nlohmann::json &a);
-  static std::string addressTakenSignature(const nlohmann::json &a);
-
   std::vector<Unit> units_;
-  std::vector<std::vector<nlohmann::json>> rawEvents_; // per function, until link()
+  // Per function, the manifest's events by name until link() resolves them.
+  std::vector<std::vector<dsu::ManifestEffectEvent>> manifestEvents_;
   std::vector<int> unitOf_;
   std::map<std::string, std::vector<int>> externals_;  // name -> external definitions
   std::map<std::string, std::set<int>> bySignature_;   // address-taken functions
-  std::vector<std::pair<int, nlohmann::json>> addressTaken_; // (unit, entry)
+  std::vector<std::pair<int, dsu::ManifestAddressTaken>> addressTaken_; // (unit, entry)
   std::vector<std::pair<int, std::pair<std::string, std::string>>> fieldStores_; // (unit, (field, fn))
   std::set<std::string> openFields_;
   bool allFieldsOpen_ = false;

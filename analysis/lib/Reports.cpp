@@ -36,8 +36,9 @@ json unsafeJson(const std::vector<Unsafe> &unsafe, const std::set<std::string> &
       continue;
     }
     json flags = json::array();
-    for (auto [bit, name] : {std::pair{kFrameType, "type"}, std::pair{kFramePrior, "prior"},
-                             std::pair{kFrameFuture, "future"}, std::pair{kFrameTxRoot, "transaction"}})
+    for (auto [bit, name] : {std::pair{DSU_FRAME_TYPE, "type"}, std::pair{DSU_FRAME_PRIOR, "prior"},
+                             std::pair{DSU_FRAME_FUTURE, "future"},
+                             std::pair{DSU_FRAME_TXROOT, "transaction"}})
       if (u.flags & bit)
         flags.push_back(name);
     frames.push_back({{"function", u.where}, {"callee", u.callee}, {"flags", flags}, {"why", u.why}});

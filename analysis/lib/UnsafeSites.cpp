@@ -99,13 +99,13 @@ std::vector<Unsafe> unsafeSites(Program &p, const std::set<std::string> &change)
     a.merge(fd, a.during(g, ev));
     std::vector<std::string> types = a.names(fd, 't');
     if (!types.empty()) {
-      it->second.flags |= kFrameType;
+      it->second.flags |= DSU_FRAME_TYPE;
       it->second.why = concreteUseText(p, g, types, " after the call");
     }
     if (a.intersects(pr, all))
-      it->second.flags |= kFramePrior;
+      it->second.flags |= DSU_FRAME_PRIOR;
     if (a.intersects(fu, all))
-      it->second.flags |= kFrameFuture;
+      it->second.flags |= DSU_FRAME_FUTURE;
     return it->second;
   };
 
@@ -128,7 +128,7 @@ std::vector<Unsafe> unsafeSites(Program &p, const std::set<std::string> &change)
     auto add = [&](const std::string &key, unsigned fl, const std::string &why) {
       SiteFlags &k = keys[key];
       k.flags |= fl;
-      if ((fl & kFrameType) && k.why.empty())
+      if ((fl & DSU_FRAME_TYPE) && k.why.empty())
         k.why = why;
     };
     for (size_t ev = 0; ev < gf.events.size(); ++ev) {
@@ -151,7 +151,7 @@ std::vector<Unsafe> unsafeSites(Program &p, const std::set<std::string> &change)
       if (tf.updateable || tf.tu != gf.tu || keyBusy.count(t))
         continue;
       for (const auto &[key, inner] : callKeys(t))
-        add(key, sf.flags | inner.flags, (sf.flags & kFrameType) ? sf.why : inner.why);
+        add(key, sf.flags | inner.flags, (sf.flags & DSU_FRAME_TYPE) ? sf.why : inner.why);
     }
     keyBusy.erase(g);
     return keyMemo[g] = std::move(keys);
@@ -219,15 +219,15 @@ std::vector<Unsafe> unsafeSites(Program &p, const std::set<std::string> &change)
     }
     for (const auto &[key, site] : callKeys(fi)) {
       flags[key] |= site.flags;
-      if ((site.flags & kFrameType) && !why.count(key))
+      if ((site.flags & DSU_FRAME_TYPE) && !why.count(key))
         why[key] = site.why;
       any |= site.flags;
     }
     if (!fn.transaction.empty() && a.intersects(a.effect(fi), all))
-      any |= kFrameTxRoot;
+      any |= DSU_FRAME_TXROOT;
     if (!any)
       continue;
-    unsigned tx = fn.transaction.empty() ? 0 : kFrameTxRoot;
+    unsigned tx = fn.transaction.empty() ? 0 : DSU_FRAME_TXROOT;
     FrameRules &r = frameRules[fn.name];
     for (const auto &[key, fl] : flags) {
       SiteFlags &k = r.byCallee[key];
@@ -238,11 +238,11 @@ std::vector<Unsafe> unsafeSites(Program &p, const std::set<std::string> &change)
     unsigned anyFl = tx;
     std::vector<std::string> types = a.names(anyOld, 't');
     if (!types.empty())
-      anyFl |= kFrameType;
+      anyFl |= DSU_FRAME_TYPE;
     if (a.intersects(anyPrior, all))
-      anyFl |= kFramePrior;
+      anyFl |= DSU_FRAME_PRIOR;
     if (a.intersects(anyFuture, all))
-      anyFl |= kFrameFuture;
+      anyFl |= DSU_FRAME_FUTURE;
     r.any.flags |= anyFl;
     if (r.any.why.empty() && !types.empty())
       r.any.why = concreteUseText(p, fi, types);

@@ -6,6 +6,10 @@
 #include "Safety.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -46,10 +50,11 @@ json manifest(bool oldUseAfterPoint) {
 }
 
 dsu::safety::Program linked(const json &m) {
+  dsu::ManifestError error;
+  std::optional<dsu::Manifest> read = dsu::parseManifest(m.dump(), "u.o.dsu.json", error);
+  REQUIRE(read);
   dsu::safety::Program p;
-  std::vector<std::string> errors;
-  p.addManifest(m, "u.o.dsu.json", errors);
-  REQUIRE(errors.empty());
+  p.addManifest(*read);
   p.link();
   return p;
 }
@@ -65,15 +70,34 @@ int functionIndex(const dsu::safety::Program &p, const std::string &name) {
 } // namespace
 
 TEST_CASE("manifests: the schema is checked, a malformed one is named", "[analysis]") {
+  char dirTemplate[] = "/tmp/dsu-analysis-test-XXXXXX";
+  REQUIRE(mkdtemp(dirTemplate));
+  const std::string dir = dirTemplate;
+  std::ofstream(dir + "/a.dsu.json") << json{{"schema", "dsu-manifest/2"}}.dump();
+  std::ofstream(dir + "/b.dsu.json")
+      << json{{"schema", "dsu-manifest/1"}, {"functions", json::array({{{"line", 1}}})}}.dump();
+  std::ofstream(dir + "/c.dsu.json") << "{";
   dsu::safety::Program p;
   std::vector<std::string> errors;
-  p.addManifest({{"schema", "dsu-manifest/2"}}, "a.dsu.json", errors);
-  p.addManifest({{"schema", "dsu-manifest/1"}, {"functions", json::array({{{"line", 1}}})}},
-                "b.dsu.json", errors);
-  REQUIRE(errors.size() == 2);
-  CHECK(errors[0] == "a.dsu.json: not a dsu-manifest/1 file");
-  CHECK_THAT(errors[1], Catch::StartsWith("b.dsu.json: malformed manifest: "));
+  p.load({dir}, errors);
+  std::filesystem::remove_all(dir);
+  REQUIRE(errors.size() == 3);
+  CHECK(errors[0] == dir + "/a.dsu.json: not a dsu-manifest/1 file");
+  CHECK_THAT(errors[1], Catch::StartsWith(dir + "/b.dsu.json: malformed manifest: "));
+  CHECK(errors[2] == dir + "/c.dsu.json: not valid JSON");
   CHECK(p.functions.empty());
+}
+
+TEST_CASE("manifests: one from before effects were recorded makes everything possible",
+          "[analysis]") {
+  dsu::safety::Program p = linked({{"schema", "dsu-manifest/1"},
+                                   {"source", "old.c"},
+                                   {"functions", json::array({{{"name", "f"}, {"updateable", true}}})}});
+  REQUIRE(p.functions.size() == 1);
+  CHECK(p.functions[0].tu == "old.c");
+  CHECK_FALSE(p.functions[0].cfg);
+  CHECK(p.functions[0].succ == std::vector<std::vector<unsigned>>{{0}});
+  CHECK(p.functions[0].events.empty());
 }
 
 TEST_CASE("link: calls resolve to the unit's definitions; items are named by unit", "[analysis]") {
