@@ -9,6 +9,7 @@
 #endif
 
 #include "dsu_core.h"
+#include "dsu_registry.h"
 
 #define fail(...) (snprintf(err, errlen, __VA_ARGS__), -1)
 
@@ -32,7 +33,7 @@ struct __dsu_func_desc *dsu_core_find_func(const struct dsu_core *core, const ch
 			if (!strcmp(d->name, name) && !strcmp(d->tu, tu))
 				return d;
 		}
-	return core->env->find_func(tu, name);
+	return dsu_registry_find_func(core->env->registry, tu, name);
 }
 
 struct __dsu_var_desc *dsu_core_find_var(const struct dsu_core *core, const char *tu,
@@ -48,7 +49,7 @@ struct __dsu_var_desc *dsu_core_find_var(const struct dsu_core *core, const char
 			if (!strcmp(d->name, name) && !strcmp(d->tu, tu))
 				return d;
 		}
-	return core->env->find_var(tu, name);
+	return dsu_registry_find_var(core->env->registry, tu, name);
 }
 
 /* Whether the patch on top of the stack is the one `patch` was made for. */
@@ -126,7 +127,7 @@ int dsu_core_prepare(struct dsu_core *core, const struct __dsu_patch *patch,
 			    core->top ? core->top->patch->name : "the base");
 	for (i = 0; i < patch->nunits; i++) {
 		const struct __dsu_patch_unit *u = &patch->units[i];
-		const char *have = env->unit_hash(u->tu);
+		const char *have = dsu_registry_unit_hash(env->registry, u->tu);
 
 		if (!have)
 			return fail("patch %s was built against unit %s, which the running "
@@ -183,7 +184,7 @@ int dsu_core_prepare(struct dsu_core *core, const struct __dsu_patch *patch,
 	}
 	for (i = 0; i < patch->ntypes; i++) {
 		const struct __dsu_patch_type *t = &patch->types[i];
-		struct __dsu_type_desc *d = env->find_type ? env->find_type(t->tu, t->name) : NULL;
+		struct __dsu_type_desc *d = dsu_registry_find_type(env->registry, t->tu, t->name);
 
 		if (!d) {
 			dsu_core_discard(core, a);
@@ -244,7 +245,7 @@ int dsu_core_prepare(struct dsu_core *core, const struct __dsu_patch *patch,
 			addr = env->find_symbol(r->name);
 			break;
 		case DSU_REF_TYPE:
-			addr = env->find_type ? env->find_type(r->tu, r->name) : NULL;
+			addr = dsu_registry_find_type(env->registry, r->tu, r->name);
 			break;
 		default:
 			dsu_core_discard(core, a);

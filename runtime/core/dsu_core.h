@@ -20,17 +20,14 @@
 #define DSU_CORE_ERRLEN 256
 #endif
 
+struct dsu_registry;
+
 struct dsu_env {
-	/* The base's registry: NULL when (tu, name) is not registered. */
-	struct __dsu_func_desc *(*find_func)(const char *tu, const char *name);
-	struct __dsu_var_desc *(*find_var)(const char *tu, const char *name);
-	/* unit_hash the running base was built with, NULL when tu is unknown. */
-	const char *(*unit_hash)(const char *tu);
+	/* The base's registry (dsu_registry.h): its functions, variables,
+	 * wrapped types and the hash each unit was built with. */
+	const struct dsu_registry *registry;
 	/* A global symbol's address (DSU_REF_SYMBOL), NULL when unknown. */
 	void *(*find_symbol)(const char *name);
-	/* A wrapped type's descriptor (DSU_REF_TYPE, type updates), NULL when
-	 * the unit does not wrap a type of that name. */
-	struct __dsu_type_desc *(*find_type)(const char *tu, const char *name);
 	void *(*zalloc)(unsigned long size);
 	void (*free)(void *p);
 	/* For the type slow path, which may run where sleeping is not allowed. */

@@ -140,26 +140,6 @@ out:
 
 /* struct dsu_env */
 
-static struct __dsu_func_desc *dsu_env_find_func(const char *tu, const char *name)
-{
-	return dsu_registry_find_func(&dsu_kreg.reg, tu, name);
-}
-
-static struct __dsu_var_desc *dsu_env_find_var(const char *tu, const char *name)
-{
-	return dsu_registry_find_var(&dsu_kreg.reg, tu, name);
-}
-
-static struct __dsu_type_desc *dsu_env_find_type(const char *tu, const char *name)
-{
-	return dsu_registry_find_type(&dsu_kreg.reg, tu, name);
-}
-
-static const char *dsu_env_unit_hash(const char *tu)
-{
-	return dsu_registry_unit_hash(&dsu_kreg.reg, tu);
-}
-
 static void *dsu_env_find_symbol(const char *name)
 {
 	return (void *)kallsyms_lookup_name(name);
@@ -187,11 +167,8 @@ static void dsu_env_relax(void)
 }
 
 const struct dsu_env dsu_env = {
-	.find_func = dsu_env_find_func,
-	.find_var = dsu_env_find_var,
-	.unit_hash = dsu_env_unit_hash,
+	.registry = &dsu_kreg.reg,
 	.find_symbol = dsu_env_find_symbol,
-	.find_type = dsu_env_find_type,
 	.zalloc = dsu_env_zalloc,
 	.free = dsu_env_free,
 	.zalloc_atomic = dsu_env_zalloc_atomic,

@@ -73,26 +73,6 @@ void dsu_user_registry_build(void)
 		dsu_registry_add_type(&dsu_user_registry, t);
 }
 
-static struct __dsu_func_desc *env_find_func(const char *tu, const char *name)
-{
-	return dsu_registry_find_func(&dsu_user_registry, tu, name);
-}
-
-static struct __dsu_var_desc *env_find_var(const char *tu, const char *name)
-{
-	return dsu_registry_find_var(&dsu_user_registry, tu, name);
-}
-
-static struct __dsu_type_desc *env_find_type(const char *tu, const char *name)
-{
-	return dsu_registry_find_type(&dsu_user_registry, tu, name);
-}
-
-static const char *env_unit_hash(const char *tu)
-{
-	return dsu_registry_unit_hash(&dsu_user_registry, tu);
-}
-
 static void *env_find_symbol(const char *name)
 {
 	return dlsym(RTLD_DEFAULT, name);
@@ -109,11 +89,8 @@ static void env_relax(void)
 }
 
 const struct dsu_env dsu_user_env = {
-	.find_func = env_find_func,
-	.find_var = env_find_var,
-	.unit_hash = env_unit_hash,
+	.registry = &dsu_user_registry,
 	.find_symbol = env_find_symbol,
-	.find_type = env_find_type,
 	.zalloc = env_zalloc,
 	.free = free,
 	.zalloc_atomic = env_zalloc,

@@ -5,6 +5,7 @@
 
 extern "C" {
 #include "dsu_core.h"
+#include "dsu_registry.h"
 }
 
 #include <atomic>
@@ -37,16 +38,6 @@ __dsu_var_desc descCounter{DSU_ABI_VERSION, 0, "counter", "u.c", &counter, sizeo
 __dsu_func_desc descAdded{DSU_ABI_VERSION, 0, "added", "u.c", &addedPtr, (void *)added,
                           (void *)added, "H1"};
 
-__dsu_func_desc *findFunc(const char *tu, const char *name) {
-  for (__dsu_func_desc *d : {&descA, &descB})
-    if (!std::strcmp(d->tu, tu) && !std::strcmp(d->name, name))
-      return d;
-  return nullptr;
-}
-__dsu_var_desc *findVar(const char *tu, const char *name) {
-  return !std::strcmp(tu, "u.c") && !std::strcmp(name, "counter") ? &descCounter : nullptr;
-}
-const char *unitHash(const char *tu) { return !std::strcmp(tu, "u.c") ? "H1" : nullptr; }
 void *findSymbol(const char *name) { return !std::strcmp(name, "sym") ? (void *)&counter : nullptr; }
 void *zalloc(unsigned long n) { return std::calloc(1, n); }
 
@@ -70,12 +61,27 @@ struct WrappedT {
 const unsigned tagT = dsu_core_hash("u.c", "struct T");
 __dsu_type_desc descT{DSU_ABI_VERSION, 0, tagT, "struct T", "u.c", sizeof(WrappedT), sizeof(RepT0),
                       offsetof(WrappedT, u), sizeof(WrappedT::u), "H1", nullptr};
-__dsu_type_desc *findType(const char *tu, const char *name) {
-  return !std::strcmp(tu, "u.c") && !std::strcmp(name, "struct T") ? &descT : nullptr;
+
+// The base: a, b, counter and struct T of u.c (built with hash H1).
+void *zallocArray(unsigned long n, unsigned long size) { return std::calloc(n, size); }
+void ignoreWarning(const char *) {}
+const dsu_registry_ops registryOps{zallocArray, std::free, ignoreWarning};
+const dsu_registry *baseRegistry() {
+  static dsu_registry reg;
+  static bool built = false;
+  if (!built) {
+    if (dsu_registry_init(&reg, &registryOps, 2, 1, 1))
+      std::abort();
+    dsu_registry_add_func(&reg, &descA);
+    dsu_registry_add_func(&reg, &descB);
+    dsu_registry_add_var(&reg, &descCounter);
+    dsu_registry_add_type(&reg, &descT);
+    built = true;
+  }
+  return &reg;
 }
 
-const dsu_env env{findFunc, findVar, unitHash, findSymbol, findType, zalloc, std::free, zalloc,
-                  nullptr};
+const dsu_env env{baseRegistry(), findSymbol, zalloc, std::free, zalloc, nullptr};
 
 struct Patch {
   __dsu_patch_unit units[1] = {{"u.c", "H1"}};
