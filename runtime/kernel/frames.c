@@ -84,18 +84,8 @@ static int dsu_frames_collect(void *data, unsigned long addr)
 
 	if (!kallsyms_lookup_size_offset(addr, &size, &off) || !size)
 		return 0; /* not code with an extent (an alias of data, say) */
-	if (c->n == c->cap) {
-		unsigned int cap = c->cap ? 2 * c->cap : 256;
-		struct dsu_code *v = kvmalloc_array(cap, sizeof(*v), GFP_KERNEL);
-
-		if (!v)
-			return -ENOMEM;
-		if (c->n)
-			memcpy(v, c->v, c->n * sizeof(*v));
-		kvfree(c->v);
-		c->v = v;
-		c->cap = cap;
-	}
+	if (dsu_array_reserve((void **)&c->v, c->n, &c->cap, sizeof(*c->v), 256))
+		return -ENOMEM;
 	c->v[c->n].start = addr - off;
 	c->v[c->n].end = addr - off + size;
 	c->v[c->n].name = c->name;

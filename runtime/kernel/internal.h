@@ -58,6 +58,31 @@
 #error "the DSU runtime needs CONFIG_KALLSYMS (the registry) and CONFIG_STACKTRACE (the stack check)"
 #endif
 
+/*
+ * Room for element n of the kvmalloc'd array *v of *cap elements of `elem`
+ * bytes: doubles it (starting at `first`) when full. 0 or -ENOMEM (the array
+ * is then unchanged). kallsyms walks collect into these.
+ */
+static inline int dsu_array_reserve(void **v, unsigned int n, unsigned int *cap, size_t elem,
+				    unsigned int first)
+{
+	unsigned int new_cap;
+	void *grown;
+
+	if (n < *cap)
+		return 0;
+	new_cap = *cap ? 2 * *cap : first;
+	grown = kvmalloc_array(new_cap, elem, GFP_KERNEL);
+	if (!grown)
+		return -ENOMEM;
+	if (n)
+		memcpy(grown, *v, n * elem);
+	kvfree(*v);
+	*v = grown;
+	*cap = new_cap;
+	return 0;
+}
+
 /* registry.c: vmlinux's descriptors, built once at boot. */
 struct dsu_kernel_registry {
 	struct dsu_registry reg;

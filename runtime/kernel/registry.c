@@ -43,18 +43,8 @@ struct dsu_collect {
 
 static int dsu_addrs_push(struct dsu_addrs *a, unsigned long addr)
 {
-	if (a->n == a->cap) {
-		unsigned int cap = a->cap ? 2 * a->cap : 4096;
-		unsigned long *v = kvmalloc_array(cap, sizeof(*v), GFP_KERNEL);
-
-		if (!v)
-			return -ENOMEM;
-		if (a->n)
-			memcpy(v, a->v, a->n * sizeof(*v));
-		kvfree(a->v);
-		a->v = v;
-		a->cap = cap;
-	}
+	if (dsu_array_reserve((void **)&a->v, a->n, &a->cap, sizeof(*a->v), 4096))
+		return -ENOMEM;
 	a->v[a->n++] = addr;
 	return 0;
 }
