@@ -1,7 +1,7 @@
 // When the rewritten unit does not compile: which updateable functions its
 // errors lie in, to leave them (and the local functions they call) alone.
 #pragma once
-#include "Indirection.h"
+#include "RewriteRecords.h"
 
 #include <map>
 #include <string>

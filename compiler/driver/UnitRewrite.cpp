@@ -5,6 +5,8 @@
 #include "DependencyFile.h"
 #include "PhaseTimes.h"
 #include "RealCompiler.h" // DSU_DEFAULT_CLANG: the clang that parses
+#include "Hashing.h"
+#include "Indirection.h"
 
 #include <clang/AST/ASTContext.h>
 #include <clang/Frontend/CompilerInstance.h>

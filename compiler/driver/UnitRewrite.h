@@ -6,7 +6,7 @@
 // text), and the unit rewritten.
 #pragma once
 #include "Argv.h"
-#include "Indirection.h"
+#include "RewriteRecords.h"
 
 #include <functional>
 #include <string>

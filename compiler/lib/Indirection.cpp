@@ -7,6 +7,10 @@
 #include "TypeWrapping.h"
 
 #include "dsu/abi.h"
+#include "AbiHeader.h"
+#include "CLiterals.h"
+#include "Hashing.h"
+#include "StaticRegistry.h"
 
 #include <clang/AST/ASTContext.h>
 #include <clang/AST/Attr.h>

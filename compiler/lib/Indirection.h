@@ -18,14 +18,6 @@
 
 #include "RewriteRecords.h"
 
-// Parts of the rewrite that dsu-cc, the plugin and dsu-patchgen reach
-// through this header today (hashes, literals, the ABI text, the registry's
-// names).
-#include "AbiHeader.h"
-#include "CLiterals.h"
-#include "Hashing.h"
-#include "StaticRegistry.h"
-
 namespace clang {
 class ASTContext;
 }

@@ -1,5 +1,8 @@
 #include "Manifest.h"
 
+#include "dsu/abi.h"
+
+
 #include <fmt/format.h>
 #include <llvm/Support/FileSystem.h>
 #include <llvm/Support/Signals.h>
@@ -21,9 +24,9 @@ nlohmann::json manifestJson(const ManifestInfo &info, const RewriteResult &r) {
     if (f.updateable) {
       ++updateable;
       j["symbols"] = {{"stub", f.name},
-                      {"body", "__dsu_v0_" + f.name},
-                      {"pointer", "__dsu_fp_" + f.name},
-                      {"descriptor", "__dsu_desc_" + f.name}};
+                      {"body", DSU_BODY_PREFIX + f.name},
+                      {"pointer", DSU_PTR_PREFIX + f.name},
+                      {"descriptor", DSU_DESC_PREFIX + f.name}};
     } else {
       j["reason"] = std::string(reasonId(f.reason));
       j["reason_text"] = f.detail.empty() ? std::string(reasonText(f.reason))
@@ -60,9 +63,9 @@ nlohmann::json manifestJson(const ManifestInfo &info, const RewriteResult &r) {
   for (const TypeRecord &t : r.types) {
     json j = {{"name", t.name}, {"file", t.file}, {"line", t.line}, {"updateable", t.updateable}};
     if (t.updateable) {
-      j["symbols"] = {{"representation", "__dsu_rep_" + t.tag + "_0"},
-                      {"accessor", "__dsu_con_" + t.tag},
-                      {"descriptor", "__dsu_tdesc_" + t.tag}};
+      j["symbols"] = {{"representation", DSU_REP_PREFIX + t.tag + "_0"},
+                      {"accessor", DSU_CON_PREFIX + t.tag},
+                      {"descriptor", DSU_TDESC_PREFIX + t.tag}};
       j["representation_size"] = t.repSize;
       j["slop"] = t.slop;
       j["union_size"] = t.unionSize;

@@ -1,6 +1,6 @@
 // The per-object manifest `<object>.dsu.json` (schema: docs/manifest.md).
 #pragma once
-#include "Indirection.h"
+#include "RewriteRecords.h"
 #include "ManifestSchema.h"
 
 #include <nlohmann/json.hpp>

@@ -1,9 +1,11 @@
 #include "TypeWrapping.h"
 
-#include "PatchTypeWrap.h"
 #include "Policy.h"
 #include "SourceUtils.h"
 #include "WrapperText.h"
+
+#include "dsu/abi.h"
+
 
 #include <clang/AST/ASTContext.h>
 #include <clang/AST/Attr.h>
@@ -26,6 +28,15 @@ using namespace clang;
 namespace dsu {
 
 namespace {
+
+// How the type with tag `tag` is pinned; null when nothing is pinned or it
+// is not.
+const PinnedWrap *pinnedWrap(const TypeWrapInput &in, llvm::StringRef tag) {
+  if (!in.pinned)
+    return nullptr;
+  auto it = in.pinned->find(tag.str());
+  return it == in.pinned->end() ? nullptr : &it->second;
+}
 
 struct Candidate {
   RecordDecl *def = nullptr;
@@ -419,8 +430,8 @@ std::string wrapTypes(TypeWrapInput in, std::vector<TypeRecord> &types, bool &wr
     t.file = p.getFilename();
     t.line = p.getLine();
     t.reason = Reason::None;
-    const PatchTypeWrap *pw = runningWrap(in, t.tag);
-    if (in.patchTypes && !pw) {
+    const PinnedWrap *pw = pinnedWrap(in, t.tag);
+    if (in.pinned && !pw) {
       t.reason = Reason::TypeNotSelected;
       t.detail = "not wrapped in the running program";
     } else if (pw) {
@@ -523,9 +534,9 @@ std::string wrapTypes(TypeWrapInput in, std::vector<TypeRecord> &types, bool &wr
           }
       }
       if (t.reason == Reason::None) {
-        const PatchTypeWrap *pw = runningWrap(in, t.tag);
+        const PinnedWrap *pw = pinnedWrap(in, t.tag);
         const unsigned version = pw ? pw->version : 0;
-        const std::string rep = fmt::format("__dsu_rep_{}_{}", t.tag, version);
+        const std::string rep = fmt::format(DSU_REP_PREFIX "{}_{}", t.tag, version);
         const QualType repType = ctx.getRecordType(c.def);
         t.updateable = true;
         t.repSize = ctx.getTypeSize(repType) / 8;
@@ -563,7 +574,7 @@ std::string wrapTypes(TypeWrapInput in, std::vector<TypeRecord> &types, bool &wr
     if (!c->record.updateable)
       continue;
     const std::string con =
-        (scan.writes.count(me) ? "__dsu_con_" : "__dsu_conr_") + c->record.tag;
+        std::string(scan.writes.count(me) ? DSU_CON_PREFIX : DSU_CONR_PREFIX) + c->record.tag;
     SourceLocation b = in.edit(me->getBase()->getBeginLoc());
     SourceLocation op = in.edit(me->getOperatorLoc());
     if (direct) {
@@ -587,7 +598,7 @@ std::string wrapTypes(TypeWrapInput in, std::vector<TypeRecord> &types, bool &wr
     std::string marks;
     for (; i < scan.locals.size() && scan.locals[i].stmt == ds; ++i)
       if (scan.locals[i].type->record.updateable)
-        marks += fmt::format("{}__dsu_mark_{}(&{})", marks.empty() ? "" : " + ",
+        marks += fmt::format("{}" DSU_MARK_PREFIX "{}(&{})", marks.empty() ? "" : " + ",
                              scan.locals[i].type->record.tag, scan.locals[i].var->getName().str());
     SourceLocation semi = in.edit(ds->getEndLoc());
     if (marks.empty() || scan.forInits.count(ds) || semi.isInvalid() ||

@@ -28,7 +28,15 @@ class SourceLocation;
 
 namespace dsu {
 
-struct PatchTypeWrap; // PatchTypeWrap.h: patch mode
+// A wrapping fixed from outside the unit: the layout instances already have
+// in a running program. dsu-patchgen pins every type the running program
+// wraps, so that the patch code's view matches the instances.
+struct PinnedWrap {
+  unsigned version = 0;        // the version the unit's code is compiled for
+  unsigned long unionSize = 0; // the instances' union: the wrapper keeps its size
+  std::string descExpr;        // a `struct __dsu_type_desc *` expression (the running descriptor)
+  std::string after;           // text to place right after the wrapper (an old representation ...)
+};
 
 struct TypeWrapInput {
   clang::ASTContext &ctx;
@@ -36,9 +44,9 @@ struct TypeWrapInput {
   // Location in the edited text of an AST token location (invalid if none).
   std::function<clang::SourceLocation(clang::SourceLocation)> edit;
   const RewriteOptions &opts;
-  // Patch mode (dsu-patchgen): exactly these types (by tag) are wrapped, in
-  // the given version, whatever the policy says; no descriptors are emitted.
-  const std::map<std::string, PatchTypeWrap> *patchTypes = nullptr;
+  // Pinned (dsu-patchgen): exactly these types (by tag) are wrapped, as
+  // given, whatever the policy says; no descriptors are emitted.
+  const std::map<std::string, PinnedWrap> *pinned = nullptr;
   // Patch mode: functions and variables whose text the patch drops; uses in
   // them are not edited.
   std::function<bool(const clang::Decl *)> skip;

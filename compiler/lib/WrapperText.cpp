@@ -1,6 +1,6 @@
 #include "WrapperText.h"
 
-#include "PatchTypeWrap.h"
+#include "TypeWrapping.h"
 
 #include "dsu/abi.h"
 
@@ -9,18 +9,18 @@
 namespace dsu {
 
 std::string wrapperText(const WrapperSpec &w) {
-  const std::string con = "__dsu_con_" + w.tag;
+  const std::string con = DSU_CON_PREFIX + w.tag;
   std::string text = fmt::format(
       " struct {0} {{ unsigned int __dsu_version; unsigned int __dsu_tag; union {{ struct {1} __dsu_data; char "
       "__dsu_slop[{2}]; }} __dsu_u __attribute__((__aligned__({3}))); }};",
       w.tag, w.rep,
-      w.patch ? std::to_string(w.patch->unionSize)
+      w.pinned ? std::to_string(w.pinned->unionSize)
               : fmt::format("(sizeof(struct {}) + {} + {}) / {} * {}", w.rep, w.typeSlop,
                             kUnionAlign - 1, kUnionAlign, kUnionAlign),
       kUnionAlign);
   std::string desc = "&" DSU_TDESC_PREFIX + w.tag;
-  if (w.patch) {
-    desc = w.patch->descExpr;
+  if (w.pinned) {
+    desc = w.pinned->descExpr;
   } else {
     std::string section = w.kernel ? "" : ", __section__(\"" DSU_TYPE_SECTION "\")";
     text += fmt::format(
@@ -47,20 +47,20 @@ std::string wrapperText(const WrapperSpec &w) {
   // path is load, compare, branch.
   text += fmt::format(
       " static __attribute__((__noinline__, __cold__, __unused__)) void "
-      "__dsu_conr_slow_{2}(struct {2} *p, unsigned int v) {{ if ((v & ~DSU_TYPE_VERSION_MASK) "
+      DSU_CONR_PREFIX "slow_{2}(struct {2} *p, unsigned int v) {{ if ((v & ~DSU_TYPE_VERSION_MASK) "
       "== DSU_TYPE_MAGIC && p->__dsu_tag == {6}) __dsu_type_slow({4}, p, {5}); }}"
       " static inline __attribute__((__always_inline__, __unused__)) struct {0} "
-      "*__dsu_conr_{2}(struct {2} *p) {{ unsigned int v = __atomic_load_n(&p->__dsu_version, "
-      "__ATOMIC_ACQUIRE); if (__builtin_expect(v != {3}, 0)) __dsu_conr_slow_{2}(p, v); return "
+      "*" DSU_CONR_PREFIX "{2}(struct {2} *p) {{ unsigned int v = __atomic_load_n(&p->__dsu_version, "
+      "__ATOMIC_ACQUIRE); if (__builtin_expect(v != {3}, 0)) " DSU_CONR_PREFIX "slow_{2}(p, v); return "
       "&p->__dsu_u.__dsu_data; }}",
       w.rep, con, w.tag, expected, desc, w.version, w.tagValue);
   // Marks a fresh local instance (see UseScanner::VisitDeclStmt).
   text += fmt::format(
-      " static inline __attribute__((__always_inline__, __unused__)) int __dsu_mark_{0}(struct "
+      " static inline __attribute__((__always_inline__, __unused__)) int " DSU_MARK_PREFIX "{0}(struct "
       "{0} *p) {{ p->__dsu_version = {1}; p->__dsu_tag = {2}; return 0; }}",
       w.tag, expected, w.tagValue);
-  if (w.patch)
-    text += w.patch->after;
+  if (w.pinned)
+    text += w.pinned->after;
   return text;
 }
 

@@ -11,6 +11,7 @@
 #include "Indirection.h"
 #include "Manifest.h"
 #include "Policy.h"
+#include "Hashing.h"
 
 #include <clang/AST/ASTConsumer.h>
 #include <clang/AST/ASTContext.h>

@@ -3,7 +3,8 @@
 // slot the runtime fills (DSU_REF_*), or is refused naming why.
 #include "PatchRewriter.h"
 
-#include "Indirection.h"
+#include "RewriteRecords.h"
+#include "StaticRegistry.h"
 
 #include <clang/AST/Attr.h>
 #include <clang/AST/ParentMapContext.h>

@@ -1,7 +1,10 @@
 // The patch rewrite: a changed unit's new version edited into its patch code.
 #include "PatchRewriter.h"
 
-#include "Indirection.h"
+#include "AbiHeader.h"
+#include "CLiterals.h"
+#include "RewriteRecords.h"
+#include "StaticRegistry.h"
 #include "Reasons.h"
 #include "TypeWrapping.h"
 

@@ -4,7 +4,8 @@
 // (wrapped types) and PatchShadowRewrite.cpp (shadow fields).
 #pragma once
 
-#include "Indirection.h"
+#include "RewriteRecords.h"
+#include "StaticRegistry.h"
 #include "PatchRewrite.h"
 #include "UnitAST.h"
 

@@ -2,7 +2,8 @@
 // is not wrapped go to the runtime's shadow storage.
 #include "PatchRewriter.h"
 
-#include "Indirection.h"
+#include "Hashing.h"
+#include "RewriteRecords.h"
 
 #include <clang/AST/RecursiveASTVisitor.h>
 #include <clang/Lex/Lexer.h>

@@ -2,7 +2,9 @@
 // (positional initializers: the static_asserts below pin their field order).
 #include "PatchTable.h"
 
-#include "Indirection.h"
+#include "CLiterals.h"
+#include "Hashing.h"
+#include "RewriteRecords.h"
 
 #include <fmt/format.h>
 
@@ -31,7 +33,6 @@ static_assert(offsetof(__dsu_patch_unsafe, kind) < offsetof(__dsu_patch_unsafe, 
               offsetof(__dsu_patch_unsafe, flags) < offsetof(__dsu_patch_unsafe, where) &&
               offsetof(__dsu_patch_unsafe, where) < offsetof(__dsu_patch_unsafe, callee) &&
               offsetof(__dsu_patch_unsafe, callee) < offsetof(__dsu_patch_unsafe, why));
-static_assert(safety::Unsafe::Point == DSU_UNSAFE_POINT && safety::Unsafe::Frame == DSU_UNSAFE_FRAME);
 
 // `static TYPE NAME[] = { BODY };`, or nothing for an empty table.
 std::string table(const std::string &type, const std::string &name, const std::string &body) {

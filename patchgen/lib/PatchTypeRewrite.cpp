@@ -2,8 +2,8 @@
 // the transformer of each layout change.
 #include "PatchRewriter.h"
 
-#include "Indirection.h"
-#include "PatchTypeWrap.h"
+#include "RewriteRecords.h"
+#include "TypeWrapping.h"
 #include "TypeWrapping.h"
 
 extern "C" {
@@ -22,9 +22,9 @@ void PatchRewriter::wrapPatchTypes(RewrittenUnit &out) {
   std::map<std::string, const TypeUpdate *> updates;
   for (const TypeUpdate &u : plan_.typeUpdates)
     updates[u.name] = &u;
-  std::map<std::string, PatchTypeWrap> wraps;
+  std::map<std::string, PinnedWrap> wraps;
   for (const auto &[name, w] : base_.wrapped) {
-    PatchTypeWrap p;
+    PinnedWrap p;
     auto up = updates.find(name);
     p.version = up != updates.end() ? up->second->to : w.version;
     p.unionSize = w.unionSize;
@@ -54,7 +54,7 @@ void PatchRewriter::wrapPatchTypes(RewrittenUnit &out) {
   for (const TypeUpdate &u : plan_.typeUpdates) {
     std::string body = fmt::format(
         "void __dsu_p{0}_xform_{1}(void *__dsu_to, const void *__dsu_from) {{ struct "
-        "__dsu_rep_{1}_{2} *to = __dsu_to; const struct __dsu_rep_{1}_{3} *from = __dsu_from;",
+        DSU_REP_PREFIX "{1}_{2} *to = __dsu_to; const struct " DSU_REP_PREFIX "{1}_{3} *from = __dsu_from;",
         plan_.index, u.tag, u.to, u.from);
     for (const TypeUpdate::Copy &c : u.copied)
       body += c.bitField ? fmt::format(" to->{0} = from->{0};", c.field)

@@ -4,6 +4,9 @@
 
 #include "Reasons.h"
 
+#include "dsu/abi.h"
+
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -99,10 +102,10 @@ TypeUpdate planTypeUpdate(const BaseUnit::WrappedType &w, const UnitSnapshot::Ty
   // `struct T {` -> `struct __dsu_rep_T_<from> {`
   const std::string head = "struct " + w.tag;
   if (u.oldDefinition.compare(0, head.size(), head) == 0)
-    u.oldDefinition.replace(0, head.size(), fmt::format("struct __dsu_rep_{}_{}", w.tag, u.from));
+    u.oldDefinition.replace(0, head.size(), fmt::format("struct " DSU_REP_PREFIX "{}_{}", w.tag, u.from));
   u.newDefinition = newT.definition;
   if (u.newDefinition.compare(0, head.size(), head) == 0)
-    u.newDefinition.replace(0, head.size(), fmt::format("struct __dsu_rep_{}_{}", w.tag, u.to));
+    u.newDefinition.replace(0, head.size(), fmt::format("struct " DSU_REP_PREFIX "{}_{}", w.tag, u.to));
   if (!u.retyped.empty() && !u.userTransformer) {
     plan.errors.push_back(fmt::format(
         "{}: error: {} changed the type of {}: dsu-patchgen cannot convert them; write "

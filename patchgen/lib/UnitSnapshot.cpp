@@ -1,7 +1,7 @@
 // A unit's snapshot: what a version of it defines, read from its AST.
 #include "UnitSnapshot.h"
 
-#include "Indirection.h"
+#include "RewriteRecords.h"
 #include "TypeWrapping.h"
 #include "UnitAST.h"
 

@@ -136,6 +136,13 @@ void *__dsu_shadow_release(const void *obj);
 
 #define DSU_TYPE_SECTION "__dsu_types"
 #define DSU_TDESC_PREFIX "__dsu_tdesc_"
+/* Per wrapped type T, emitted into every unit that uses it: the version-N
+ * representation struct, the accessors for writes and reads (which bring an
+ * instance to the current version) and the marker for fresh locals. */
+#define DSU_REP_PREFIX "__dsu_rep_"     /* struct __dsu_rep_T_N */
+#define DSU_CON_PREFIX "__dsu_con_"     /* __dsu_con_T(p): for writes */
+#define DSU_CONR_PREFIX "__dsu_conr_"   /* __dsu_conr_T(p): for reads */
+#define DSU_MARK_PREFIX "__dsu_mark_"   /* __dsu_mark_T(p): a fresh local */
 
 /*
  * Patches. A patch (a shared object, or a kernel module) defines one
