@@ -18,7 +18,6 @@
 #endif
 
 namespace fs = std::filesystem;
-using nlohmann::json;
 
 namespace dsu {
 
@@ -38,22 +37,23 @@ bool inputsAreDirectories(const PatchgenOptions &o) {
 
 bool readPatchChain(const PatchgenOptions &o, BaseTree &tree) {
   tree.baseDir = o.oldDir;
-  auto prevText = readFile(o.oldDir + "/patch.json");
-  if (!prevText)
+  const std::string path = o.oldDir + "/patch.json";
+  std::error_code ec;
+  if (!fs::exists(path, ec))
     return true;
   PatchChain &chain = tree.chain;
-  chain.prev = json::parse(*prevText, nullptr, false);
-  if (chain.prev.is_discarded() || chain.prev.value("schema", "") != "dsu-patch/1") {
-    fmt::print(stderr, "dsu-patchgen: error: {}/patch.json is not a dsu-patch/1 manifest\n",
-               o.oldDir);
+  std::string error;
+  chain.prev = readPatchManifest(path, error);
+  if (!chain.prev) {
+    fmt::print(stderr, "dsu-patchgen: error: {}\n", error);
     return false;
   }
-  chain.parentName = chain.prev.value("name", "");
+  chain.parentName = chain.prev->name;
   chain.prevDir = o.oldDir;
-  tree.baseDir = chain.prev["base"].value("dir", "");
-  if ((chain.prev.value("mode", "user") == "kernel") != o.kernel()) {
+  tree.baseDir = chain.prev->baseDir;
+  if (chain.prev->kernel != o.kernel()) {
     fmt::print(stderr, "dsu-patchgen: error: {} is a {} patch; this one would be a {} patch\n",
-               o.oldDir, chain.prev.value("mode", "user"), o.kernel() ? "kernel" : "user-space");
+               o.oldDir, chain.prev->kernel ? "kernel" : "user", o.kernel() ? "kernel" : "user-space");
     return false;
   }
   return true;
@@ -214,9 +214,8 @@ BaseUnit baseUnit(const Manifest &m, const PatchChain &chain) {
     else
       b.unregisteredVars[v.name] = v.reasonText;
   }
-  if (!chain.prev.is_null())
-    for (const json &g : chain.prev.value("globals", json::array()))
-      b.patchGlobals.insert(g.get<std::string>());
+  if (chain.prev)
+    b.patchGlobals.insert(chain.prev->globals.begin(), chain.prev->globals.end());
   for (const ManifestType &t : m.types) {
     if (!t.updateable) {
       b.unwrapped[t.name] = reasonOf(t);
@@ -229,17 +228,15 @@ BaseUnit baseUnit(const Manifest &m, const PatchChain &chain) {
     w.slop = t.slop;
     b.wrapped[t.name] = w;
   }
-  if (!chain.prev.is_null())
-    for (const json &u : chain.prev.value("cumulative", json::array()))
-      if (u.value("tu", "") == b.tu) {
-        for (const json &f : u.value("functions", json::array()))
-          b.functions[f.get<std::string>()] = "";
-        for (const json &v : u.value("variables", json::array()))
-          b.registeredVars.insert(v.get<std::string>());
-        const json versions = u.value("type_versions", json::object());
-        for (const auto &[name, version] : versions.items())
+  if (chain.prev)
+    for (const PatchCumulativeUnit &u : chain.prev->cumulative)
+      if (u.tu == b.tu) {
+        for (const std::string &f : u.functions)
+          b.functions[f] = "";
+        b.registeredVars.insert(u.variables.begin(), u.variables.end());
+        for (const auto &[name, version] : u.typeVersions)
           if (b.wrapped.count(name))
-            b.wrapped[name].version = version.get<unsigned>();
+            b.wrapped[name].version = version;
       }
   return b;
 }

@@ -4,13 +4,13 @@
 #pragma once
 
 #include "Options.h"
+#include "PatchManifest.h"
 #include "UnitRecords.h"
 
 #include "Argv.h"
 #include "ManifestReader.h"
-#include <nlohmann/json.hpp>
-
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,7 +20,7 @@ namespace dsu {
 struct PatchChain {
   std::string parentName;
   std::string prevDir;    // the previous patch's output directory
-  nlohmann::json prev;    // its patch.json
+  std::optional<PatchManifest> prev; // its patch.json
 };
 
 // A unit of the base, from its <object>.dsu.json manifest.

@@ -2,9 +2,9 @@
 #include "OutputDir.h"
 
 #include "Files.h"
+#include "PatchManifest.h"
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <cerrno>
 #include <cstdio>
@@ -15,7 +15,6 @@
 #include <sys/stat.h>
 
 namespace fs = std::filesystem;
-using nlohmann::json;
 
 namespace dsu {
 
@@ -30,11 +29,9 @@ std::string OutputDir::check(const std::string &out,
     return "";
   if (!fs::is_directory(out, ec))
     return "it exists and is not a directory";
-  if (auto text = readFile(out + "/patch.json")) {
-    json pj = json::parse(*text, nullptr, false);
-    if (!pj.is_discarded() && pj.is_object() && pj.value("schema", "") == "dsu-patch/1")
-      previous = pj.value("name", "");
-  }
+  std::string notPatch;
+  if (auto pj = readPatchManifest(out + "/patch.json", notPatch))
+    previous = pj->name;
   bool empty = fs::is_empty(out, ec);
   if (!empty && previous.empty() && !fs::exists(out + "/" + kMarker) && !oldLayout(out))
     return fmt::format("it exists and was not made by dsu-patchgen (no patch.json or {} in "

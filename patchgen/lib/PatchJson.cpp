@@ -1,6 +1,7 @@
 // The patch manifest patch.json.
 #include "PatchJson.h"
 
+#include <algorithm>
 #include <filesystem>
 
 extern "C" {
@@ -57,30 +58,27 @@ json unitJson(const PatchUnit &b, const std::string &work) {
 
 // What the patches up to this one added to a unit and the type versions
 // they brought: the previous patch's, updated with this one's.
-void addToCumulative(json &cumulative, const PatchUnit &b) {
-  json cum;
-  for (json &c : cumulative)
-    if (c.value("tu", "") == b.tu)
-      cum = c;
-  json cf = cum.is_null() ? json::array() : cum["functions"];
-  json cv = cum.is_null() ? json::array() : cum["variables"];
-  json ctv = cum.is_null() ? json::object() : cum.value("type_versions", json::object());
+void addToCumulative(std::vector<PatchCumulativeUnit> &cumulative, const PatchUnit &b) {
+  auto it = std::find_if(cumulative.begin(), cumulative.end(),
+                         [&](const PatchCumulativeUnit &c) { return c.tu == b.tu; });
+  if (it == cumulative.end()) {
+    cumulative.push_back({b.tu, {}, {}, {}});
+    it = cumulative.end() - 1;
+  }
   for (const PatchType &t : b.unit.types)
-    ctv[t.name] = t.version;
-  for (const std::string &f : b.plan.added)
-    cf.push_back(f);
-  for (const std::string &v : b.unit.newVarDescs)
-    cv.push_back(v);
-  bool found = false;
-  for (json &c : cumulative)
-    if (c.value("tu", "") == b.tu) {
-      c["functions"] = cf;
-      c["variables"] = cv;
-      c["type_versions"] = ctv;
-      found = true;
-    }
-  if (!found)
-    cumulative.push_back({{"tu", b.tu}, {"functions", cf}, {"variables", cv}, {"type_versions", ctv}});
+    it->typeVersions[t.name] = t.version;
+  it->functions.insert(it->functions.end(), b.plan.added.begin(), b.plan.added.end());
+  it->variables.insert(it->variables.end(), b.unit.newVarDescs.begin(), b.unit.newVarDescs.end());
+}
+
+json cumulativeJson(const std::vector<PatchCumulativeUnit> &cumulative) {
+  json out = json::array();
+  for (const PatchCumulativeUnit &c : cumulative)
+    out.push_back({{"tu", c.tu},
+                   {"functions", c.functions},
+                   {"variables", c.variables},
+                   {"type_versions", c.typeVersions}});
+  return out;
 }
 
 } // namespace
@@ -102,8 +100,12 @@ json patchManifest(const PatchContext &patch, const PatchSafety &safety,
                    const std::string &fullName, const std::string &work) {
   const PatchgenOptions &o = patch.options;
   const PatchChain &chain = patch.tree.chain;
-  json cumulative = chain.prev.is_null() ? json::array() : chain.prev.value("cumulative", json::array());
-  json globals = chain.prev.is_null() ? json::array() : chain.prev.value("globals", json::array());
+  std::vector<PatchCumulativeUnit> cumulative;
+  std::vector<std::string> globals;
+  if (chain.prev) {
+    cumulative = chain.prev->cumulative;
+    globals = chain.prev->globals;
+  }
   for (const PatchUnit &b : patch.units)
     for (const std::string &g : b.unit.addedGlobals)
       globals.push_back(g);
@@ -113,7 +115,7 @@ json patchManifest(const PatchContext &patch, const PatchSafety &safety,
     unitsJson.push_back(unitJson(b, work));
   }
   const PatchCounts n = countPatch(patch.units);
-  return {{"schema", "dsu-patch/1"},
+  return {{"schema", kPatchSchema},
           {"name", fullName},
           {"parent", chain.parentName},
           {"mode", o.kernel() ? "kernel" : "user"},
@@ -121,7 +123,7 @@ json patchManifest(const PatchContext &patch, const PatchSafety &safety,
           {"old", o.oldDir},
           {"new", o.newDir},
           {"units", unitsJson},
-          {"cumulative", cumulative},
+          {"cumulative", cumulativeJson(cumulative)},
           {"globals", globals},
           {"safety", safety.manifest},
           {"summary",

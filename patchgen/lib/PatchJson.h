@@ -3,6 +3,7 @@
 // one stacked on it), the safety analysis and a summary.
 #pragma once
 
+#include "PatchManifest.h"
 #include "PatchSafety.h"
 #include "PatchTable.h"
 #include "UnitJob.h"

@@ -59,14 +59,10 @@ TEST_CASE("baseUnit: functions of the unit's files, variables and types from the
 
 TEST_CASE("baseUnit: what the patches below this one added to the unit") {
   PatchChain chain;
-  chain.prev = nlohmann::json::parse(R"({
-    "globals": ["added_fn"],
-    "cumulative": [
-      {"tu": "u.c#1", "functions": ["new_fn"], "variables": ["new_var"],
-       "type_versions": {"struct point": 2, "struct gone": 1}},
-      {"tu": "v.c#1", "functions": ["elsewhere"]}
-    ]
-  })");
+  chain.prev = PatchManifest{};
+  chain.prev->globals = {"added_fn"};
+  chain.prev->cumulative = {{"u.c#1", {"new_fn"}, {"new_var"}, {{"struct point", 2}, {"struct gone", 1}}},
+                            {"v.c#1", {"elsewhere"}, {}, {}}};
   BaseUnit b = baseUnit(manifestOf(kUnit), chain);
   CHECK(b.patchGlobals == std::set<std::string>{"added_fn"});
   CHECK(b.functions.at("new_fn") == "");
