@@ -20,36 +20,48 @@ void dsu_core_init(struct dsu_core *core, const struct dsu_env *env)
 	core->depth = 0;
 }
 
+/*
+ * What the applied patches added, newest first: their new functions'
+ * descriptors (vars = 0) or their new statics' (vars = 1) with this unit
+ * and name; NULL when none did.
+ */
+static const void *find_added(const struct dsu_core *core, const char *tu, const char *name,
+			      int vars)
+{
+	const struct dsu_applied *a;
+	unsigned int i, n;
+
+	for (a = core->top; a; a = a->below) {
+		n = vars ? a->patch->nnew_vars : a->patch->nnew_funcs;
+		for (i = 0; i < n; i++) {
+			const char *dname = vars ? a->patch->new_vars[i]->name
+						 : a->patch->new_funcs[i]->name;
+			const char *dtu = vars ? a->patch->new_vars[i]->tu : a->patch->new_funcs[i]->tu;
+
+			if (!strcmp(dname, name) && !strcmp(dtu, tu))
+				return vars ? (const void *)a->patch->new_vars[i]
+					    : (const void *)a->patch->new_funcs[i];
+		}
+	}
+	return NULL;
+}
+
 struct __dsu_func_desc *dsu_core_find_func(const struct dsu_core *core, const char *tu,
 					   const char *name)
 {
-	const struct dsu_applied *a;
-	unsigned int i;
+	const void *added = find_added(core, tu, name, 0);
 
-	for (a = core->top; a; a = a->below)
-		for (i = 0; i < a->patch->nnew_funcs; i++) {
-			struct __dsu_func_desc *d = a->patch->new_funcs[i];
-
-			if (!strcmp(d->name, name) && !strcmp(d->tu, tu))
-				return d;
-		}
-	return dsu_registry_find_func(core->env->registry, tu, name);
+	return added ? (struct __dsu_func_desc *)added
+		     : dsu_registry_find_func(core->env->registry, tu, name);
 }
 
 struct __dsu_var_desc *dsu_core_find_var(const struct dsu_core *core, const char *tu,
 					 const char *name)
 {
-	const struct dsu_applied *a;
-	unsigned int i;
+	const void *added = find_added(core, tu, name, 1);
 
-	for (a = core->top; a; a = a->below)
-		for (i = 0; i < a->patch->nnew_vars; i++) {
-			struct __dsu_var_desc *d = a->patch->new_vars[i];
-
-			if (!strcmp(d->name, name) && !strcmp(d->tu, tu))
-				return d;
-		}
-	return dsu_registry_find_var(core->env->registry, tu, name);
+	return added ? (struct __dsu_var_desc *)added
+		     : dsu_registry_find_var(core->env->registry, tu, name);
 }
 
 /* Whether the patch on top of the stack is the one `patch` was made for. */
@@ -70,17 +82,11 @@ static int lists_unit(const struct __dsu_patch *patch, const char *tu)
 	return 0;
 }
 
-int dsu_core_prepare(struct dsu_core *core, const struct __dsu_patch *patch,
-		     struct dsu_applied **out, char *err, unsigned long errlen)
+/* A patch whose tables are incomplete or inconsistent is malformed. */
+static int check_tables(const struct __dsu_patch *patch, char *err, unsigned long errlen)
 {
-	const struct dsu_env *env = core->env;
-	struct dsu_applied *a;
-	unsigned int i, j;
+	unsigned int i;
 
-	*out = NULL;
-	/* Nothing else of a patch from another ABI can be trusted. */
-	if (patch->abi != DSU_ABI_VERSION)
-		return fail("patch has DSU ABI %u, the runtime has %u", patch->abi, DSU_ABI_VERSION);
 	if (!patch->name || !patch->parent || (patch->nunits && !patch->units) ||
 	    (patch->nfuncs && !patch->funcs) || (patch->nrefs && !patch->refs) ||
 	    (patch->nnew_funcs && !patch->new_funcs) || (patch->nnew_vars && !patch->new_vars) ||
@@ -117,6 +123,17 @@ int dsu_core_prepare(struct dsu_core *core, const struct __dsu_patch *patch,
 			return fail("patch %s replaces %s:%s but does not list unit %s among the "
 				    "units it was built against", patch->name, patch->funcs[i].tu,
 				    patch->funcs[i].name, patch->funcs[i].tu);
+	return 0;
+}
+
+/* The patch must fit the running program: its place on the stack and the
+ * builds of the units it was made against. */
+static int check_base(const struct dsu_core *core, const struct __dsu_patch *patch, char *err,
+		      unsigned long errlen)
+{
+	const struct dsu_applied *a;
+	unsigned int i;
+
 	for (a = core->top; a; a = a->below)
 		if (!strcmp(a->patch->name, patch->name))
 			return fail("patch %s is already applied (level %u)", patch->name,
@@ -127,7 +144,7 @@ int dsu_core_prepare(struct dsu_core *core, const struct __dsu_patch *patch,
 			    core->top ? core->top->patch->name : "the base");
 	for (i = 0; i < patch->nunits; i++) {
 		const struct __dsu_patch_unit *u = &patch->units[i];
-		const char *have = dsu_registry_unit_hash(env->registry, u->tu);
+		const char *have = dsu_registry_unit_hash(core->env->registry, u->tu);
 
 		if (!have)
 			return fail("patch %s was built against unit %s, which the running "
@@ -137,93 +154,88 @@ int dsu_core_prepare(struct dsu_core *core, const struct __dsu_patch *patch,
 				    "(unit hash %.12s..., running %.12s...)", patch->name, u->tu,
 				    u->unit_hash, have);
 	}
+	return 0;
+}
 
-	a = env->zalloc(sizeof(*a));
-	if (!a)
-		return fail("out of memory");
-	a->patch = patch;
-	a->level = core->depth + 1;
-	a->nfuncs = patch->nfuncs;
-	if (patch->nfuncs) {
-		a->funcs = env->zalloc(sizeof(*a->funcs) * patch->nfuncs);
-		if (!a->funcs) {
-			env->free(a);
-			return fail("out of memory");
-		}
-	}
+/* A descriptor emitted by another ABI cannot be read past its first field. */
+static int abi_differs(unsigned int abi, const char *what, const char *tu, char *err,
+		       unsigned long errlen)
+{
+	if (abi == DSU_ABI_VERSION)
+		return 0;
+	snprintf(err, errlen, "%s of %s was built with DSU ABI %u, the runtime has %u", what, tu,
+		 abi, DSU_ABI_VERSION);
+	return 1;
+}
+
+/* Each replaced function: its running descriptor, once. */
+static int resolve_funcs(const struct dsu_core *core, struct dsu_applied *a, char *err,
+			 unsigned long errlen)
+{
+	const struct __dsu_patch *patch = a->patch;
+	unsigned int i, j;
+
 	for (i = 0; i < patch->nfuncs; i++) {
 		const struct __dsu_patch_func *f = &patch->funcs[i];
 		struct __dsu_func_desc *d = dsu_core_find_func(core, f->tu, f->name);
 
-		if (!d) {
-			dsu_core_discard(core, a);
+		if (!d)
 			return fail("patch %s replaces %s:%s, which is not an updateable function "
 				    "of the running program", patch->name, f->tu, f->name);
-		}
-		if (d->abi != DSU_ABI_VERSION) {
-			dsu_core_discard(core, a);
-			return fail("%s:%s was built with DSU ABI %u, the runtime has %u", f->tu,
-				    f->name, d->abi, DSU_ABI_VERSION);
-		}
+		if (abi_differs(d->abi, f->name, f->tu, err, errlen))
+			return -1;
 		for (j = 0; j < i; j++)
-			if (a->funcs[j].desc == d) {
-				dsu_core_discard(core, a);
+			if (a->funcs[j].desc == d)
 				return fail("patch %s replaces %s:%s twice", patch->name, f->tu,
 					    f->name);
-			}
 		a->funcs[i].desc = d;
 		a->funcs[i].new_fn = f->fn;
 	}
-	a->ntypes = patch->ntypes;
-	if (patch->ntypes) {
-		a->types = env->zalloc(sizeof(*a->types) * patch->ntypes);
-		if (!a->types) {
-			dsu_core_discard(core, a);
-			return fail("out of memory");
-		}
-	}
-	for (i = 0; i < patch->ntypes; i++) {
-		const struct __dsu_patch_type *t = &patch->types[i];
-		struct __dsu_type_desc *d = dsu_registry_find_type(env->registry, t->tu, t->name);
+	return 0;
+}
 
-		if (!d) {
-			dsu_core_discard(core, a);
-			return fail("patch %s changes %s of %s, which the running program does not "
-				    "wrap", patch->name, t->name, t->tu);
-		}
-		if (d->abi != DSU_ABI_VERSION) {
-			dsu_core_discard(core, a);
-			return fail("%s of %s was built with DSU ABI %u, the runtime has %u", t->name,
-				    t->tu, d->abi, DSU_ABI_VERSION);
-		}
-		if (d->tag != dsu_core_hash(d->tu, d->name)) {
-			/* The instances carry the tag: a wrong one would make
-			 * every instance look fresh, and none be transformed. */
-			dsu_core_discard(core, a);
-			return fail("%s of %s has tag %#x in its descriptor, not %#x", t->name,
-				    t->tu, d->tag, dsu_core_hash(d->tu, d->name));
-		}
-		for (j = 0; j < i; j++)
-			if (a->types[j].desc == d) {
-				dsu_core_discard(core, a);
-				return fail("patch %s changes %s of %s twice", patch->name, t->name,
-					    t->tu);
-			}
-		if (t->version != d->version_now + 1) {
-			dsu_core_discard(core, a);
-			return fail("patch %s brings %s of %s to version %u, but the running "
-				    "program has it in version %u", patch->name, t->name, t->tu,
-				    t->version, d->version_now);
-		}
-		if (t->rep_size > d->data_size) {
-			dsu_core_discard(core, a);
-			return fail("patch %s: the new %s (%lu bytes) does not fit in the %lu bytes "
-				    "its instances have", patch->name, t->name, t->rep_size,
-				    d->data_size);
-		}
-		a->types[i].desc = d;
-		a->types[i].update = t;
-	}
+/* Changed type i: its running descriptor, once, one version up, and a new
+ * representation that fits the instances. */
+static int resolve_type(const struct dsu_core *core, struct dsu_applied *a, unsigned int i,
+			char *err, unsigned long errlen)
+{
+	const struct __dsu_patch_type *t = &a->patch->types[i];
+	struct __dsu_type_desc *d = dsu_registry_find_type(core->env->registry, t->tu, t->name);
+	const char *patch = a->patch->name;
+	unsigned int j;
+
+	if (!d)
+		return fail("patch %s changes %s of %s, which the running program does not wrap",
+			    patch, t->name, t->tu);
+	if (abi_differs(d->abi, t->name, t->tu, err, errlen))
+		return -1;
+	/* The instances carry the tag: a wrong one would make every instance
+	 * look fresh, and none be transformed. */
+	if (d->tag != dsu_core_hash(d->tu, d->name))
+		return fail("%s of %s has tag %#x in its descriptor, not %#x", t->name, t->tu,
+			    d->tag, dsu_core_hash(d->tu, d->name));
+	if (t->version != d->version_now + 1)
+		return fail("patch %s brings %s of %s to version %u, but the running program "
+			    "has it in version %u", patch, t->name, t->tu, t->version,
+			    d->version_now);
+	if (t->rep_size > d->data_size)
+		return fail("patch %s: the new %s (%lu bytes) does not fit in the %lu bytes its "
+			    "instances have", patch, t->name, t->rep_size, d->data_size);
+	for (j = 0; j < i; j++)
+		if (a->types[j].desc == d)
+			return fail("patch %s changes %s of %s twice", patch, t->name, t->tu);
+	a->types[i].desc = d;
+	a->types[i].update = t;
+	return 0;
+}
+
+/* Each reference slot of the patch code: the address it names now. */
+static int resolve_refs(const struct dsu_core *core, const struct __dsu_patch *patch, char *err,
+			unsigned long errlen)
+{
+	const struct dsu_env *env = core->env;
+	unsigned int i;
+
 	for (i = 0; i < patch->nrefs; i++) {
 		const struct __dsu_patch_ref *r = &patch->refs[i];
 		void *addr = NULL;
@@ -248,25 +260,61 @@ int dsu_core_prepare(struct dsu_core *core, const struct __dsu_patch *patch,
 			addr = dsu_registry_find_type(env->registry, r->tu, r->name);
 			break;
 		default:
-			dsu_core_discard(core, a);
 			return fail("patch %s: reference %u has unknown kind %u", patch->name, i,
 				    r->kind);
 		}
-		if (!addr) {
-			dsu_core_discard(core, a);
-			if (r->kind == DSU_REF_SYMBOL)
-				return fail("patch %s needs symbol %s, which the running program "
-					    "does not have", patch->name, r->name);
+		if (!addr && r->kind == DSU_REF_SYMBOL)
+			return fail("patch %s needs symbol %s, which the running program "
+				    "does not have", patch->name, r->name);
+		if (!addr)
 			return fail("patch %s needs %s %s:%s, which the running program does not "
 				    "register", patch->name,
 				    r->kind == DSU_REF_FUNC ? "function" :
 				    r->kind == DSU_REF_VAR ? "static variable" : "wrapped type", r->tu,
 				    r->name);
-		}
 		*r->slot = addr;
 	}
+	return 0;
+}
+
+int dsu_core_prepare(struct dsu_core *core, const struct __dsu_patch *patch,
+		     struct dsu_applied **out, char *err, unsigned long errlen)
+{
+	const struct dsu_env *env = core->env;
+	struct dsu_applied *a;
+	unsigned int i;
+
+	*out = NULL;
+	/* Nothing else of a patch from another ABI can be trusted. */
+	if (patch->abi != DSU_ABI_VERSION)
+		return fail("patch has DSU ABI %u, the runtime has %u", patch->abi, DSU_ABI_VERSION);
+	if (check_tables(patch, err, errlen) || check_base(core, patch, err, errlen))
+		return -1;
+
+	a = env->zalloc(sizeof(*a));
+	if (!a)
+		return fail("out of memory");
+	a->patch = patch;
+	a->level = core->depth + 1;
+	a->nfuncs = patch->nfuncs;
+	a->ntypes = patch->ntypes;
+	if ((patch->nfuncs && !(a->funcs = env->zalloc(sizeof(*a->funcs) * patch->nfuncs))) ||
+	    (patch->ntypes && !(a->types = env->zalloc(sizeof(*a->types) * patch->ntypes)))) {
+		dsu_core_discard(core, a);
+		return fail("out of memory");
+	}
+	if (resolve_funcs(core, a, err, errlen))
+		goto refused;
+	for (i = 0; i < patch->ntypes; i++)
+		if (resolve_type(core, a, i, err, errlen))
+			goto refused;
+	if (resolve_refs(core, patch, err, errlen))
+		goto refused;
 	*out = a;
 	return 0;
+refused:
+	dsu_core_discard(core, a);
+	return -1;
 }
 
 unsigned int dsu_core_apply_code(const struct dsu_applied *a, void **fns, unsigned int max)

@@ -106,6 +106,11 @@ std::string prepareError(dsu_core &core, const __dsu_patch &p) {
   return err;
 }
 
+std::string fmt_abi(const char *what, unsigned abi) {
+  return std::string(what) + " of u.c was built with DSU ABI " + std::to_string(abi) +
+         ", the runtime has " + std::to_string(DSU_ABI_VERSION);
+}
+
 void reset() {
   ptrA = (void *)oldA;
   ptrB = (void *)oldB;
@@ -175,6 +180,11 @@ TEST_CASE("prepare refuses patches that do not fit, changing nothing", "[core]")
     spoil(p);
     CHECK_THAT(prepareError(core, p.p), Catch::Contains(error));
   }
+  // A running descriptor from another ABI is not read past its first field.
+  descB.abi = DSU_ABI_VERSION + 1;
+  CHECK(prepareError(core, Patch().p) ==
+        fmt_abi("b", DSU_ABI_VERSION + 1));
+  descB.abi = DSU_ABI_VERSION;
   CHECK(ptrA == (void *)oldA);
   CHECK(core.depth == 0);
 }
@@ -291,12 +301,22 @@ TEST_CASE("type updates: checks, lazy exactly-once transform, no revert", "[core
       {[](TypePatch &tp) { tp.types[0].rep_size = sizeof(WrappedT::u) + 1; }, "does not fit in the"},
       {[](TypePatch &tp) { tp.types[0].version = 2; }, "has it in version 0"},
       {[](TypePatch &tp) { tp.types[0].name = "struct U"; }, "does not wrap"},
+      {[](TypePatch &tp) {
+         static __dsu_patch_type twice[2];
+         twice[0] = twice[1] = tp.types[0];
+         tp.p.types = twice;
+         tp.p.ntypes = 2;
+       },
+       "changes struct T of u.c twice"},
   };
   for (const auto &[spoil, error] : misfits) {
     TypePatch tp;
     spoil(tp);
     CHECK_THAT(prepareError(core, tp.p), Catch::Contains(error));
   }
+  descT.abi = DSU_ABI_VERSION + 1;
+  CHECK(prepareError(core, TypePatch().p) == fmt_abi("struct T", DSU_ABI_VERSION + 1));
+  descT.abi = DSU_ABI_VERSION;
   CHECK(descT.version_now == 0);
 
   TypePatch tp;
