@@ -9,6 +9,8 @@
 #include <clang/Tooling/Tooling.h>
 #include <fmt/format.h>
 #include <llvm/ADT/SmallString.h>
+#include <llvm/IR/PassManager.h>
+#include <llvm/Passes/PassBuilder.h>
 #include <llvm/Support/Errno.h>
 #include <llvm/Support/FileSystem.h>
 #include <llvm/Support/MemoryBuffer.h>
@@ -116,7 +118,19 @@ bool isParserClang(const std::vector<std::string> &cc) {
   return !parser.empty() && resolve(cc.back()) == parser;
 }
 
-int compileInProcess(const std::vector<std::string> &args, const std::string &errFile) {
+namespace {
+// Reads the module after the optimizer, before code generation.
+struct NotEmittedScan : llvm::PassInfoMixin<NotEmittedScan> {
+  dsu::NotEmitted *out;
+  llvm::PreservedAnalyses run(llvm::Module &m, llvm::ModuleAnalysisManager &) {
+    *out = dsu::findNotEmitted(m);
+    return llvm::PreservedAnalyses::all();
+  }
+};
+} // namespace
+
+int compileInProcess(const std::vector<std::string> &args, const std::string &errFile,
+                     dsu::NotEmitted *notEmitted) {
   static const bool targetsReady = [] {
     llvm::InitializeAllTargets();
     llvm::InitializeAllTargetMCs();
@@ -135,14 +149,22 @@ int compileInProcess(const std::vector<std::string> &args, const std::string &er
   // "N errors generated." goes with the errors, not to this stderr.
   struct Compile : clang::EmitObjAction {
     llvm::raw_ostream &verbose;
-    explicit Compile(llvm::raw_ostream &v) : verbose(v) {}
+    dsu::NotEmitted *notEmitted;
+    Compile(llvm::raw_ostream &v, dsu::NotEmitted *ne) : verbose(v), notEmitted(ne) {}
     bool BeginSourceFileAction(clang::CompilerInstance &ci) override {
       ci.setVerboseOutputStream(verbose);
+      if (dsu::NotEmitted *out = notEmitted)
+        ci.getCodeGenOpts().PassBuilderCallbacks.push_back([out](llvm::PassBuilder &pb) {
+          pb.registerOptimizerLastEPCallback(
+              [out](llvm::ModulePassManager &mpm, llvm::OptimizationLevel) {
+                mpm.addPass(NotEmittedScan{{}, out});
+              });
+        });
       return clang::EmitObjAction::BeginSourceFileAction(ci);
     }
   };
   auto files = llvm::makeIntrusiveRefCnt<clang::FileManager>(clang::FileSystemOptions());
-  clang::tooling::ToolInvocation inv(cmd, std::make_unique<Compile>(os), files.get());
+  clang::tooling::ToolInvocation inv(cmd, std::make_unique<Compile>(os, notEmitted), files.get());
   inv.setDiagnosticConsumer(&printer);
   const bool ok = inv.run();
   os.flush();

@@ -1,6 +1,8 @@
 // The real compiler (DSU_REAL_CC): running it, exec'ing it, and compiling
 // in this process when it is the clang dsu-cc parses with.
 #pragma once
+#include "NotEmitted.h"
+
 #include <string>
 #include <vector>
 
@@ -25,7 +27,10 @@ bool isParserClang(const std::vector<std::string> &cc);
 // the real compiler (DSU_REAL_CC is exactly it), this saves loading clang's
 // libraries a second time per unit. Diagnostics go to `errFile`. -1 when
 // the compile could not be run here (the caller runs the real compiler).
-int compileInProcess(const std::vector<std::string> &args, const std::string &errFile);
+// With `notEmitted`, the optimized module is read for what the plain compile
+// would not emit (NotEmitted.h).
+int compileInProcess(const std::vector<std::string> &args, const std::string &errFile,
+                     dsu::NotEmitted *notEmitted = nullptr);
 
 // The file's contents ("" when it cannot be read).
 std::string slurp(const std::string &path);

@@ -310,10 +310,23 @@ int compileUnchanged(Compile &c, const dsu::RewriteResult &result) {
   return rc;
 }
 
+// Adds what the plain compile would not emit to what the rewrite leaves as
+// written; false when that is nothing new (so the object stands).
+bool leaveOutNotEmitted(const dsu::NotEmitted &found, dsu::RewriteOptions &opts) {
+  bool more = false;
+  for (const std::string &f : found.functions)
+    more |= opts.notEmittedFunctions.insert(f).second;
+  for (const std::string &v : found.statics)
+    more |= opts.notEmittedStatics.insert(v).second;
+  return more;
+}
+
 // Compiles the rewritten unit. If that fails inside updateable functions
 // (a compile-time assertion that only folded away while they could be
 // inlined), leaves those functions and their local callees alone and tries
-// again; anything else falls back to the original compile.
+// again; anything else falls back to the original compile. If it compiles
+// but keeps code the plain compile drops (NotEmitted.h), compiles it again
+// with that code left as written.
 int compileRewritten(Compile &c, dsu::RewriteResult &result) {
   std::string tempError;
   const std::string rewritten = c.temps->make(c.job.object, ".dsu.rw.i", tempError);
@@ -329,15 +342,17 @@ int compileRewritten(Compile &c, dsu::RewriteResult &result) {
     std::vector<std::string> comp = c.job.compileArgs;
     comp.insert(comp.end(), {"-x", "cpp-output", rewritten});
     phaseTimes.mark("write");
-    int rc = c.compileHere ? compileInProcess(comp, c.stderrFile) : -1;
+    dsu::NotEmitted notEmitted;
+    int rc = c.compileHere ? compileInProcess(comp, c.stderrFile, &notEmitted) : -1;
     if (rc < 0)
       rc = runReal(c.cc, comp, c.stderrFile);
     phaseTimes.mark("compile");
-    if (rc == 0)
+    if (rc == 0 && !leaveOutNotEmitted(notEmitted, c.opts))
       break;
-    std::string text = slurp(c.stderrFile);
+    const bool compiled = rc == 0;
+    std::string text = compiled ? "" : slurp(c.stderrFile);
     bool excludedMore =
-        attempt < 3 && excludeFailingFunctions(text, result, c.opts.needsInlining);
+        compiled || (attempt < 3 && excludeFailingFunctions(text, result, c.opts.needsInlining));
     // Otherwise, once: without wrapped types (a static assertion on a
     // struct's size or offsets, ...), keeping the functions' indirection.
     bool anyWrapped = std::any_of(result.types.begin(), result.types.end(),
@@ -359,6 +374,9 @@ int compileRewritten(Compile &c, dsu::RewriteResult &result) {
         return compileUnchanged(c, result);
       }
     }
+    if (compiled)
+      return fallBack(c, "cannot rewrite the unit again without the code the plain compile drops",
+                      &result);
     if (c.strict)
       fwrite(text.data(), 1, text.size(), stderr);
     return fallBack(c, "the rewritten unit does not compile: " + dsu::firstErrorLine(text),

@@ -107,6 +107,8 @@ Reason FunctionEligibility::classify(const FunctionDecl *fd, std::string &detail
     detail = opts_.fileDetail;
     return opts_.fileReason;
   }
+  if (opts_.notEmittedFunctions.count(fd->getName().str()))
+    return Reason::NotEmitted;
   if (fd->hasAttr<AliasAttr>())
     return Reason::Alias;
   if (aliasTargets_.count(fd->getName().str()))

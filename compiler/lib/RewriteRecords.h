@@ -10,6 +10,7 @@
 #include <clang/Basic/SourceLocation.h>
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -92,6 +93,10 @@ struct RewriteOptions {
   // Functions to leave alone (with the reason's detail), found when an
   // earlier attempt's rewritten unit did not compile.
   std::map<std::string, std::string> needsInlining;
+  // Functions (by name) and statics (by registry name) the plain compile
+  // does not emit, found in an earlier attempt's optimized module
+  // (NotEmitted.h): left as written, so they fold away as without dsu-cc.
+  std::set<std::string> notEmittedFunctions, notEmittedStatics;
 };
 
 struct RewriteResult {

@@ -23,6 +23,11 @@ namespace dsu {
 
 namespace {
 
+// A static only unemitted code refers to (NotEmitted.h): registered, the
+// descriptor would keep it, and what its initializer refers to.
+constexpr const char *kNotEmittedWhy =
+    "the plain compile emits no code that refers to it in this configuration";
+
 // Whether an initializer refers to a function or variable this unit only
 // declares: such a static is kept only while the optimizer can drop it, so
 // taking its address for a descriptor could turn into a link error.
@@ -178,6 +183,8 @@ void StaticRegistry::registerLocals(const FunctionDecl *fn) {
       r.why = "not declared directly in a block";
     else if (end.isInvalid())
       r.why = "its declaration is not in editable text";
+    else if (opts_.notEmittedStatics.count(r.name))
+      r.why = kNotEmittedWhy;
     else if (registrableStatic(vd, r.why)) {
       r.registered = true;
       text_.rw.InsertTextAfterToken(
@@ -216,6 +223,8 @@ void StaticRegistry::registerFileStatics() {
     r.type = def->getType().getCanonicalType().getAsString();
     if (opts_.fileExcluded)
       r.why = "the file is not instrumented";
+    else if (opts_.notEmittedStatics.count(r.name))
+      r.why = kNotEmittedWhy;
     else if (registrableStatic(def, r.why)) {
       r.registered = true;
       text += descriptor(def, DSU_VDESC_PREFIX + r.name, r.name, false);
