@@ -306,6 +306,18 @@ UnitPlan planUnit(const BaseUnit &base, const UnitSnapshot &oldUnit, const UnitS
           where(f.file, f.line, f.col), name, t->second, b->second));
       continue;
     }
+    // Code that already ran (at boot, or when its module loaded) or runs
+    // only when its module is unloaded: no live patch can reach it, and it
+    // does not stop the rest of the fix (kpatch and livepatch ignore it too).
+    if (b->second == "init" || b->second == "exit") {
+      plan.warnings.push_back(fmt::format(
+          "{}: warning: {}() changed, but it is {} code, which the running kernel {}: the "
+          "change is left out of the patch and takes effect at the next boot",
+          where(f.file, f.line, f.col), name, b->second == "init" ? "__init" : "__exit",
+          b->second == "init" ? "ran once already (at boot or module load) and has freed"
+                              : "runs only when the module is unloaded (never, when built in)"));
+      continue;
+    }
     plan.errors.push_back(fmt::format("{}: error: {}() changed, but it is not updateable in the "
                                       "running program (reason: {})",
                                       where(f.file, f.line, f.col), name, b->second));
