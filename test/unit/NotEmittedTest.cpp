@@ -16,7 +16,13 @@ namespace {
 // nothing but their descriptors once the branch to them folded away.
 // `kept` is static and unreferenced but marked used by the unit itself;
 // `callee` is reached only through its pointer (a call the rewrite made).
-const char *kModule = R"(
+// The stub of an updateable function F: a call through its pointer.
+std::string stub(const std::string &f) {
+  return "define internal void @" + f + "() { %f = load ptr, ptr @__dsu_fp_" + f +
+         "\n call void %f()\n ret void }\n";
+}
+
+const std::string kModule = R"(
 %struct.fd = type { i32, i32, ptr, ptr, ptr, ptr, ptr, ptr }
 %struct.vd = type { i32, i32, ptr, ptr, ptr, i64, ptr }
 @.live = private constant [5 x i8] c"live\00"
@@ -55,27 +61,9 @@ define internal void @__dsu_v0_dead() {
   call void %f()
   ret void
 }
-define internal void @dead() {
-  %f = load ptr, ptr @__dsu_fp_dead
-  call void %f()
-  ret void
-}
-define internal void @__dsu_v0_kept() {
-  ret void
-}
-define internal void @kept() {
-  %f = load ptr, ptr @__dsu_fp_kept
-  call void %f()
-  ret void
-}
-define internal void @__dsu_v0_callee() {
-  ret void
-}
-define internal void @callee() {
-  %f = load ptr, ptr @__dsu_fp_callee
-  call void %f()
-  ret void
-}
+)" + stub("dead") + stub("kept") + "define internal void @__dsu_v0_kept() { ret void }\n" +
+                                 stub("callee") +
+                                 "define internal void @__dsu_v0_callee() { ret void }\n" + R"(
 define i32 @api() {
   %r = call i32 @live()
   %c = load ptr, ptr @__dsu_fp_callee
@@ -84,14 +72,19 @@ define i32 @api() {
 }
 )";
 
+// Parses the module text and scans it.
+NotEmitted scan(const std::string &text) {
+  llvm::LLVMContext ctx;
+  llvm::SMDiagnostic err;
+  std::unique_ptr<llvm::Module> m = llvm::parseAssemblyString(text, err, ctx);
+  REQUIRE(m);
+  return findNotEmitted(*m);
+}
+
 } // namespace
 
 TEST_CASE("findNotEmitted: what only dsu's descriptors reach", "[notemitted]") {
-  llvm::LLVMContext ctx;
-  llvm::SMDiagnostic err;
-  std::unique_ptr<llvm::Module> m = llvm::parseAssemblyString(kModule, err, ctx);
-  REQUIRE(m);
-  NotEmitted found = findNotEmitted(*m);
+  NotEmitted found = scan(kModule);
   CHECK(found.functions == std::set<std::string>{"dead"});
   CHECK(found.statics == std::set<std::string>{"table"});
 }
@@ -100,10 +93,5 @@ TEST_CASE("findNotEmitted: an external function is always emitted", "[notemitted
   std::string text = kModule;
   const std::string from = "define internal void @dead()";
   text.replace(text.find(from), from.size(), "define void @dead()");
-  llvm::LLVMContext ctx;
-  llvm::SMDiagnostic err;
-  std::unique_ptr<llvm::Module> m = llvm::parseAssemblyString(text, err, ctx);
-  REQUIRE(m);
-  NotEmitted found = findNotEmitted(*m);
-  CHECK(found.empty());
+  CHECK(scan(text).empty());
 }
