@@ -5,14 +5,16 @@
 # The tree is BUILD_DIR/kernel/NAME/linux (NAME defaults to the mode: the
 # benchmarks keep kernels of several policies side by side).
 # DSU_KCONFIG_EXTRA=FILE merges a second fragment after config.fragment (the
-# benchmarks' profiling kernel). Reruns are incremental; a changed dsu-cc,
-# policy or fragment rebuilds.
+# benchmarks' profiling kernel, the corpus tier's broader config).
+# DSU_KERNEL_TARBALL=FILE builds another source tarball than Debian's
+# installed linux-source-6.12 (the corpus tier's 6.12.117). Reruns are
+# incremental; a changed dsu-cc, policy, fragment or tarball rebuilds.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(realpath -m "$1")
 mode=${2:-dsu}
 dsucc=${3:-$build/compiler/dsu-cc}
-tarball=/usr/src/linux-source-6.12.tar.xz
+tarball=$(realpath "${DSU_KERNEL_TARBALL:-/usr/src/linux-source-6.12.tar.xz}")
 root=$build/kernel/${4:-$mode}
 tree=$root/linux
 log=$root/build.log
@@ -20,12 +22,15 @@ log=$root/build.log
 "$here/deps.sh"
 
 mkdir -p "$root"
-if [ ! -f "$tree/.dsu-extracted" ]; then
+# The tree is the tarball's: another tarball (or another file at the same
+# path) is extracted afresh.
+source_id="$tarball $(stat -c '%s %Y' "$tarball")"
+if [ "$(cat "$tree/.dsu-extracted" 2>/dev/null)" != "$source_id" ]; then
   rm -rf "$tree" "$root/linux-source-6.12"
   echo "kbuild: extracting $tarball into $tree"
   tar -C "$root" -xf "$tarball"
   mv "$root/linux-source-6.12" "$tree"
-  touch "$tree/.dsu-extracted"
+  echo "$source_id" > "$tree/.dsu-extracted"
 fi
 cd "$tree"
 

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# The corpus tier (issue 20, ctest label `corpus`, not in CI: the kernel
+# alone takes longer than CI's budget): the real stable fixes of Linux
+# 6.12.118 against 6.12.117 in ../shared/corpus/linux-6.12.118-fixes, each
+# made into a live patch by dsu-patchgen from the fix as it shipped, and
+# applied in QEMU while a workload exercises the fixed code; then reverted
+# and the workload run again. One line per fix (applied, or refused with
+# dsu-patchgen's file:line and reason) and a total.
+#   test/corpus/run.sh [--build-only] [FIX-NUMBER ...]
+#   DSU_BUILD_DIR   build tree (default: <repo>/build); the kernel is cached in
+#                   it (BUILD/kernel/corpus) and reused while dsu-cc, the
+#                   fragments and the tarball stay the same
+#   DSU_CORPUS      the fixes (default: <repo>/../shared/corpus/linux-6.12.118-fixes)
+# The base is Debian's linux-source-6.12 6.12.117, fetched with apt-get
+# download; when the archive no longer serves it the tier says so and fails.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+build=$(realpath -m "${DSU_BUILD_DIR:-$repo/build}")
+corpus=$(realpath -m "${DSU_CORPUS:-$repo/../shared/corpus/linux-6.12.118-fixes}")
+build_only=0
+only=()
+for arg in "$@"; do
+  case "$arg" in
+    --build-only) build_only=1 ;;
+    *) only+=("$arg") ;;
+  esac
+done
+cache=$build/corpus
+work=$cache/work
+mkdir -p "$cache"
+[ -d "$corpus" ] || { echo "corpus: FAIL: no corpus at $corpus"; exit 1; }
+
+# 1. The base source, 6.12.117.
+base_version=6.12.117-1~deb12u1
+tarball=$cache/linux-source-$base_version.tar.xz
+if [ ! -f "$tarball" ]; then
+  echo "corpus: fetching linux-source-6.12=$base_version from Debian's archive"
+  rm -rf "$cache/deb" && mkdir -p "$cache/deb"
+  if ! (cd "$cache/deb" && apt-get download "linux-source-6.12=$base_version" >/dev/null 2>&1); then
+    echo "corpus: FAIL: Debian's archive does not serve linux-source-6.12 $base_version (any more):"
+    echo "corpus: the fixes are against it, so the tier cannot run (apt-cache policy linux-source-6.12)"
+    exit 1
+  fi
+  dpkg-deb --fsys-tarfile "$cache"/deb/*.deb | tar -xO ./usr/src/linux-source-6.12.tar.xz > "$tarball.tmp"
+  mv "$tarball.tmp" "$tarball"
+  rm -rf "$cache/deb"
+fi
+
+# 2. The dsu-cc kernel: tinyconfig + the kernel tier's fragment + ours.
+DSU_KERNEL_TARBALL=$tarball DSU_KCONFIG_EXTRA=$here/config.fragment \
+  "$repo/test/kernel/kbuild.sh" "$build" dsu "$build/compiler/dsu-cc" corpus
+tree=$build/kernel/corpus/linux
+[ $build_only = 1 ] && exit 0
+
+# 3. Each fix: NEW is a hard-linked copy of the built tree with the fix
+# applied (patch(1) breaks the links of what it changes); dsu-patchgen
+# makes the module.
+rm -rf "$work" && mkdir -p "$work/stage"
+new=$cache/linux-new
+declare -A verdict
+fixes=()
+for fix in "$corpus"/*.patch; do
+  num=$(basename "$fix" | cut -d- -f1)
+  if [ ${#only[@]} -gt 0 ] && [[ ! " ${only[*]} " =~ " $num " ]]; then continue; fi
+  fixes+=("$num")
+  name=fix$num
+  rm -rf "$new" && cp -al "$tree" "$new"
+  if ! (cd "$new" && patch -s -p1 < "$fix"); then
+    verdict[$num]="refused: the fix does not apply to $(basename "$tree") (patch -p1)"
+    continue
+  fi
+  set +e
+  "$build/patchgen/dsu-patchgen" "$tree" "$new" -o "$work/$name" --kernel "$tree" \
+    > "$work/$name.log" 2>&1
+  rc=$?
+  set -e
+  if [ $rc = 0 ]; then
+    cp "$work/$name/dsu_$name.ko" "$work/stage/$name.ko"
+    verdict[$num]="built"
+  else
+    why=$(grep -m1 -E "error:" "$work/$name.log" || tail -1 "$work/$name.log")
+    verdict[$num]="refused: $why"
+  fi
+done
+rm -rf "$new"
+
+# 4. One boot: each built patch applied while its workload runs, reverted,
+# the workload again (corpus-guest.sh).
+if ls "$work"/stage/*.ko >/dev/null 2>&1; then
+  clang-19 -O2 -static -Wall -Werror "$here/corpus-workload.c" -o "$work/stage/corpus-workload"
+  cp "$here/corpus-guest.sh" "$work/stage/guest-extra.sh"
+  chmod +x "$work/stage/guest-extra.sh"
+  "$repo/test/kernel/initramfs.sh" "$work/initramfs.cpio.gz" "$work"/stage/*
+  log=$work/boot.log
+  "$repo/test/kernel/boot.sh" "$tree/arch/x86/boot/bzImage" "$work/initramfs.cpio.gz" "$log" || true
+  tr -d '\r' < "$log" > "$work/boot.txt"
+  for num in "${fixes[@]}"; do
+    [ "${verdict[$num]}" = built ] || continue
+    line=$(grep -m1 "^DSU-CORPUS: fix$num " "$work/boot.txt" || true)
+    case "$line" in
+      *" applied "*) verdict[$num]="applied live${line#*applied}" ;;
+      "") verdict[$num]="built, but the guest did not report it (see $log)" ;;
+      *) verdict[$num]="failed in the guest: ${line#DSU-CORPUS: fix$num }" ;;
+    esac
+  done
+  if grep -nE "Oops|BUG:|WARNING:|Kernel panic|general protection" "$work/boot.txt" | head -5; then
+    echo "corpus: the guest log shows an oops or a warning (above)"
+  fi
+fi
+
+# 5. The table.
+applied=0
+for num in "${fixes[@]}"; do
+  fix=$(ls "$corpus"/"$num"-*.patch)
+  printf 'corpus: %-70s %s\n' "$(basename "$fix" .patch)" "${verdict[$num]}"
+  [[ "${verdict[$num]}" == "applied live"* ]] && applied=$((applied + 1))
+done
+echo "corpus: total: $applied of ${#fixes[@]} fixes applied live"
+[ $applied = ${#fixes[@]} ]
