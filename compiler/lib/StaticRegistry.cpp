@@ -100,6 +100,16 @@ private:
 
 } // namespace
 
+bool inLinkerTable(const VarDecl *vd) {
+  const auto *s = vd->getAttr<SectionAttr>();
+  if (!s)
+    return false;
+  llvm::StringRef name = s->getName();
+  return !name.starts_with(".data") && !name.starts_with(".bss") &&
+         !name.starts_with(".rodata") && !name.contains("percpu") && !name.contains("init") &&
+         !name.contains("exit") && !name.contains("discard");
+}
+
 bool registrableStatic(const VarDecl *vd, std::string &why) {
   if (vd->getTLSKind() != VarDecl::TLS_None) {
     why = "thread-local";

@@ -25,6 +25,13 @@ struct VariableRecord;
 // (init/exit data, per-CPU areas, linker-collected tables). `why` says why not.
 bool registrableStatic(const clang::VarDecl *vd, std::string &why);
 
+// Whether `vd` is an entry of a table the linker collects from every object
+// and the kernel (or its module loader) walks: a section attribute that is
+// not plain data (__dyndbg for pr_debug, __trace_printk_fmt, __param ...).
+// Such an entry is not state: a patch module has its own copy, which the
+// module loader registers with the module, as kpatch's do.
+bool inLinkerTable(const clang::VarDecl *vd);
+
 // The registry name of static local `vd` of function `fn`: "fn.v", with
 // "#N" appended for the N-th (N >= 2) static local of that name in fn.
 std::string staticLocalName(const clang::FunctionDecl *fn, const clang::VarDecl *vd);

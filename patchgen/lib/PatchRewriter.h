@@ -92,9 +92,11 @@ private:
   // copy of: constant data is no state (the new version's own copy, so a
   // changed table takes effect), and neither is a table of label addresses
   // that nothing writes (computed goto: the running table's entries point
-  // into the old function's code; labelTables()).
+  // into the old function's code; labelTables()), nor an entry of a linker
+  // table (pr_debug's __dyndbg descriptor: the module loader registers the
+  // patch module's own; inLinkerTable()).
   bool ownStaticLocal(const clang::VarDecl *vd) const {
-    return vd->getType().isConstant(ctx_) || labelTables_.count(vd);
+    return vd->getType().isConstant(ctx_) || labelTables_.count(vd) || inLinkerTable(vd);
   }
   // A static local of a replaced function the running program registered
   // is the running instance in the patch code, unless it is the patch's own.
