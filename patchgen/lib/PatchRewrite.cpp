@@ -51,6 +51,24 @@ void PatchRewriter::dropBody(FunctionDecl *fd) {
   dropped_.insert(fd);
 }
 
+// An alias the unit defines (the kernel's SYSCALL_DEFINE0: __x64_sys_X is
+// an alias of __do_sys_X) is the running program's symbol: the patch does
+// not define it again, and the target's body may not be in the patch at
+// all ("alias must point to a defined variable or function"). What is left
+// declares it; the patch code reaches it like any other symbol.
+void PatchRewriter::dropAlias(Decl *d) {
+  for (const auto *a : d->specific_attrs<AliasAttr>()) {
+    SourceLocation b = edit(a->getRange().getBegin()), e = edit(a->getRange().getEnd());
+    if (b.isInvalid() || e.isInvalid() || offset(e) < offset(b)) {
+      errors_.push_back(fmt::format("{}: error: cannot remove the alias attribute of {}",
+                                    where(d->getLocation()),
+                                    cast<NamedDecl>(d)->getName().str()));
+      continue;
+    }
+    blankOut(b, e);
+  }
+}
+
 void PatchRewriter::renameReplaced(FunctionDecl *fd) {
   const std::string name = fd->getName().str();
   SourceLocation nameLoc = edit(fd->getLocation()), begin = edit(fd->getBeginLoc());
@@ -254,6 +272,10 @@ RewrittenUnit PatchRewriter::run() {
     }
     if (!inSource(d))
       continue;
+    if (d->hasAttr<AliasAttr>() && !fromTransformerFile(d)) {
+      dropAlias(d);
+      continue;
+    }
     if (auto *fd = dyn_cast<FunctionDecl>(d); fd && fd->doesThisDeclarationHaveABody()) {
       const std::string name = fd->getName().str();
       if (fromTransformerFile(fd)) {

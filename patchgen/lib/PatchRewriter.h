@@ -122,6 +122,7 @@ private:
   }
   void keepFunction(clang::FunctionDecl *fd);
   void dropBody(clang::FunctionDecl *fd);
+  void dropAlias(clang::Decl *d);
   void renameReplaced(clang::FunctionDecl *fd);
   void addedFunction(clang::FunctionDecl *fd);
   void externalizeVar(clang::VarDecl *vd);
