@@ -78,8 +78,10 @@ int generate(const PatchgenOptions &o, OutputDir &output, const PhaseLog &log,
   if (failed)
     return 1;
   if (units.empty()) {
-    fmt::print(stderr, "dsu-patchgen: error: nothing to patch: no function changed\n");
-    return 1;
+    // Not a refusal: there is nothing to do (the notes above say why).
+    fmt::print(stderr, "dsu-patchgen: nothing to patch: no function this build compiles "
+                       "changed\n");
+    return 3;
   }
   // 4. Where the patch is unsafe, the patch table and the manifest.
   const PatchContext patch{o, tree, units};

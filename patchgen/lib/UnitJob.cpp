@@ -3,9 +3,11 @@
 #include "UnitJob.h"
 
 #include "Alignment.h"
+#include "ChangedLines.h"
 #include "Files.h"
 #include "ParseUnit.h"
 #include "PatchRewrite.h"
+#include "SourceUtils.h"
 #include "Subprocess.h"
 #include "UnitPlan.h"
 #include "UnitSnapshot.h"
@@ -47,6 +49,7 @@ private:
   bool rewriteNewVersion();
   bool reportPlanAndRewrite();
   bool changesSomething() const;
+  void explainNoChange() const;
   void plan(clang::ASTContext &ctx);
 
   const UnitJobInputs &in_;
@@ -67,6 +70,7 @@ private:
   bool planned_ = false;
   std::optional<std::string> newContent_;
   std::string preSource_, preprocessed_, alignError_;
+  std::set<unsigned> compiledLines_; // of the new file, with tokens this build compiles
   PatchUnit b_;
 };
 
@@ -259,6 +263,12 @@ bool UnitJob::rewriteNewVersion() {
       if (!b_.plan.errors.empty())
         return;
     }
+    // The lines of the new file this build compiles (for the note when no
+    // function changed).
+    const clang::SourceManager &sm = ctx.getSourceManager();
+    for (const TokenRecorder::Entry &t : rec.tokens)
+      if (clang::PresumedLoc p = presumedLoc(sm, t.loc); p.isValid() && newPath_ == p.getFilename())
+        compiledLines_.insert(p.getLine());
     TokenMap map;
     if (!alignPreprocessed(ctx.getSourceManager(), ctx.getLangOpts(), preprocessed_, rec, map,
                            alignError_))
@@ -311,10 +321,54 @@ bool UnitJob::changesSomething() const {
                        "{}, which a live patch cannot do (the old code stays)\n",
                o_.newDir, rel_, names);
   } else {
-    fmt::print(stderr, "{}/{}:1:1: note: no function changed (only formatting, comments or "
-                       "declarations)\n", o_.newDir, rel_);
+    explainNoChange();
   }
   return false;
+}
+
+// No function changed: the changed lines are compiled out in this
+// configuration (say under which #if), or they are no code of a function.
+void UnitJob::explainNoChange() const {
+  const std::string oldText = readFile(in_.tree.oldVersionOf(rel_)).value_or("");
+  const std::set<unsigned> code = codeLines(newText_);
+  llvm::SmallVector<llvm::StringRef, 0> lines;
+  llvm::StringRef(newText_).split(lines, '\n');
+  auto isDirective = [&](unsigned line) {
+    return line <= lines.size() && lines[line - 1].ltrim().starts_with("#");
+  };
+  const std::set<unsigned> changed = changedLines(oldText, newText_);
+  std::vector<unsigned> changedCode, compiledOut;
+  for (unsigned line : changed)
+    if (code.count(line)) {
+      changedCode.push_back(line);
+      if (!compiledLines_.count(line) && !isDirective(line))
+        compiledOut.push_back(line);
+    }
+  const unsigned first = !changedCode.empty() ? changedCode.front()
+                        : !changed.empty()    ? *changed.begin()
+                                              : 1;
+  const std::string at = fmt::format("{}/{}:{}:1", o_.newDir, rel_, first);
+  if (changedCode.empty()) {
+    fmt::print(stderr, "{}: note: no function changed (only comments or formatting)\n", at);
+    return;
+  }
+  if (compiledOut.empty() || compiledOut.size() < changedCode.size()) {
+    fmt::print(stderr, "{}: note: no function changed (only declarations, directives or code "
+                       "outside functions)\n", at);
+    return;
+  }
+  // Every changed line of code is compiled out: name the blocks.
+  std::vector<std::string> blocks;
+  for (unsigned line : compiledOut)
+    if (std::string b = enclosingConditional(newText_, line);
+        std::find(blocks.begin(), blocks.end(), b) == blocks.end())
+      blocks.push_back(b);
+  std::string under;
+  for (const std::string &b : blocks)
+    under += (under.empty() ? "" : ", ") + (b.empty() ? std::string("no #if (a directive)") : b);
+  fmt::print(stderr, "{}: note: no function changed: the changed lines ({}-{}) are compiled out "
+                     "in this configuration (under {})\n",
+             at, compiledOut.front(), compiledOut.back(), under);
 }
 
 } // namespace
