@@ -78,6 +78,9 @@ for fix in "$corpus"/*.patch; do
   if [ $rc = 0 ]; then
     cp "$work/$name/dsu_$name.ko" "$work/stage/$name.ko"
     verdict[$num]="built"
+  elif [ $rc = 3 ]; then
+    # Nothing this config compiles changed: dsu-patchgen's notes say why.
+    verdict[$num]="nothing to patch: $(grep -m1 'note: no function changed' "$work/$name.log" | sed 's/.*note: //')"
   else
     why=$(grep -m1 -E "error:" "$work/$name.log" || tail -1 "$work/$name.log")
     verdict[$num]="refused: $why"
@@ -116,5 +119,9 @@ for num in "${fixes[@]}"; do
   printf 'corpus: %-70s %s\n' "$(basename "$fix" .patch)" "${verdict[$num]}"
   [[ "${verdict[$num]}" == "applied live"* ]] && applied=$((applied + 1))
 done
-echo "corpus: total: $applied of ${#fixes[@]} fixes applied live"
+nothing=0
+for num in "${fixes[@]}"; do
+  [[ "${verdict[$num]}" == "nothing to patch"* ]] && nothing=$((nothing + 1))
+done
+echo "corpus: total: $applied of ${#fixes[@]} fixes applied live, $nothing with nothing to patch in this config, $(( ${#fixes[@]} - applied - nothing )) refused or failed"
 [ $applied = ${#fixes[@]} ]
