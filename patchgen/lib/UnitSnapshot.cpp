@@ -16,6 +16,8 @@
 #include <fmt/format.h>
 #include <llvm/Support/raw_ostream.h>
 
+#include <cctype>
+
 using namespace clang;
 
 namespace dsu {
@@ -40,6 +42,26 @@ struct LineMask : PrinterHelper {
   }
 };
 
+// Names pasted from __COUNTER__ (the kernel's __UNIQUE_ID(prefix):
+// __UNIQUE_ID_prefix123, as min(), max() and __ADDRESSABLE make them) lose
+// their number: code added above a function shifts every counter after it,
+// and the function must not look changed for that.
+std::string maskUniqueIds(std::string text) {
+  static const std::string kPrefix = "__UNIQUE_ID_";
+  auto isIdent = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+  for (size_t at = text.find(kPrefix); at != std::string::npos; at = text.find(kPrefix, at)) {
+    size_t end = at + kPrefix.size();
+    while (end < text.size() && isIdent(text[end]))
+      ++end;
+    size_t digits = end;
+    while (digits > at + kPrefix.size() && std::isdigit(static_cast<unsigned char>(text[digits - 1])))
+      --digits;
+    text.replace(digits, end - digits, "#");
+    at = digits + 1;
+  }
+  return text;
+}
+
 std::string printStmt(const Stmt *s, ASTContext &ctx) {
   if (!s)
     return "";
@@ -51,7 +73,7 @@ std::string printStmt(const Stmt *s, ASTContext &ctx) {
   // (the kernel's BUILD_BUG_ON_ZERO in ARRAY_SIZE is such a struct).
   policy.AnonymousTagLocations = false;
   s->printPretty(os, &mask, policy);
-  return out;
+  return maskUniqueIds(out);
 }
 
 // Concrete uses of struct types in a function body: what type wrapping
