@@ -17,6 +17,7 @@
 // The phases, in the order they run, live in patchgen/lib under their names.
 
 #include "BaseTree.h"
+#include "DiffTree.h"
 #include "Files.h"
 #include "KernelSymbols.h"
 #include "Manifest.h"
@@ -117,7 +118,7 @@ int generate(const PatchgenOptions &o, OutputDir &output, const PhaseLog &log,
 } // namespace
 
 int main(int argc, char **argv) {
-  const PatchgenOptions o = parseOptions(argc, argv);
+  PatchgenOptions o = parseOptions(argc, argv);
   const PhaseLog log(o.verbose);
   // OUT is replaced as a whole: never a directory that holds the inputs or
   // something dsu-patchgen did not make. Then OUT is left as it is.
@@ -138,6 +139,16 @@ int main(int argc, char **argv) {
   }
   std::string summary;
   int rc = 1;
+  if (!o.diff.empty()) {
+    o.newDir = output.work() + "/new";
+    if (!makeNewTree(o.oldDir, o.diff, o.newDir, error)) {
+      fmt::print(stderr, "dsu-patchgen: error: {}\n", error);
+      output.discard();
+      fmt::print(stderr, "dsu-patchgen: no patch made\n");
+      return 1;
+    }
+    log.done("applied the fix to a copy of OLD");
+  }
   if (keepUserTransformers(o, output)) {
     try {
       rc = generate(o, output, log, summary);
@@ -145,6 +156,8 @@ int main(int argc, char **argv) {
       fmt::print(stderr, "dsu-patchgen: error: {}\n", e.what());
     }
   }
+  if (!o.diff.empty()) // NEW was ours: not part of OUT
+    OutputDir::removeAll(o.newDir);
   if (rc == 0 && !output.commit(error)) {
     fmt::print(stderr, "dsu-patchgen: error: {}\n", error);
     rc = 1;

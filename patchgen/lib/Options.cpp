@@ -14,7 +14,9 @@ namespace {
 
 [[noreturn]] void usage() {
   fmt::print(stderr, "usage: dsu-patchgen OLD NEW -o OUT [--kernel KDIR] [--name NAME] "
-                     "[--transformers FILE]... [--shadow TAG]... [--no-build] [--no-safety] [-v]\n");
+                     "[--transformers FILE]... [--shadow TAG]... [--no-build] [--no-safety] [-v]\n"
+                     "       dsu-patchgen [OLD] --diff FIX.patch -o OUT ... (OLD defaults to "
+                     "--kernel's KDIR)\n");
   std::exit(2);
 }
 
@@ -29,6 +31,8 @@ PatchgenOptions parseOptions(int argc, char **argv) {
       o.outDir = argv[++i];
     else if (a == "--kernel" && i + 1 < argc)
       o.kernelDir = argv[++i];
+    else if (a == "--diff" && i + 1 < argc)
+      o.diff = argv[++i];
     else if (a == "--name" && i + 1 < argc)
       o.name = argv[++i];
     else if (a == "--transformers" && i + 1 < argc)
@@ -50,10 +54,20 @@ PatchgenOptions parseOptions(int argc, char **argv) {
     else
       positional.push_back(a);
   }
-  if (positional.size() != 2 || o.outDir.empty())
+  if (o.outDir.empty())
     usage();
-  o.oldDir = absolutePath(positional[0]);
-  o.newDir = absolutePath(positional[1]);
+  if (!o.diff.empty()) {
+    // OLD, or the kernel tree; NEW is made from the fix.
+    if (positional.size() > 1 || (positional.empty() && o.kernelDir.empty()))
+      usage();
+    o.oldDir = absolutePath(positional.empty() ? o.kernelDir : positional[0]);
+    o.diff = absolutePath(o.diff);
+  } else {
+    if (positional.size() != 2)
+      usage();
+    o.oldDir = absolutePath(positional[0]);
+    o.newDir = absolutePath(positional[1]);
+  }
   o.outDir = absolutePath(o.outDir);
   if (!o.kernelDir.empty())
     o.kernelDir = absolutePath(o.kernelDir);

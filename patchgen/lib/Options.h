@@ -9,6 +9,9 @@ namespace dsu {
 
 struct PatchgenOptions {
   std::string oldDir, newDir, outDir, kernelDir, name; // absolute once parsed
+  // --diff FIX: NEW is OLD with the fix applied, made in the run's directory
+  // (newDir is set once it exists).
+  std::string diff;
   std::vector<std::string> transformers; // --transformers FILE (user-written type transformers)
   std::set<std::string> shadow;          // --shadow TAG: added fields become shadow data
   bool build = true;

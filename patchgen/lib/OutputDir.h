@@ -54,9 +54,11 @@ public:
   // goes if there are none.
   void discard();
 
+  // Removes a directory tree the run made (no error if it is gone).
+  static void removeAll(const std::string &path);
+
 private:
   static bool oldLayout(const std::string &out);
-  static void removeAll(const std::string &path);
   bool replaceOut(std::string &error);
 
   std::string out_, previous_, work_;
