@@ -53,11 +53,9 @@ DSU_KERNEL_TARBALL=$tarball DSU_KCONFIG_EXTRA=$here/config.fragment \
 tree=$build/kernel/corpus/linux
 [ $build_only = 1 ] && exit 0
 
-# 3. Each fix: NEW is a hard-linked copy of the built tree with the fix
-# applied (patch(1) breaks the links of what it changes); dsu-patchgen
-# makes the module.
+# 3. Each fix, as it shipped, in one command: dsu-patchgen --diff applies it
+# to a hard-linked copy of the built tree and makes the module.
 rm -rf "$work" && mkdir -p "$work/stage"
-new=$cache/linux-new
 declare -A verdict
 fixes=()
 for fix in "$corpus"/*.patch; do
@@ -65,13 +63,8 @@ for fix in "$corpus"/*.patch; do
   if [ ${#only[@]} -gt 0 ] && [[ ! " ${only[*]} " =~ " $num " ]]; then continue; fi
   fixes+=("$num")
   name=fix$num
-  rm -rf "$new" && cp -al "$tree" "$new"
-  if ! (cd "$new" && patch -s -p1 < "$fix"); then
-    verdict[$num]="refused: the fix does not apply to $(basename "$tree") (patch -p1)"
-    continue
-  fi
   set +e
-  "$build/patchgen/dsu-patchgen" "$tree" "$new" -o "$work/$name" --kernel "$tree" \
+  "$build/patchgen/dsu-patchgen" --kernel "$tree" --diff "$fix" -o "$work/$name" \
     > "$work/$name.log" 2>&1
   rc=$?
   set -e
@@ -86,7 +79,6 @@ for fix in "$corpus"/*.patch; do
     verdict[$num]="refused: $why"
   fi
 done
-rm -rf "$new"
 
 # 4. One boot: each built patch applied while its workload runs, reverted,
 # the workload again (corpus-guest.sh).
