@@ -320,6 +320,13 @@ bool UnitJob::changesSomething() const {
     fmt::print(stderr, "{}/{}:1:1: note: no function changed: the new version only removes "
                        "{}, which a live patch cannot do (the old code stays)\n",
                o_.newDir, rel_, names);
+  } else if (!p.leftOut.empty()) {
+    std::string names;
+    for (const std::string &f : p.leftOut)
+      names += (names.empty() ? "" : ", ") + f + "()";
+    fmt::print(stderr, "{}/{}:1:1: note: no function to replace: only {} changed, which the "
+                       "running kernel does not run again (left out, see the warnings)\n",
+               o_.newDir, rel_, names);
   } else {
     explainNoChange();
   }

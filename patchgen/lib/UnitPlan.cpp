@@ -316,6 +316,7 @@ UnitPlan planUnit(const BaseUnit &base, const UnitSnapshot &oldUnit, const UnitS
           where(f.file, f.line, f.col), name, b->second == "init" ? "__init" : "__exit",
           b->second == "init" ? "ran once already (at boot or module load) and has freed"
                               : "runs only when the module is unloaded (never, when built in)"));
+      plan.leftOut.insert(name);
       continue;
     }
     plan.errors.push_back(fmt::format("{}: error: {}() changed, but it is not updateable in the "

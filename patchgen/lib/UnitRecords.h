@@ -112,6 +112,7 @@ struct UnitPlan {
   std::set<std::string> replaced; // updateable, changed: new version behind the old pointer
   std::set<std::string> added;    // new (or with a new prototype): defined by the patch
   std::set<std::string> deleted;  // gone from the new source (old code stays; a warning each)
+  std::set<std::string> leftOut;  // changed __init/__exit code no live patch reaches (a warning each)
   std::set<std::string> addedVars;
   std::vector<TypeUpdate> typeUpdates;
   std::vector<ShadowUpdate> shadowUpdates;

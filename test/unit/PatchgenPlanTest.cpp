@@ -200,6 +200,7 @@ TEST_CASE("patchgen plan: a changed __init or __exit function is left out, with 
   UnitPlan plan = dsu::planUnit(b, older, newer, "p");
   CHECK(plan.errors.empty());
   CHECK(plan.replaced == std::set<std::string>{"f"});
+  CHECK(plan.leftOut == std::set<std::string>{"setup", "teardown"});
   REQUIRE(plan.warnings.size() == 2);
   CHECK(plan.warnings[0] == "u.c:30:1: warning: setup() changed, but it is __init code, which the "
                             "running kernel ran once already (at boot or module load) and has "
