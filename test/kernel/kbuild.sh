@@ -72,25 +72,10 @@ if [ "$(cat .dsu-stamp 2>/dev/null)" != "$stamp" ]; then
   echo "$stamp" > .dsu-stamp
 fi
 
-# The DSU kernel runtime (runtime/kernel/README.md), built in as kernel/dsu/:
-# its sources, the core and the ABI header, each copied only when its
-# contents differ so make stays incremental; a file the runtime no longer
-# has is removed; and one line in kernel/Makefile.
+# The DSU kernel runtime (runtime/kernel/README.md), built in as kernel/dsu/,
+# put in by the user command for it, which also checks the configuration.
 if [ "$mode" = dsu ]; then
-  repo=$(cd "$here/../.." && pwd)
-  mkdir -p kernel/dsu/dsu
-  declare -A runtime_files=([dsu/abi.h]=$repo/runtime/include/dsu/abi.h
-                            [Makefile]=$repo/runtime/kernel/Makefile)
-  for from in "$repo"/runtime/kernel/*.[ch] "$repo"/runtime/core/*.[ch]; do
-    runtime_files[$(basename "$from")]=$from
-  done
-  for to in "${!runtime_files[@]}"; do
-    cmp -s "${runtime_files[$to]}" "kernel/dsu/$to" || cp "${runtime_files[$to]}" "kernel/dsu/$to"
-  done
-  for to in kernel/dsu/*.[ch] kernel/dsu/dsu/*.h; do
-    if [ -e "$to" ] && [ -z "${runtime_files[${to#kernel/dsu/}]+set}" ]; then rm -f "$to"; fi
-  done
-  grep -qx 'obj-y += dsu/' kernel/Makefile || echo 'obj-y += dsu/' >> kernel/Makefile
+  "$here/../../runtime/kernel/dsu-kernel-setup" "$tree" >/dev/null
 fi
 
 # `modules` too: it writes Module.symvers, which patch modules built against
