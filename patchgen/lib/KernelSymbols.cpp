@@ -30,7 +30,8 @@ bool readKernelSymbols(const std::string &kernelDir, KernelSymbols &symbols) {
   std::ifstream map(kernelDir + "/System.map");
   std::string addr, type, sym;
   while (map >> addr >> type >> sym)
-    symbols.vmlinux.insert(sym);
+    if (!symbols.vmlinux.insert(sym).second)
+      symbols.repeated.insert(sym);
   if (symbols.exported.empty()) {
     fmt::print(stderr, "dsu-patchgen: error: {}/Module.symvers is missing or empty: build the "
                        "kernel (with modules) first\n", kernelDir);

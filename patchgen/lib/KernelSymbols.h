@@ -9,6 +9,7 @@ namespace dsu {
 struct KernelSymbols {
   std::set<std::string> exported; // Module.symvers: exported to modules
   std::set<std::string> vmlinux;  // System.map: every symbol of vmlinux
+  std::set<std::string> repeated; // names System.map has more than once (statics of several units)
 };
 
 // KDIR's symbols; false (an error) when Module.symvers is missing or empty.

@@ -220,6 +220,15 @@ void PatchRewriter::handleRef(DeclRefExpr *r, const FunctionDecl *in, bool inIni
       return;
     }
     auto it = base_.unregisteredVars.find(name);
+    // The kernel: a static dsu-cc did not register (a per-CPU variable, or
+    // one whose initializer refers to what the unit only declares) is
+    // still a symbol of vmlinux; reached by name when that is unique, as
+    // livepatch's relocations reach it (data that is freed or discarded
+    // after boot is not reached at all).
+    if (it != base_.unregisteredVars.end() && uniqueKernelStatic(name, it->second)) {
+      unexportedRef(r, "'" + name + "'", inInitializer);
+      return;
+    }
     errors_.push_back(fmt::format(
         "{}: error: static variable '{}' is not registered in the running program{}, so the "
         "patch cannot reach it",
@@ -233,6 +242,16 @@ void PatchRewriter::handleRef(DeclRefExpr *r, const FunctionDecl *in, bool inIni
   }
   if (vd->isExternallyVisible() && needsSymbolRef(name))
     unexportedRef(r, "'" + name + "'", inInitializer);
+}
+
+bool PatchRewriter::uniqueKernelStatic(const std::string &name, const std::string &why) const {
+  if (!opts_.kernel || !opts_.vmlinuxSymbols || !opts_.repeatedSymbols ||
+      !opts_.vmlinuxSymbols->count(name) || opts_.repeatedSymbols->count(name))
+    return false;
+  for (const char *gone : {"init", "exit", "discard", "thread-local", "variably modified"})
+    if (why.find(gone) != std::string::npos)
+      return false;
+  return true;
 }
 
 // A kernel symbol the patch module cannot link against: a DSU_REF_SYMBOL

@@ -23,6 +23,9 @@ struct PatchRewriteOptions {
   // there can only be in code the compiler drops (an assertion, a config
   // that is off): the reference stays direct so that it folds as before.
   const std::set<std::string> *vmlinuxSymbols = nullptr;
+  // Kernel: names vmlinux has more than once; a static the running kernel
+  // did not register is reached by name only when its name is unique.
+  const std::set<std::string> *repeatedSymbols = nullptr;
   std::string unitHash; // the base's, for descriptors of added functions
   std::string patchName;
   // Presumed file of the user's transformers merged into the unit: its

@@ -88,6 +88,9 @@ private:
   }
   void handleRef(clang::DeclRefExpr *r, const clang::FunctionDecl *in, bool inInitializer);
   void unexportedRef(clang::DeclRefExpr *r, const std::string &shown, bool inInitializer);
+  // Whether a static the running kernel did not register (`why`) can be
+  // reached by its name in vmlinux: it is there once and not gone after boot.
+  bool uniqueKernelStatic(const std::string &name, const std::string &why) const;
   // Static locals of a replaced function that the patch code has its own
   // copy of: constant data is no state (the new version's own copy, so a
   // changed table takes effect), and neither is a table of label addresses

@@ -277,6 +277,7 @@ bool UnitJob::rewriteNewVersion() {
     ro.kernel = o_.kernel();
     ro.exported = &in_.kernelSymbols.exported;
     ro.vmlinuxSymbols = o_.kernel() ? &in_.kernelSymbols.vmlinux : nullptr;
+    ro.repeatedSymbols = o_.kernel() ? &in_.kernelSymbols.repeated : nullptr;
     ro.unitHash = base_.unitHash;
     ro.patchName = in_.patchName;
     ro.transformerFile = xf_ ? xf_->path : "";

@@ -42,24 +42,32 @@ struct LineMask : PrinterHelper {
   }
 };
 
-// Names pasted from __COUNTER__ (the kernel's __UNIQUE_ID(prefix):
-// __UNIQUE_ID_prefix123, as min(), max() and __ADDRESSABLE make them) lose
-// their number: code added above a function shifts every counter after it,
-// and the function must not look changed for that.
+// Names pasted from __COUNTER__ lose their number: code added above a
+// function shifts every counter after it, and the function must not look
+// changed for that. The kernel's: __UNIQUE_ID(prefix) (__UNIQUE_ID_prefix123,
+// behind min(), max(), rcu_dereference() ...) and compiletime_assert()
+// (__compiletime_assert_123, behind READ_ONCE(), BUILD_BUG_ON() ...).
 std::string maskUniqueIds(std::string text) {
-  static const std::string kPrefix = "__UNIQUE_ID_";
   auto isIdent = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
-  for (size_t at = text.find(kPrefix); at != std::string::npos; at = text.find(kPrefix, at)) {
-    size_t end = at + kPrefix.size();
-    while (end < text.size() && isIdent(text[end]))
-      ++end;
-    size_t digits = end;
-    while (digits > at + kPrefix.size() && std::isdigit(static_cast<unsigned char>(text[digits - 1])))
-      --digits;
-    text.replace(digits, end - digits, "#");
-    at = digits + 1;
-  }
+  for (const std::string prefix : {"__UNIQUE_ID_", "__compiletime_assert_"})
+    for (size_t at = text.find(prefix); at != std::string::npos; at = text.find(prefix, at)) {
+      size_t end = at + prefix.size();
+      while (end < text.size() && isIdent(text[end]))
+        ++end;
+      size_t digits = end;
+      while (digits > at + prefix.size() &&
+             std::isdigit(static_cast<unsigned char>(text[digits - 1])))
+        --digits;
+      text.replace(digits, end - digits, "#");
+      at = digits + 1;
+    }
   return text;
+}
+
+// A variable in a section the link discards (.discard, .discard.*).
+bool discarded(const VarDecl *vd) {
+  const auto *s = vd->getAttr<SectionAttr>();
+  return s && s->getName().starts_with(".discard");
 }
 
 std::string printStmt(const Stmt *s, ASTContext &ctx) {
@@ -190,6 +198,9 @@ UnitSnapshot snapshotUnit(ASTContext &ctx, const std::string &transformerFile,
       if (!tc.freed.empty())
         u.frees[f.name] = std::move(tc.freed);
       u.functions[f.name] = std::move(f);
+    } else if (auto *vd = dyn_cast<VarDecl>(d); vd && discarded(vd)) {
+      // Not data of the program: the linker drops it (the kernel's
+      // __ADDRESSABLE entries behind EXPORT_SYMBOL, named by __COUNTER__).
     } else if (auto *vd = dyn_cast<VarDecl>(d); vd && vd->isFileVarDecl() &&
                                                 vd->isThisDeclarationADefinition() !=
                                                     VarDecl::DeclarationOnly) {
