@@ -87,6 +87,17 @@ std::set<const GlobalValue *> reachable(const Module &m) {
   return seen;
 }
 
+// Whether a variable's initializer refers to any function or variable.
+bool refersToGlobals(const Value *v) {
+  const auto *gv = dyn_cast<GlobalVariable>(v);
+  if (!gv || !gv->hasInitializer())
+    return false;
+  std::vector<const GlobalValue *> refs;
+  std::set<const Constant *> seen;
+  globalsIn(gv->getInitializer(), refs, seen);
+  return !refs.empty();
+}
+
 // The C string a descriptor's name field points to.
 std::string stringAt(const Constant *c) {
   const auto *gv = dyn_cast<GlobalVariable>(c->stripPointerCasts());
@@ -127,6 +138,12 @@ NotEmitted findNotEmitted(const Module &m) {
       local &= !g || g->hasLocalLinkage();
     }
     if (reached || !local)
+      continue;
+    // A static of plain data stays registered even where every use folded
+    // (a constant the optimizer propagated): a patch may read it, and it
+    // refers to nothing. One that points at code or data (a table of
+    // function pointers) would keep what it points at in the object.
+    if (var && !refersToGlobals(desc->getOperand(kVarDescAddr)->stripPointerCasts()))
       continue;
     std::string name = stringAt(desc->getOperand(func ? kFuncDescName : kVarDescName));
     if (!name.empty())

@@ -25,14 +25,15 @@ namespace dsu {
 
 struct NotEmitted {
   std::set<std::string> functions; // by source name
-  std::set<std::string> statics;   // by registry name ("v", "f.v")
+  std::set<std::string> statics;   // by registry name ("v", "f.v"): those that refer to code or data
   bool empty() const { return functions.empty() && statics.empty(); }
 };
 
 // Reads an optimized module of a rewritten unit: everything its own code
 // can reach from what the object must define (external definitions, `used`
 // values that are not dsu's) counts as emitted; a function or static whose
-// descriptor is all that reaches it is not.
+// descriptor is all that reaches it is not. A static of plain data stays
+// registered: nothing but its own bytes would be kept.
 NotEmitted findNotEmitted(const llvm::Module &module);
 
 } // namespace dsu

@@ -15,7 +15,8 @@ namespace {
 // `api`; `dead` (and the static `table` only it used) were reached by
 // nothing but their descriptors once the branch to them folded away.
 // `kept` is static and unreferenced but marked used by the unit itself;
-// `callee` is reached only through its pointer (a call the rewrite made).
+// `callee` is reached only through its pointer (a call the rewrite made);
+// `flags`, plain data nothing reaches, stays registered.
 // The stub of an updateable function F: a call through its pointer.
 std::string stub(const std::string &f) {
   return "define internal void @" + f + "() { %f = load ptr, ptr @__dsu_fp_" + f +
@@ -31,6 +32,9 @@ const std::string kModule = R"(
 @.table = private constant [6 x i8] c"table\00"
 @.count = private constant [6 x i8] c"count\00"
 @.callee = private constant [7 x i8] c"callee\00"
+@.flags = private constant [6 x i8] c"flags\00"
+@flags = internal global i32 7
+@__dsu_vdesc_flags = internal global %struct.vd { i32 5, i32 0, ptr @.flags, ptr @__dsu_tu_name, ptr @flags, i64 4, ptr @__dsu_unit_hash }
 @__dsu_fp_callee = internal global ptr @__dsu_v0_callee
 @__dsu_desc_callee = internal global %struct.fd { i32 5, i32 0, ptr @.callee, ptr @__dsu_tu_name, ptr @__dsu_fp_callee, ptr @__dsu_v0_callee, ptr @callee, ptr @__dsu_unit_hash }
 @__dsu_tu_name = internal constant [4 x i8] c"u.c\00"
