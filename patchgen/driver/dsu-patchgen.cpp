@@ -140,7 +140,7 @@ int main(int argc, char **argv) {
   std::string summary;
   int rc = 1;
   if (!o.diff.empty()) {
-    o.newDir = output.work() + "/new";
+    o.newDir = output.work() + "/fixed"; // messages name files of the fixed version
     if (!makeNewTree(o.oldDir, o.diff, o.newDir, error)) {
       fmt::print(stderr, "dsu-patchgen: error: {}\n", error);
       output.discard();
