@@ -309,28 +309,29 @@ bool UnitJob::reportPlanAndRewrite() {
   return false;
 }
 
+// "f(), g()".
+std::string callList(const std::set<std::string> &names) {
+  std::string out;
+  for (const std::string &f : names)
+    out += (out.empty() ? "" : ", ") + f + "()";
+  return out;
+}
+
 bool UnitJob::changesSomething() const {
   const UnitPlan &p = b_.plan;
   if (!p.replaced.empty() || !p.added.empty() || !p.addedVars.empty() ||
       !p.typeUpdates.empty() || !p.shadowUpdates.empty())
     return true;
-  if (!p.deleted.empty()) {
-    std::string names;
-    for (const std::string &f : p.deleted)
-      names += (names.empty() ? "" : ", ") + f + "()";
+  if (!p.deleted.empty())
     fmt::print(stderr, "{}/{}:1:1: note: no function changed: the new version only removes "
                        "{}, which a live patch cannot do (the old code stays)\n",
-               o_.newDir, rel_, names);
-  } else if (!p.leftOut.empty()) {
-    std::string names;
-    for (const std::string &f : p.leftOut)
-      names += (names.empty() ? "" : ", ") + f + "()";
+               o_.newDir, rel_, callList(p.deleted));
+  else if (!p.leftOut.empty())
     fmt::print(stderr, "{}/{}:1:1: note: no function to replace: only {} changed, which the "
                        "running kernel does not run again (left out, see the warnings)\n",
-               o_.newDir, rel_, names);
-  } else {
+               o_.newDir, rel_, callList(p.leftOut));
+  else
     explainNoChange();
-  }
   return false;
 }
 

@@ -86,15 +86,10 @@ static int blkbsz(void) {
 
 /* 07: a sigtrap perf event that an exec removes. */
 static int perf_exec(void) {
-  struct perf_event_attr attr = {0};
-  attr.type = PERF_TYPE_SOFTWARE;
-  attr.size = sizeof attr;
-  attr.config = PERF_COUNT_SW_TASK_CLOCK;
-  attr.sample_period = 100000;
-  attr.sigtrap = 1;
-  attr.remove_on_exec = 1;
-  attr.inherit = 1;
-  attr.inherit_thread = 1;
+  struct perf_event_attr attr = {.type = PERF_TYPE_SOFTWARE, .size = sizeof attr,
+                                 .config = PERF_COUNT_SW_TASK_CLOCK, .sample_period = 100000,
+                                 .sigtrap = 1, .remove_on_exec = 1, .inherit = 1,
+                                 .inherit_thread = 1};
   pid_t pid = fork();
   if (pid == 0) {
     signal(SIGTRAP, SIG_IGN);
