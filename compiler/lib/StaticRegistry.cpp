@@ -98,16 +98,24 @@ private:
   std::vector<const VarDecl *> order_;
 };
 
+// A section of ordinary data.
+bool plainDataSection(llvm::StringRef name) {
+  return name.starts_with(".data") || name.starts_with(".bss") || name.starts_with(".rodata");
+}
+
+// A section whose data is per CPU, or goes away (init, exit, discarded).
+// .data..ro_after_init is ordinary data that becomes read-only after boot:
+// the state a patch reads.
+bool perCpuOrTransientSection(llvm::StringRef name) {
+  return name.contains("percpu") || (name.contains("init") && name != ".data..ro_after_init") ||
+         name.contains("exit") || name.contains("discard");
+}
+
 } // namespace
 
 bool inLinkerTable(const VarDecl *vd) {
   const auto *s = vd->getAttr<SectionAttr>();
-  if (!s)
-    return false;
-  llvm::StringRef name = s->getName();
-  return !name.starts_with(".data") && !name.starts_with(".bss") &&
-         !name.starts_with(".rodata") && !name.contains("percpu") && !name.contains("init") &&
-         !name.contains("exit") && !name.contains("discard");
+  return s && !plainDataSection(s->getName()) && !perCpuOrTransientSection(s->getName());
 }
 
 bool registrableStatic(const VarDecl *vd, std::string &why) {
@@ -117,13 +125,7 @@ bool registrableStatic(const VarDecl *vd, std::string &why) {
   }
   if (const auto *s = vd->getAttr<SectionAttr>()) {
     llvm::StringRef name = s->getName();
-    bool plainData = name.starts_with(".data") || name.starts_with(".bss") ||
-                     name.starts_with(".rodata");
-    // .data..ro_after_init is ordinary data that becomes read-only after
-    // boot: the state a patch reads.
-    bool initData = name.contains("init") && name != ".data..ro_after_init";
-    if (!plainData || name.contains("percpu") || initData || name.contains("exit") ||
-        name.contains("discard")) {
+    if (!plainDataSection(name) || perCpuOrTransientSection(name)) {
       why = fmt::format("in section {}", name.str());
       return false;
     }

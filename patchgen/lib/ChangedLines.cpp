@@ -104,6 +104,15 @@ std::string enclosingConditional(const std::string &text, unsigned line) {
   return "";
 }
 
+std::set<unsigned> directiveLines(const std::string &text) {
+  std::set<unsigned> out;
+  const std::vector<llvm::StringRef> lines = splitLines(text);
+  for (size_t i = 0; i < lines.size(); ++i)
+    if (lines[i].ltrim().starts_with("#"))
+      out.insert(static_cast<unsigned>(i + 1));
+  return out;
+}
+
 std::set<unsigned> codeLines(const std::string &text) {
   std::set<unsigned> lines;
   clang::LangOptions lo;

@@ -22,4 +22,7 @@ std::string enclosingConditional(const std::string &text, unsigned line);
 // included), as the raw lexer sees them.
 std::set<unsigned> codeLines(const std::string &text);
 
+// The lines of `text` that are preprocessor directives (start with '#').
+std::set<unsigned> directiveLines(const std::string &text);
+
 } // namespace dsu

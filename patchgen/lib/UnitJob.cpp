@@ -340,17 +340,13 @@ bool UnitJob::changesSomething() const {
 void UnitJob::explainNoChange() const {
   const std::string oldText = readFile(in_.tree.oldVersionOf(rel_)).value_or("");
   const std::set<unsigned> code = codeLines(newText_);
-  llvm::SmallVector<llvm::StringRef, 0> lines;
-  llvm::StringRef(newText_).split(lines, '\n');
-  auto isDirective = [&](unsigned line) {
-    return line <= lines.size() && lines[line - 1].ltrim().starts_with("#");
-  };
+  const std::set<unsigned> directives = directiveLines(newText_);
   const std::set<unsigned> changed = changedLines(oldText, newText_);
   std::vector<unsigned> changedCode, compiledOut;
   for (unsigned line : changed)
     if (code.count(line)) {
       changedCode.push_back(line);
-      if (!compiledLines_.count(line) && !isDirective(line))
+      if (!compiledLines_.count(line) && !directives.count(line))
         compiledOut.push_back(line);
     }
   const unsigned first = !changedCode.empty() ? changedCode.front()
