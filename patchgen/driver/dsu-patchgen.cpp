@@ -50,16 +50,16 @@ int generate(const PatchgenOptions &o, OutputDir &output, const PhaseLog &log,
     return 2;
   if (!readPatchChain(o, tree))
     return 1;
-  // 2. Changed files; a header may only add fields to shadowed structs.
+  // 2. Changed files.
   compareTrees(o, output.work(), tree);
   log.done("compared the trees");
-  if (!checkChangedHeaders(o, tree))
-    return 1;
-  // 3. The manifests of the changed units, the kernel's symbols and the
-  //    user's transformers; then each changed unit's job.
+  // 3. The manifests of the changed units and of those including a changed
+  //    header, the kernel's symbols and the user's transformers; then each
+  //    unit's job.
   bool failed = false;
-  if (!findUnitManifests(o, tree, failed))
-    return 1;
+  int status = 1;
+  if (!findUnitManifests(o, output.work(), tree, failed, status))
+    return status;
   log.done("found the manifests");
   const std::string patchName = o.name.empty() ? fs::path(o.outDir).filename().string() : o.name;
   KernelSymbols kernelSymbols;

@@ -3,6 +3,7 @@
 
 #include "Files.h"
 #include "HeaderChange.h"
+#include "ManifestReader.h"
 
 #include <fmt/format.h>
 #include <llvm/ADT/StringRef.h>
@@ -82,45 +83,66 @@ void compareTrees(const PatchgenOptions &o, const std::string &work, BaseTree &t
       continue;
     }
     if (!sameFile(old, p.string()))
-      (ext == "c" ? tree.changedC : tree.changedOther).push_back(rel);
+      (ext == "c" ? tree.changedC : tree.changedHeaders).push_back(rel);
   }
   std::sort(tree.changedC.begin(), tree.changedC.end());
+  std::sort(tree.changedHeaders.begin(), tree.changedHeaders.end());
 }
 
-// The running code's layouts stay, and the changed .c units reach the
-// added fields as shadow data.
-bool checkChangedHeaders(const PatchgenOptions &o, BaseTree &tree) {
-  bool badHeader = false;
-  for (const std::string &h : tree.changedOther) {
-    std::string why = "dsu-patchgen carries header changes only when they add fields to "
-                      "structs named with --shadow";
-    if (!o.shadow.empty()) {
-      std::string r = shadowOnlyHeaderChange(readFile(tree.oldVersionOf(h)).value_or(""),
-                                             readFile(o.newDir + "/" + h).value_or(""), o.shadow);
-      if (r.empty()) {
-        tree.shadowHeaders.push_back(h);
-        continue;
-      }
-      auto colon = r.find(':');
-      fmt::print(stderr, "{}/{}:{}:1: error: header changed:{}\n", o.newDir, h,
-                 r.substr(0, colon), r.substr(colon + 1));
-      badHeader = true;
-      continue;
-    }
-    fmt::print(stderr, "{}/{}:1:1: error: header changed: {}\n", o.newDir, h, why);
-    badHeader = true;
-  }
-  return !badHeader;
+std::vector<std::string> BaseTree::unitsToCompare() const {
+  std::set<std::string> all(changedC.begin(), changedC.end());
+  for (const auto &[rel, headers] : headerDependents)
+    all.insert(rel);
+  return {all.begin(), all.end()};
 }
 
 // Object names usually follow the source's (dir/x.c -> dir/x.o): those are
 // matched without reading every manifest; others are read. On the way:
 // units the running program was built from whose source NEW no longer has
 // (removed or renamed), which a live patch cannot express.
-bool findUnitManifests(const PatchgenOptions &o, BaseTree &tree, bool &failed) {
+namespace {
+
+// Headers the previous patches of the chain changed (their copies in
+// OUT/src): the old version of a unit including one would have to be parsed
+// with that copy, which this version cannot do.
+std::set<std::string> chainHeaders(const BaseTree &tree) {
+  std::set<std::string> out;
+  if (tree.chain.prevDir.empty() || !fs::is_directory(tree.chain.prevDir + "/src"))
+    return out;
+  const std::string src = tree.chain.prevDir + "/src";
+  for (auto it = fs::recursive_directory_iterator(src); it != fs::recursive_directory_iterator();
+       ++it)
+    if (it->is_regular_file() && it->path().extension() == ".h")
+      out.insert(it->path().string().substr(src.size() + 1));
+  return out;
+}
+
+std::string canonical(const std::string &path) {
+  std::error_code ec;
+  fs::path p = fs::weakly_canonical(path, ec);
+  return ec ? path : p.string();
+}
+
+} // namespace
+
+bool findUnitManifests(const PatchgenOptions &o, const std::string &work, BaseTree &tree,
+                       bool &failed, int &status) {
   const std::string &baseDir = tree.baseDir;
   std::set<std::string> wanted(tree.changedC.begin(), tree.changedC.end());
+  // Changed headers, and those of the chain below, by canonical path in the
+  // base (where the units' compiles read them) -> rel.
+  const std::set<std::string> fromChain = chainHeaders(tree);
+  std::map<std::string, std::string> headerRel;
+  for (const std::string &h : tree.changedHeaders)
+    headerRel[canonical(baseDir + "/" + h)] = h;
+  for (const std::string &h : fromChain)
+    headerRel[canonical(baseDir + "/" + h)] = h;
+  std::set<std::string> headers;
+  for (const auto &[abs, rel] : headerRel)
+    headers.insert(abs);
+  std::map<std::string, std::set<std::string>> chainDependents; // unit -> chain headers
   bool refused = false; // a manifest could not be read: which units it was is unknown
+  unsigned scratch = 0;
   for (auto it = fs::recursive_directory_iterator(baseDir, fs::directory_options::skip_permission_denied);
        it != fs::recursive_directory_iterator(); ++it) {
     if (it->is_directory()) {
@@ -132,9 +154,19 @@ bool findUnitManifests(const PatchgenOptions &o, BaseTree &tree, bool &failed) {
     std::string path = it->path().string();
     if (!llvm::StringRef(path).ends_with(".o.dsu.json"))
       continue;
+    const std::string object = path.substr(0, path.size() - strlen(".dsu.json"));
+    // What the build recorded the compile read: a changed header in it (or
+    // none recorded: the manifest's command tells) makes it a unit to compare.
+    std::optional<std::vector<std::string>> deps;
+    bool mayIncludeHeader = false;
+    if (!headers.empty()) {
+      deps = recordedDependencies(object);
+      mayIncludeHeader = !deps || namesAnyFileOf(*deps, headers);
+    }
     std::string guess = path.substr(0, path.size() - strlen(".o.dsu.json")) + ".c";
-    if (isUnder(guess, baseDir) && !wanted.count(guess.substr(baseDir.size() + 1)) &&
-        fs::exists(guess) && fs::exists(o.newDir + guess.substr(baseDir.size())))
+    if (!mayIncludeHeader && isUnder(guess, baseDir) &&
+        !wanted.count(guess.substr(baseDir.size() + 1)) && fs::exists(guess) &&
+        fs::exists(o.newDir + guess.substr(baseDir.size())))
       continue;
     ManifestError error;
     std::optional<Manifest> read = readManifestFile(path, error);
@@ -158,7 +190,24 @@ bool findUnitManifests(const PatchgenOptions &o, BaseTree &tree, bool &failed) {
       tree.removedUnits.emplace(rel, path);
       continue;
     }
-    if (!wanted.count(rel))
+    if (mayIncludeHeader && fs::exists(abs)) {
+      if (!deps) {
+        std::string why;
+        deps = preprocessorDependencies(m, fmt::format("{}/deps{}.d", work, scratch++), why);
+        if (!deps) {
+          fmt::print(stderr, "{}:1:1: error: which headers {} includes is unknown: the build "
+                             "kept no dependency file beside {}, and {}\n",
+                     abs, rel, object, why);
+          refused = true;
+          continue;
+        }
+      }
+      for (const std::string &h : includedHeaders(*deps, m.cwd, headers)) {
+        const std::string &hrel = headerRel[h];
+        (fromChain.count(hrel) ? chainDependents[rel] : tree.headerDependents[rel]).insert(hrel);
+      }
+    }
+    if (!wanted.count(rel) && !tree.headerDependents.count(rel))
       continue;
     tree.units[rel] = BaseTreeUnit{path, std::move(m), rel, abs};
   }
@@ -172,11 +221,30 @@ bool findUnitManifests(const PatchgenOptions &o, BaseTree &tree, bool &failed) {
                baseDir, rel, rel, manifest, rel, o.newDir);
     failed = true;
   }
+  // A unit this patch compares whose old version includes a header the
+  // chain changed would be compared with the base's header.
+  for (const auto &[rel, hs] : chainDependents)
+    if (tree.units.count(rel)) {
+      fmt::print(stderr, "{}/{}:1:1: error: {} includes {}, which a patch below this one "
+                         "changed; a stacked patch cannot compare it yet: make one patch from "
+                         "the base ({}) instead\n",
+                 o.newDir, rel, rel, *hs.begin(), baseDir);
+      failed = true;
+    }
   if (refused)
     return false;
-  if (tree.changedC.empty() && !failed) {
-    fmt::print(stderr, "dsu-patchgen: error: no .c file differs between {} and {}\n", o.oldDir,
-               o.newDir);
+  if (tree.changedC.empty() && tree.headerDependents.empty() && !failed) {
+    if (tree.changedHeaders.empty()) {
+      fmt::print(stderr, "dsu-patchgen: error: no .c or .h file differs between {} and {}\n",
+                 o.oldDir, o.newDir);
+      return false;
+    }
+    for (const std::string &h : tree.changedHeaders)
+      fmt::print(stderr, "{}/{}:1:1: note: no unit this build compiles with dsu-cc includes "
+                         "it\n", o.newDir, h);
+    fmt::print(stderr, "dsu-patchgen: nothing to patch: no function this build compiles "
+                       "changed\n");
+    status = 3;
     return false;
   }
   return true;

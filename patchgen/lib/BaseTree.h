@@ -11,6 +11,7 @@
 #include "ManifestReader.h"
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -35,13 +36,18 @@ struct BaseTree {
   std::string baseDir; // the tree built with dsu-cc
   PatchChain chain;
   std::vector<std::string> changedC;      // .c files that differ or are new (sorted)
-  std::vector<std::string> changedOther;  // headers that differ
-  std::vector<std::string> shadowHeaders; // changed headers that only add shadow fields
+  std::vector<std::string> changedHeaders; // .h files that differ (sorted)
+  // Units of the base whose compile read a changed header: rel -> the
+  // headers (rel). Their jobs compare them like changed .c files.
+  std::map<std::string, std::set<std::string>> headerDependents;
   std::map<std::string, BaseTreeUnit> units;       // rel -> changed unit
   std::map<std::string, std::string> removedUnits; // rel -> object manifest
 
   // The old version of a file: the previous patches' copy, else the base's.
   std::string oldVersionOf(const std::string &rel) const;
+  // The units to compare: the changed .c files and the units including a
+  // changed header, sorted, each once.
+  std::vector<std::string> unitsToCompare() const;
 };
 
 // Whether OLD and NEW are directories (an error naming the one that is not).
@@ -55,14 +61,14 @@ bool readPatchChain(const PatchgenOptions &o, BaseTree &tree);
 // for hard links); `work` is the run's directory, left out like OUT.
 void compareTrees(const PatchgenOptions &o, const std::string &work, BaseTree &tree);
 
-// A header may only add fields to shadowed structs (--shadow): an error
-// for each other changed header. False if there was one.
-bool checkChangedHeaders(const PatchgenOptions &o, BaseTree &tree);
-
-// The manifests of the changed units, and units the new version removed
-// (errors, `failed` set). False when there is nothing to patch at all, or
-// a manifest cannot be read (one of another schema, say: an error naming it).
-bool findUnitManifests(const PatchgenOptions &o, BaseTree &tree, bool &failed);
+// The manifests of the changed units and of the units that include a
+// changed header (their dependencies as the build recorded them beside the
+// object, else from the preprocessor; `work` holds its scratch output), and
+// units the new version removed (errors, `failed` set). False when there is
+// nothing to compare at all (exit status 3: a note says why), or a
+// manifest cannot be read (one of another schema, say: an error naming it).
+bool findUnitManifests(const PatchgenOptions &o, const std::string &work, BaseTree &tree,
+                       bool &failed, int &status);
 
 // The recorded command line, classified in the directory it ran in (it is
 // relative to it).

@@ -29,6 +29,36 @@ namespace dsu {
 
 namespace {
 
+// Whether a presumed file name of a parse is one of the changed headers:
+// relative names are the parse's directory's; the old version is parsed in
+// the base, the new one in NEW. Cached: a kernel unit's declarations come
+// from a few hundred files.
+class ChangedHeaderFiles {
+public:
+  ChangedHeaderFiles(const BaseTree &tree, const std::string &newDir, const std::string &cwd)
+      : tree_(tree), newDir_(newDir), cwd_(cwd) {}
+  bool operator()(const std::string &file) {
+    auto [it, fresh] = known_.emplace(file, false);
+    if (fresh && !tree_.changedHeaders.empty()) {
+      fs::path p(file);
+      std::error_code ec;
+      std::string abs = fs::weakly_canonical(p.is_absolute() ? p : fs::path(cwd_) / p, ec).string();
+      for (const std::string &root : {tree_.baseDir, newDir_})
+        if (!ec && isUnder(abs, root) &&
+            std::binary_search(tree_.changedHeaders.begin(), tree_.changedHeaders.end(),
+                               abs.substr(root.size() + 1)))
+          it->second = true;
+    }
+    return it->second;
+  }
+
+private:
+  const BaseTree &tree_;
+  const std::string &newDir_;
+  std::string cwd_;
+  std::map<std::string, bool> known_;
+};
+
 class UnitJob {
 public:
   UnitJob(const UnitJobInputs &in, UnitJobResults &results, const std::string &rel,
@@ -48,7 +78,12 @@ private:
   bool preprocessNewVersion();
   bool rewriteNewVersion();
   bool reportPlanAndRewrite();
+  void report(const std::string &message);
   bool changesSomething() const;
+  // Whether the unit's own file changed (else only headers it includes).
+  bool sourceChanged() const {
+    return std::binary_search(in_.tree.changedC.begin(), in_.tree.changedC.end(), rel_);
+  }
   void explainNoChange() const;
   void plan(clang::ASTContext &ctx);
 
@@ -105,6 +140,17 @@ bool UnitJob::run(PatchUnit &out) {
 // The unit's manifest: its status, its command line and what the base has.
 bool UnitJob::readRecordedCommand(const BaseTreeUnit &u) {
   const Manifest &m = u.manifest;
+  if ((m.status == "excluded" || m.status == "fallback") && !sourceChanged()) {
+    // Only a header it includes changed: what its code would do differently
+    // is unknown without compiling it, and the running program has no
+    // pointer to switch in it anyway.
+    fmt::print(stderr, "{}/{}:1:1: warning: includes the changed {}, but the running program's "
+                       "object was not instrumented ({}: {}); if its code changes with the "
+                       "header, it keeps the old code\n",
+               o_.newDir, rel_, *in_.tree.headerDependents.at(rel_).begin(), m.status,
+               m.statusDetail);
+    return false;
+  }
   if (m.status == "excluded" || m.status == "fallback") {
     fmt::print(stderr, "{}/{}:1:1: error: changed, but the running program's object was not "
                        "instrumented ({}: {})\n", o_.newDir, rel_, m.status, m.statusDetail);
@@ -140,7 +186,7 @@ bool UnitJob::parseOldVersion(const BaseTreeUnit &u) {
   if (oldVersion != u.baseSource)
     oldReq.content = readFile(oldVersion);
   if (!parseUnit(oldReq, diags, [&](clang::ASTContext &ctx, TokenRecorder &) {
-        oldSnap_ = snapshotUnit(ctx, "", o_.shadow);
+        oldSnap_ = snapshotUnit(ctx, "", o_.shadow, ChangedHeaderFiles(in_.tree, o_.newDir, cwd_));
       })) {
     fmt::print(stderr, "{}dsu-patchgen: error: the old version of {} does not parse with its "
                        "recorded flags\n", diags, rel_);
@@ -152,15 +198,15 @@ bool UnitJob::parseOldVersion(const BaseTreeUnit &u) {
 
 // The new version is preprocessed by the real compiler, parsed, compared,
 // rewritten. At the base's path too (same includes), with NEW's text. With
-// shadowed headers changed, the new version must see NEW's headers: its
-// command runs in NEW's copy of the build directory, and absolute paths
-// into the base tree point into NEW.
+// headers changed, the new version must see NEW's headers: its command runs
+// in NEW's copy of the build directory, and absolute paths into the base
+// tree point into NEW.
 void UnitJob::newVersionCommand() {
   const std::string &baseDir = in_.tree.baseDir;
   newCwd_ = cwd_;
   newPreArgs_ = job_.preprocessOnlyArgs;
   newParseArgs_ = job_.parseArgs;
-  if (!in_.tree.shadowHeaders.empty()) {
+  if (!in_.tree.changedHeaders.empty()) {
     if (cwd_ == baseDir || isUnder(cwd_, baseDir))
       newCwd_ = o_.newDir + cwd_.substr(baseDir.size());
     for (auto *v : {&newPreArgs_, &newParseArgs_})
@@ -193,7 +239,8 @@ void UnitJob::pickTransformers() {
 }
 
 void UnitJob::plan(clang::ASTContext &ctx) {
-  UnitSnapshot newSnap = snapshotUnit(ctx, "", o_.shadow);
+  UnitSnapshot newSnap =
+      snapshotUnit(ctx, "", o_.shadow, ChangedHeaderFiles(in_.tree, o_.newDir, newCwd_));
   b_.plan = planUnit(base_, oldSnap_, newSnap, in_.patchName, userTags_);
   b_.plan.index = index_;
   results_.transformerStubs += b_.plan.transformerStubs;
@@ -213,9 +260,9 @@ bool UnitJob::planWithTransformers() {
   planned_ = true;
   if (!b_.plan.errors.empty()) {
     for (const std::string &w : b_.plan.warnings)
-      fmt::print(stderr, "{}\n", w);
+      report(w);
     for (const std::string &e : b_.plan.errors)
-      fmt::print(stderr, "{}\n", e);
+      report(e);
     results_.failed = true;
     return false;
   }
@@ -230,8 +277,8 @@ bool UnitJob::planWithTransformers() {
   return true;
 }
 
-// Quoted includes resolve from the file's directory: NEW's copy of it has
-// the same headers (header changes are refused but for shadow fields).
+// Quoted includes resolve from the file's directory: NEW's, whose headers
+// are the new version's.
 bool UnitJob::preprocessNewVersion() {
   std::string errFile = preFile_ + ".err";
   std::vector<std::string> pre(compiler_);
@@ -292,17 +339,24 @@ bool UnitJob::rewriteNewVersion() {
   return true;
 }
 
+// Once per run: the units including a changed header report the same
+// findings about it.
+void UnitJob::report(const std::string &message) {
+  if (results_.reported.insert(message).second)
+    fmt::print(stderr, "{}\n", message);
+}
+
 bool UnitJob::reportPlanAndRewrite() {
   for (const std::string &w : b_.plan.warnings)
-    fmt::print(stderr, "{}\n", w);
+    report(w);
   for (const std::string &w : b_.unit.warnings)
-    fmt::print(stderr, "{}\n", w);
+    report(w);
   if (b_.plan.errors.empty() && b_.unit.errors.empty() && alignError_.empty())
     return true;
   for (const std::string &e : b_.plan.errors)
-    fmt::print(stderr, "{}\n", e);
+    report(e);
   for (const std::string &e : b_.unit.errors)
-    fmt::print(stderr, "{}\n", e);
+    report(e);
   if (!alignError_.empty())
     fmt::print(stderr, "dsu-patchgen: error: {}: {}\n", rel_, alignError_);
   results_.failed = true;
@@ -322,6 +376,8 @@ bool UnitJob::changesSomething() const {
   if (!p.replaced.empty() || !p.added.empty() || !p.addedVars.empty() ||
       !p.typeUpdates.empty() || !p.shadowUpdates.empty())
     return true;
+  if (!sourceChanged())
+    return false; // only included headers changed: runUnitJobs sums those up
   if (!p.deleted.empty())
     fmt::print(stderr, "{}/{}:1:1: note: no function changed: the new version only removes "
                        "{}, which a live patch cannot do (the old code stays)\n",
@@ -381,10 +437,43 @@ void UnitJob::explainNoChange() const {
 void runUnitJobs(const UnitJobInputs &in, UnitJobResults &results) {
   fs::create_directories(in.work + "/units");
   fs::create_directories(in.work + "/src");
-  for (const std::string &rel : in.tree.changedC) {
+  std::set<std::string> reaching; // changed headers some unit of the patch includes
+  for (const std::string &rel : in.tree.unitsToCompare()) {
     PatchUnit unit;
-    if (UnitJob(in, results, rel, results.units.size()).run(unit))
+    if (UnitJob(in, results, rel, results.units.size()).run(unit)) {
+      if (auto h = in.tree.headerDependents.find(rel); h != in.tree.headerDependents.end())
+        reaching.insert(h->second.begin(), h->second.end());
       results.units.push_back(std::move(unit));
+    }
+  }
+  // The new headers are the old version of a patch stacked on this one.
+  for (const std::string &h : in.tree.changedHeaders) {
+    fs::create_directories(fs::path(in.work + "/src/" + h).parent_path());
+    writeFile(in.work + "/src/" + h, readFile(in.options.newDir + "/" + h).value_or(""));
+  }
+  if (results.failed)
+    return;
+  // A changed header no unit of the patch takes code from: say why.
+  for (const std::string &h : in.tree.changedHeaders) {
+    if (reaching.count(h))
+      continue;
+    std::vector<std::string> includers;
+    for (const auto &[rel, headers] : in.tree.headerDependents)
+      if (headers.count(h))
+        includers.push_back(rel);
+    std::string list;
+    for (size_t i = 0; i < includers.size() && i < 3; ++i)
+      list += (i ? ", " : "") + includers[i];
+    if (includers.size() > 3)
+      list += fmt::format(" and {} more", includers.size() - 3);
+    if (includers.empty())
+      fmt::print(stderr, "{}/{}:1:1: note: no unit this build compiles with dsu-cc includes it\n",
+                 in.options.newDir, h);
+    else
+      fmt::print(stderr, "{}/{}:1:1: note: no function changed in the {} unit{} that include{} "
+                         "it ({})\n",
+                 in.options.newDir, h, includers.size(), includers.size() == 1 ? "" : "s",
+                 includers.size() == 1 ? "s" : "", list);
   }
 }
 

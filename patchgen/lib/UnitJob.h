@@ -38,6 +38,7 @@ struct UnitJobResults {
   std::set<std::string> transformerTagsUsed;
   std::string transformerStubs;
   bool failed = false; // an error was reported
+  std::set<std::string> reported; // warnings and errors printed (each once)
 };
 
 // What the phases after the unit jobs read: the options, the base and the
@@ -48,8 +49,10 @@ struct PatchContext {
   const std::vector<PatchUnit> &units;
 };
 
-// Runs the job of each changed unit, in order; a unit whose new version
-// changes no function is left out (with a note).
+// Runs the job of each unit to compare (changed, or including a changed
+// header), in order; a unit whose new version changes no function is left
+// out (with a note; per header for units only a header reached). The new
+// headers go to `work`/src with the new units.
 void runUnitJobs(const UnitJobInputs &in, UnitJobResults &results);
 
 // Patch code using a function its unit no longer defines: an error, unless

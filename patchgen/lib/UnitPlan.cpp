@@ -3,6 +3,7 @@
 #include "UnitPlan.h"
 
 #include "Reasons.h"
+#include "SourceUtils.h"
 
 #include "dsu/abi.h"
 
@@ -20,6 +21,42 @@ namespace {
 bool foldable(const std::string &reason) {
   return reason == "inline" || reason == "needs_inlining" || reason == "constant_body" ||
          reason == "always_inline";
+}
+
+// A definition from a header (a changed one: the snapshot has no others):
+// compiled into each unit that includes it, no function of its own in the
+// running program.
+bool fromHeader(const std::string &file) { return !isCSourceFile(file); }
+
+// What changed in a struct's layout, for the refusal: "field 'a' retyped
+// (long was int), field 'b' moved (offset 16 was 8)".
+std::string layoutChange(const UnitSnapshot::Type &oldT, const UnitSnapshot::Type &newT) {
+  std::map<std::string, const UnitSnapshot::Type::Field *> before;
+  for (const auto &f : oldT.fields)
+    before[f.name] = &f;
+  std::vector<std::string> parts;
+  for (const auto &f : newT.fields) {
+    auto b = before.find(f.name);
+    if (b == before.end())
+      parts.push_back(fmt::format("field '{}' added", f.name));
+    else if (b->second->type != f.type)
+      parts.push_back(fmt::format("field '{}' retyped ({} was {})", f.name, f.type, b->second->type));
+    else if (b->second->offset != f.offset)
+      parts.push_back(fmt::format("field '{}' moved (offset {} was {})", f.name, f.offset,
+                                  b->second->offset));
+    if (b != before.end())
+      before.erase(b);
+  }
+  for (const auto &[name, f] : before)
+    parts.push_back(fmt::format("field '{}' removed", name));
+  if (newT.size != oldT.size)
+    parts.push_back(fmt::format("size {} was {}", newT.size, oldT.size));
+  std::string out;
+  for (size_t i = 0; i < parts.size() && i < 4; ++i)
+    out += (i ? ", " : "") + parts[i];
+  if (parts.size() > 4)
+    out += fmt::format(" and {} more", parts.size() - 4);
+  return out.empty() ? "its definition changed" : out;
 }
 
 // Reasons a function that is not updateable may still use a changed type:
@@ -187,6 +224,18 @@ UnitPlan planUnit(const BaseUnit &base, const UnitSnapshot &oldUnit, const UnitS
       plan.shadowUpdates.push_back(std::move(su));
       continue;
     }
+    if (w == base.wrapped.end() && fromHeader(t.file)) {
+      // dsu-cc wraps structs of .c files only: every unit that includes a
+      // header must agree on its layout, instrumented or not.
+      plan.errors.push_back(fmt::format(
+          "{}: error: {} changed layout ({}); it is defined in a header, which the running "
+          "program does not wrap, so its live instances cannot be transformed: a live patch "
+          "can only add fields to it, as shadow data (--shadow {}), with the fields it has "
+          "left as they are",
+          where(t.file, t.line, t.col), name, layoutChange(old->second, t),
+          t.tag.empty() ? name : t.tag));
+      continue;
+    }
     if (w == base.wrapped.end()) {
       auto why = base.unwrapped.find(name);
       plan.errors.push_back(fmt::format(
@@ -217,7 +266,8 @@ UnitPlan planUnit(const BaseUnit &base, const UnitSnapshot &oldUnit, const UnitS
   for (const auto &[name, f] : newUnit.functions) {
     auto old = oldUnit.functions.find(name);
     if (old == oldUnit.functions.end()) {
-      plan.added.insert(name);
+      if (!fromHeader(f.file)) // a header's is compiled into the patch code as it is
+        plan.added.insert(name);
       continue;
     }
     if (old->second.text == f.text) {
@@ -230,7 +280,7 @@ UnitPlan planUnit(const BaseUnit &base, const UnitSnapshot &oldUnit, const UnitS
           }
       continue;
     }
-    if (old->second.proto != f.proto) {
+    if (old->second.proto != f.proto && !fromHeader(f.file)) {
       plan.added.insert(name);
       plan.warnings.push_back(fmt::format(
           "{}: warning: {}() has a new prototype ({} was {}): the patch adds it as a new "
@@ -271,11 +321,33 @@ UnitPlan planUnit(const BaseUnit &base, const UnitSnapshot &oldUnit, const UnitS
         changed.push_back(name);
     }
   }
+  // A function whose code is compiled into its callers: they change with it.
+  auto foldIntoCallers = [&](const std::string &name) {
+    for (const auto &[caller, callees] : newUnit.calls)
+      if (callees.count(name) && !plan.added.count(caller) && seen.insert(caller).second) {
+        changed.push_back(caller);
+        if (becauseOfType.count(name))
+          becauseOfType[caller] = becauseOfType[name];
+      }
+  };
   while (!changed.empty()) {
     std::string name = changed.front();
     changed.pop_front();
-    const UnitSnapshot::Function &f = newUnit.functions.at(name);
+    auto snapped = newUnit.functions.find(name);
+    if (snapped == newUnit.functions.end()) {
+      // An unchanged header's inline function that calls a changed one:
+      // its callers compiled that in too.
+      foldIntoCallers(name);
+      continue;
+    }
+    const UnitSnapshot::Function &f = snapped->second;
     auto b = base.functions.find(name);
+    if (fromHeader(f.file) && !f.external) {
+      // A header's static (inline) function: each includer compiled its own
+      // copy into its callers, which change with it.
+      foldIntoCallers(name);
+      continue;
+    }
     if (b == base.functions.end()) {
       plan.errors.push_back(fmt::format("{}: error: {}() is not in the running program's "
                                         "manifest for {}",
@@ -288,12 +360,7 @@ UnitPlan planUnit(const BaseUnit &base, const UnitSnapshot &oldUnit, const UnitS
     }
     if (foldable(b->second) && !f.external) {
       // Its old code is folded into its callers: they change with it.
-      for (const auto &[caller, callees] : newUnit.calls)
-        if (callees.count(name) && !plan.added.count(caller) && seen.insert(caller).second) {
-          changed.push_back(caller);
-          if (becauseOfType.count(name))
-            becauseOfType[caller] = becauseOfType[name];
-        }
+      foldIntoCallers(name);
       continue;
     }
     auto t = becauseOfType.find(name);
@@ -324,7 +391,7 @@ UnitPlan planUnit(const BaseUnit &base, const UnitSnapshot &oldUnit, const UnitS
                                       where(f.file, f.line, f.col), name, b->second));
   }
   for (const auto &[name, f] : oldUnit.functions)
-    if (!newUnit.functions.count(name)) {
+    if (!newUnit.functions.count(name) && !fromHeader(f.file)) {
       plan.deleted.insert(name);
       // Never silent: the running program keeps the code, and whoever still
       // calls it (unchanged code, other units) runs the old version.

@@ -161,7 +161,8 @@ Definition definitionAt(const NamedDecl *d, const std::string &file, const Sourc
 } // namespace
 
 UnitSnapshot snapshotUnit(ASTContext &ctx, const std::string &transformerFile,
-                          const std::set<std::string> &shadowed) {
+                          const std::set<std::string> &shadowed,
+                          const std::function<bool(const std::string &)> &fromChangedHeader) {
   UnitSnapshot u;
   const SourceManager &sm = ctx.getSourceManager();
   PrintingPolicy policy(ctx.getLangOpts());
@@ -174,9 +175,20 @@ UnitSnapshot snapshotUnit(ASTContext &ctx, const std::string &transformerFile,
     const auto *shadowRecord = dyn_cast<RecordDecl>(d);
     const bool shadowedHere = shadowRecord && shadowRecord->getIdentifier() &&
                               shadowed.count(shadowRecord->getName().str());
-    if ((!isCSourceFile(file) && !shadowedHere) ||
-        (!transformerFile.empty() && file == transformerFile))
+    if (!transformerFile.empty() && file == transformerFile)
       continue;
+    if (!isCSourceFile(file) && !shadowedHere && !(fromChangedHeader && fromChangedHeader(file))) {
+      // Other headers' inline functions are not compared, but a change
+      // reaches callers through them.
+      if (auto *fd = dyn_cast<FunctionDecl>(d); fd && fd->doesThisDeclarationHaveABody()) {
+        RefCollector rc;
+        rc.TraverseStmt(fd->getBody());
+        for (DeclRefExpr *r : rc.refs)
+          if (auto *callee = dyn_cast<FunctionDecl>(r->getDecl()))
+            u.calls[fd->getName().str()].insert(callee->getName().str());
+      }
+      continue;
+    }
     if (auto *fd = dyn_cast<FunctionDecl>(d); fd && fd->doesThisDeclarationHaveABody()) {
       auto f = definitionAt<UnitSnapshot::Function>(fd, file, sm);
       f.proto = fmt::format("{} {}", f.external ? "extern" : "static",

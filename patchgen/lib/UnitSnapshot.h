@@ -3,6 +3,7 @@
 
 #include "UnitRecords.h"
 
+#include <functional>
 #include <set>
 #include <string>
 
@@ -14,7 +15,11 @@ namespace dsu {
 
 // `transformerFile`: the presumed file of merged user transformers, left out.
 // `shadowed`: struct tags whose definitions count wherever they are (headers).
+// `fromChangedHeader`: whether a presumed file is a header that changed: its
+// definitions are compared like the unit's own. Of other headers only the
+// calls of inline functions are kept (a change reaches callers through them).
 UnitSnapshot snapshotUnit(clang::ASTContext &ctx, const std::string &transformerFile = "",
-                          const std::set<std::string> &shadowed = {});
+                          const std::set<std::string> &shadowed = {},
+                          const std::function<bool(const std::string &)> &fromChangedHeader = {});
 
 } // namespace dsu
