@@ -143,12 +143,8 @@ bool UnitJob::readRecordedCommand(const BaseTreeUnit &u) {
   if ((m.status == "excluded" || m.status == "fallback") && !sourceChanged()) {
     // Only a header it includes changed: what its code would do differently
     // is unknown without compiling it, and the running program has no
-    // pointer to switch in it anyway.
-    fmt::print(stderr, "{}/{}:1:1: warning: includes the changed {}, but the running program's "
-                       "object was not instrumented ({}: {}); if its code changes with the "
-                       "header, it keeps the old code\n",
-               o_.newDir, rel_, *in_.tree.headerDependents.at(rel_).begin(), m.status,
-               m.statusDetail);
+    // pointer to switch in it anyway (runUnitJobs sums these up).
+    results_.notInstrumented[m.status + ": " + m.statusDetail].push_back(rel_);
     return false;
   }
   if (m.status == "excluded" || m.status == "fallback") {
@@ -363,6 +359,16 @@ bool UnitJob::reportPlanAndRewrite() {
   return false;
 }
 
+// "a.c, b.c, c.c and 4 more".
+std::string nameList(const std::vector<std::string> &names, size_t shown) {
+  std::string list;
+  for (size_t i = 0; i < names.size() && i < shown; ++i)
+    list += (i ? ", " : "") + names[i];
+  if (names.size() > shown)
+    list += fmt::format(" and {} more", names.size() - shown);
+  return list;
+}
+
 // "f(), g()".
 std::string callList(const std::set<std::string> &names) {
   std::string out;
@@ -451,21 +457,33 @@ void runUnitJobs(const UnitJobInputs &in, UnitJobResults &results) {
     fs::create_directories(fs::path(in.work + "/src/" + h).parent_path());
     writeFile(in.work + "/src/" + h, readFile(in.options.newDir + "/" + h).value_or(""));
   }
+  // Units only a header reached that were not instrumented (boot code, the
+  // vdso ...): one warning per reason.
+  for (const auto &[why, rels] : results.notInstrumented)
+    fmt::print(stderr, "{}/{}:1:1: warning: {} unit{} including a changed header {} not "
+                       "instrumented in the running program ({}: {}); if {} code changes with "
+                       "the header, {} the old code\n",
+               in.options.newDir, rels.front(), rels.size(), rels.size() == 1 ? "" : "s",
+               rels.size() == 1 ? "was" : "were", why, nameList(rels, 3),
+               rels.size() == 1 ? "its" : "their", rels.size() == 1 ? "it keeps" : "they keep");
   if (results.failed)
     return;
   // A changed header no unit of the patch takes code from: say why.
   for (const std::string &h : in.tree.changedHeaders) {
     if (reaching.count(h))
       continue;
+    std::set<std::string> uncompared; // warned about above
+    for (const auto &[why, rels] : results.notInstrumented)
+      uncompared.insert(rels.begin(), rels.end());
     std::vector<std::string> includers;
     for (const auto &[rel, headers] : in.tree.headerDependents)
-      if (headers.count(h))
+      if (headers.count(h) && !uncompared.count(rel))
         includers.push_back(rel);
-    std::string list;
-    for (size_t i = 0; i < includers.size() && i < 3; ++i)
-      list += (i ? ", " : "") + includers[i];
-    if (includers.size() > 3)
-      list += fmt::format(" and {} more", includers.size() - 3);
+    const std::string list = nameList(includers, 3);
+    if (includers.empty() &&
+        std::any_of(in.tree.headerDependents.begin(), in.tree.headerDependents.end(),
+                    [&](const auto &d) { return d.second.count(h) > 0; }))
+      continue; // only units that were not instrumented include it: warned above
     if (includers.empty())
       fmt::print(stderr, "{}/{}:1:1: note: no unit this build compiles with dsu-cc includes it\n",
                  in.options.newDir, h);

@@ -8,6 +8,7 @@
 #include "Transformers.h"
 #include "UnitRecords.h"
 
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -39,6 +40,9 @@ struct UnitJobResults {
   std::string transformerStubs;
   bool failed = false; // an error was reported
   std::set<std::string> reported; // warnings and errors printed (each once)
+  // Units only a changed header reached whose objects are not instrumented:
+  // "status: detail" -> units.
+  std::map<std::string, std::vector<std::string>> notInstrumented;
 };
 
 // What the phases after the unit jobs read: the options, the base and the

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Guest side of the corpus tier (run by /init as /guest-extra.sh): for each
-# /fixNN.ko, the workload of the area the fix touches runs while the patch
-# is applied, again with it applied, then after the revert; the kernel log
-# must stay free of oopses and warnings. One line per fix:
+# /fixNN.ko (and /cumulative.ko, the whole 6.12.118 update, with every
+# area's workload), the workload of the area the fix touches runs while the
+# patch is applied, again with it applied, then after the revert; the kernel
+# log must stay free of oopses and warnings. One line per fix:
 #   DSU-CORPUS: fixNN applied pause P us total T us (workload: ...)
 #   DSU-CORPUS: fixNN FAIL: what went wrong
 # Everything runs in a memory cgroup with a high limit and a swap device,
@@ -17,6 +18,7 @@ area_of() {
     13) echo tcp ;;      14) echo none ;;    16) echo filemap ;; 17) echo memory ;;
     18) echo input ;;    20) echo memory ;;  21) echo swap ;;    23) echo memory ;;
     24) echo tcp ;;      26) echo thp ;;     27) echo tick ;;    30) echo keys ;;
+    cumulative) echo all ;;
     *) echo none ;;
   esac
 }
@@ -35,7 +37,7 @@ mkdir -p /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup &&
   echo 12M > /sys/fs/cgroup/corpus/memory.high &&
   echo $$ > /sys/fs/cgroup/corpus/cgroup.procs || say "note: no memory cgroup"
 
-for ko in /fix*.ko; do
+for ko in /fix*.ko /cumulative.ko; do
   [ -e "$ko" ] || continue
   name=$(basename "$ko" .ko)
   area=$(area_of "${name#fix}")
