@@ -71,6 +71,7 @@ public:
 
 private:
   bool readRecordedCommand(const BaseTreeUnit &u);
+  bool preprocessesTheSame();
   bool parseOldVersion(const BaseTreeUnit &u);
   void newVersionCommand();
   void pickTransformers();
@@ -117,9 +118,13 @@ bool UnitJob::run(PatchUnit &out) {
     return false;
   }
   const BaseTreeUnit &u = uit->second;
-  if (!readRecordedCommand(u) || !parseOldVersion(u))
+  if (!readRecordedCommand(u))
     return false;
   newVersionCommand();
+  if (!sourceChanged() && preprocessesTheSame())
+    return false; // nothing of the changed headers reaches its tokens
+  if (!parseOldVersion(u))
+    return false;
   pickTransformers();
   b_.index = index_;
   b_.tu = base_.tu;
@@ -135,6 +140,33 @@ bool UnitJob::run(PatchUnit &out) {
   writeFile(in_.work + "/src/" + rel_, newText_);
   out = std::move(b_);
   return true;
+}
+
+// A unit only a changed header reaches: both versions preprocessed without
+// line markers (-P). The same tokens compile to the same code, so most
+// includers of a widely used header (a new macro, a declaration) need no
+// parse; any difference, __LINE__ of moved code included, means a parse.
+bool UnitJob::preprocessesTheSame() {
+  std::string texts[2];
+  for (int side = 0; side < 2; ++side) {
+    const std::string out = in_.work + "/units/" + fmt::format("same{}-{}.i", index_, side);
+    std::vector<std::string> pre(compiler_);
+    for (size_t i = 0; i < job_.preprocessOnlyArgs.size(); ++i)
+      pre.push_back(side == 0 ? job_.preprocessOnlyArgs[i]
+                    : job_.preprocessOnlyArgs[i] == job_.source ? newPath_
+                                                                : newPreArgs_[i]);
+    pre.insert(pre.end(), {"-P", "-o", out});
+    SubprocessOptions run;
+    run.cwd = side == 0 ? cwd_ : newCwd_;
+    run.stderrPath = out + ".err";
+    const bool ok = runSubprocess(pre, run).status() == 0;
+    texts[side] = ok ? readFile(out).value_or("") : "";
+    fs::remove(out);
+    fs::remove(out + ".err");
+    if (!ok)
+      return false; // the parse says why
+  }
+  return texts[0] == texts[1];
 }
 
 // The unit's manifest: its status, its command line and what the base has.
