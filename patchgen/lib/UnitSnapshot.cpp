@@ -192,7 +192,7 @@ UnitSnapshot snapshotUnit(ASTContext &ctx, const std::string &transformerFile,
     if (auto *fd = dyn_cast<FunctionDecl>(d); fd && fd->doesThisDeclarationHaveABody()) {
       auto f = definitionAt<UnitSnapshot::Function>(fd, file, sm);
       f.proto = fmt::format("{} {}", f.external ? "extern" : "static",
-                            fd->getType().getCanonicalType().getAsString());
+                            fd->getType().getCanonicalType().getAsString(policy));
       f.text = f.proto + " " + printStmt(fd->getBody(), ctx);
       // __FILE__ in declarations too (the printer's helper does not reach
       // initializers): the unit's path is where it was parsed, not a change.
@@ -217,7 +217,7 @@ UnitSnapshot snapshotUnit(ASTContext &ctx, const std::string &transformerFile,
                                                 vd->isThisDeclarationADefinition() !=
                                                     VarDecl::DeclarationOnly) {
       auto v = definitionAt<UnitSnapshot::Variable>(vd, file, sm);
-      v.type = vd->getType().getCanonicalType().getAsString();
+      v.type = vd->getType().getCanonicalType().getAsString(policy);
       v.init = printStmt(vd->getInit(), ctx);
       auto &slot = u.variables[v.name];
       if (slot.name.empty() || !v.init.empty())
@@ -250,7 +250,7 @@ UnitSnapshot snapshotUnit(ASTContext &ctx, const std::string &transformerFile,
           }
           UnitSnapshot::Type::Field f;
           f.name = fd->getName().str();
-          f.type = fd->getType().getCanonicalType().getAsString();
+          f.type = fd->getType().getCanonicalType().getAsString(policy);
           f.bitField = fd->isBitField();
           f.record = fd->getType()->isRecordType();
           f.offset = layout.getFieldOffset(fd->getFieldIndex()) / 8;
