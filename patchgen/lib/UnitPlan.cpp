@@ -358,6 +358,16 @@ UnitPlan planUnit(const BaseUnit &base, const UnitSnapshot &oldUnit, const UnitS
       plan.replaced.insert(name);
       continue;
     }
+    if (foldable(b->second) && !f.external && base.addressTaken.count(name)) {
+      // Folded into its callers, but also compiled on its own for the
+      // pointers to it (file_operations, callbacks): those keep the old code.
+      plan.errors.push_back(fmt::format(
+          "{}: error: {}() changed, but it is not updateable in the running program (reason: "
+          "{}) and its address is taken, so the pointers to it the program holds keep running "
+          "its old code",
+          where(f.file, f.line, f.col), name, b->second));
+      continue;
+    }
     if (foldable(b->second) && !f.external) {
       // Its old code is folded into its callers: they change with it.
       foldIntoCallers(name);

@@ -63,6 +63,9 @@ struct UnitSnapshot {
 struct BaseUnit {
   std::string tu, unitHash;
   std::map<std::string, std::string> functions; // name -> "" if updateable, else reason id
+  // Functions whose address the running unit takes: their own code stays
+  // reachable through the pointers the program holds.
+  std::set<std::string> addressTaken;
   std::set<std::string> registeredVars;         // registry names ("v", "f.v")
   std::map<std::string, std::string> unregisteredVars; // name -> why not
   // Globals that patches below this one define: reached by name at apply

@@ -73,7 +73,9 @@ for fix in "$corpus"/*.patch; do
     verdict[$num]="built"
   elif [ $rc = 3 ]; then
     # Nothing this config compiles changed: dsu-patchgen's notes say why.
-    verdict[$num]="nothing to patch: $(grep -m1 'note: no function changed' "$work/$name.log" | sed 's/.*note: //')"
+    # (dsu-patchgen's first note or warning says why).
+    why=$(grep -m1 -E ': (note|warning): ' "$work/$name.log" | sed -E 's/.*: (note|warning): //' || true)
+    verdict[$num]="nothing to patch: $why"
   else
     why=$(grep -m1 -E "error:" "$work/$name.log" || tail -1 "$work/$name.log")
     verdict[$num]="refused: $why"

@@ -42,19 +42,23 @@ fi
 # (everything that can be indirected, minus the built-in exclusions) boots.
 # DSU_CONFIG=test/kernel/policy.cfg selects fs/ kernel/ mm/ ipc/ lib/ ... only.
 
-# Rebuild from scratch when anything that shapes the objects changed: kbuild
-# only compares command lines, and the dsu-cc path does not change.
+# Rebuild from scratch when the compiler or its policy changed: kbuild only
+# compares command lines, and the dsu-cc path does not change. A changed
+# fragment only reconfigures: kbuild's own dependencies on CONFIG_ options
+# (fixdep) rebuild what the options reach.
 fragments=("$here/config.fragment")
 [ -n "${DSU_KCONFIG_EXTRA:-}" ] && fragments+=("$(realpath "$DSU_KCONFIG_EXTRA")")
-stamp=$( { sha256sum "${fragments[@]}";
-           if [ "$mode" = dsu ]; then
+tools=$( { if [ "$mode" = dsu ]; then
              sha256sum "$dsucc" "$(dirname "$dsucc")/dsu-cc-core"
              echo "policy=${DSU_CONFIG:-}"
              if [ -n "${DSU_CONFIG:-}" ]; then sha256sum "$DSU_CONFIG"; fi
            fi; } | sha256sum | cut -c1-16)
+stamp=$( { echo "$tools"; sha256sum "${fragments[@]}"; } | sha256sum | cut -c1-16)
 if [ "$(cat .dsu-stamp 2>/dev/null)" != "$stamp" ]; then
   echo "kbuild: configuring ($mode)"
-  make "${make_args[@]}" mrproper >/dev/null
+  if [ "$(cat .dsu-tools-stamp 2>/dev/null)" != "$tools" ]; then
+    make "${make_args[@]}" mrproper >/dev/null
+  fi
   make "${make_args[@]}" tinyconfig >/dev/null
   scripts/kconfig/merge_config.sh -m .config "${fragments[@]}" >/dev/null
   make "${make_args[@]}" olddefconfig >/dev/null
@@ -69,6 +73,7 @@ if [ "$(cat .dsu-stamp 2>/dev/null)" != "$stamp" ]; then
     esac
   done < <(cat "${fragments[@]}")
   [ $missing = 0 ] || exit 1
+  echo "$tools" > .dsu-tools-stamp
   echo "$stamp" > .dsu-stamp
 fi
 

@@ -100,6 +100,41 @@ TEST_CASE("patchgen plan: a change of an inlined function replaces its callers",
   CHECK(plan.errors.empty());
 }
 
+// Corpus fix 03: do_pagemap_cmd() is needs_inlining but also the
+// file_operations' ioctl; folding it into its callers (none) carried nothing.
+TEST_CASE("patchgen plan: an inlined function whose address is taken cannot change",
+          "[patchgen][plan]") {
+  UnitSnapshot newer = oldVersion();
+  newer.functions["h"].text = "{ return 5; }";
+  BaseUnit b = base();
+  b.addressTaken = {"h"};
+  UnitPlan plan = dsu::planUnit(b, oldVersion(), newer, "p");
+  CHECK(plan.replaced.empty());
+  REQUIRE(plan.errors.size() == 1);
+  CHECK(plan.errors[0] == "u.c:1:1: error: h() changed, but it is not updateable in the running "
+                          "program (reason: inline) and its address is taken, so the pointers "
+                          "to it the program holds keep running its old code");
+}
+
+// Header functions: folded wherever they are used, also through a header
+// function that did not change (it is not in the snapshot, only its calls).
+TEST_CASE("patchgen plan: a changed header function replaces its callers, also through "
+          "unchanged header functions",
+          "[patchgen][plan]") {
+  UnitSnapshot older = oldVersion();
+  auto hf = function("hdr", "{ return 1; }");
+  hf.file = "./include/x.h";
+  older.functions["hdr"] = hf;
+  older.calls["wrap"] = {"hdr"}; // wrap: in an unchanged header
+  older.calls["f"] = {"wrap"};
+  UnitSnapshot newer = older;
+  newer.functions["hdr"].text = "{ return 2; }";
+  UnitPlan plan = dsu::planUnit(base(), older, newer, "p");
+  CHECK(plan.replaced == std::set<std::string>{"f"});
+  CHECK(plan.added.empty());
+  CHECK(plan.errors.empty());
+}
+
 TEST_CASE("patchgen plan: a new function and a new variable are added", "[patchgen][plan]") {
   UnitSnapshot newer = oldVersion();
   newer.functions["k"] = function("k", "{ return 0; }");
