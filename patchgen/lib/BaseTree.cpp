@@ -276,8 +276,6 @@ BaseUnit baseUnit(const Manifest &m, const PatchChain &chain) {
       continue;
     b.functions[f.name] = f.updateable ? "" : reasonOf(f);
   }
-  for (const ManifestAddressTaken &a : m.addressTaken)
-    b.addressTaken.insert(a.name);
   for (const ManifestVariable &v : m.variables) {
     if (v.registered)
       b.registeredVars.insert(v.name);

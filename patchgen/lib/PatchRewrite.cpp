@@ -363,6 +363,18 @@ RewrittenUnit PatchRewriter::run() {
         const ValueDecl *d = r->getDecl();
         const auto *f = dyn_cast<FunctionDecl>(d);
         const auto *v = dyn_cast<VarDecl>(d);
+        // The unit's own functions and variables: as from the unit's code
+        // (the patch drops unchanged bodies: in6_ifa_put() of
+        // include/net/addrconf.h calls inet6_ifa_finish_destroy() of
+        // net/ipv6/addrconf.c, which the kernel does not export).
+        const FunctionDecl *fdef = f ? f->getDefinition() : nullptr;
+        const VarDecl *vdef = v ? (v->getDefinition() ? v->getDefinition()
+                                                      : v->getActingDefinition())
+                                : nullptr;
+        if ((fdef && inSource(fdef)) || (vdef && vdef->hasGlobalStorage() && inSource(vdef))) {
+          handleRef(r, nullptr, false);
+          continue;
+        }
         if ((f && !f->getDefinition() && !f->getBuiltinID() && !f->hasAttr<ErrorAttr>() &&
              needsSymbolRef(f->getName().str())) ||
             (v && v->hasGlobalStorage() && v->isExternallyVisible() &&

@@ -476,13 +476,28 @@ void runUnitJobs(const UnitJobInputs &in, UnitJobResults &results) {
   fs::create_directories(in.work + "/units");
   fs::create_directories(in.work + "/src");
   std::set<std::string> reaching; // changed headers some unit of the patch includes
+  std::set<std::string> refused;  // changed headers an error names
   for (const std::string &rel : in.tree.unitsToCompare()) {
+    // A unit only refused headers reach would report their errors again:
+    // the patch is refused already (a struct of include/linux/pci.h
+    // changed layout: hundreds of includers).
+    if (auto h = in.tree.headerDependents.find(rel);
+        !refused.empty() && h != in.tree.headerDependents.end() &&
+        !std::binary_search(in.tree.changedC.begin(), in.tree.changedC.end(), rel) &&
+        std::includes(refused.begin(), refused.end(), h->second.begin(), h->second.end()))
+      continue;
     PatchUnit unit;
     if (UnitJob(in, results, rel, results.units.size()).run(unit)) {
       if (auto h = in.tree.headerDependents.find(rel); h != in.tree.headerDependents.end())
         reaching.insert(h->second.begin(), h->second.end());
       results.units.push_back(std::move(unit));
     }
+    for (const std::string &h : in.tree.changedHeaders)
+      if (!refused.count(h))
+        for (const std::string &message : results.reported)
+          if (message.find("/" + h + ":") != std::string::npos &&
+              message.find(": error: ") != std::string::npos)
+            refused.insert(h);
   }
   // The new headers are the old version of a patch stacked on this one.
   for (const std::string &h : in.tree.changedHeaders) {

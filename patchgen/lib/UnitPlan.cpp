@@ -358,7 +358,7 @@ UnitPlan planUnit(const BaseUnit &base, const UnitSnapshot &oldUnit, const UnitS
       plan.replaced.insert(name);
       continue;
     }
-    if (foldable(b->second) && !f.external && base.addressTaken.count(name)) {
+    if (foldable(b->second) && !f.external && oldUnit.addressEscapes.count(name)) {
       // Folded into its callers, but also compiled on its own for the
       // pointers to it (file_operations, callbacks): those keep the old code.
       plan.errors.push_back(fmt::format(

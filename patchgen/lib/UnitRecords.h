@@ -50,6 +50,9 @@ struct UnitSnapshot {
   std::map<std::string, Type> types;
   // Calls between functions of the unit (caller -> callees).
   std::map<std::string, std::set<std::string>> calls;
+  // Functions whose address the unit takes other than to call them: their
+  // own code is reachable through the pointers (file_operations, callbacks).
+  std::set<std::string> addressEscapes;
   // Concrete uses of struct types (member access, initializer, offsetof):
   // function -> "struct T".
   std::map<std::string, std::set<std::string>> typeUses;
@@ -63,9 +66,6 @@ struct UnitSnapshot {
 struct BaseUnit {
   std::string tu, unitHash;
   std::map<std::string, std::string> functions; // name -> "" if updateable, else reason id
-  // Functions whose address the running unit takes: their own code stays
-  // reachable through the pointers the program holds.
-  std::set<std::string> addressTaken;
   std::set<std::string> registeredVars;         // registry names ("v", "f.v")
   std::map<std::string, std::string> unregisteredVars; // name -> why not
   // Globals that patches below this one define: reached by name at apply

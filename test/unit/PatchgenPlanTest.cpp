@@ -106,9 +106,9 @@ TEST_CASE("patchgen plan: an inlined function whose address is taken cannot chan
           "[patchgen][plan]") {
   UnitSnapshot newer = oldVersion();
   newer.functions["h"].text = "{ return 5; }";
-  BaseUnit b = base();
-  b.addressTaken = {"h"};
-  UnitPlan plan = dsu::planUnit(b, oldVersion(), newer, "p");
+  UnitSnapshot older = oldVersion();
+  older.addressEscapes = {"h"};
+  UnitPlan plan = dsu::planUnit(base(), older, newer, "p");
   CHECK(plan.replaced.empty());
   REQUIRE(plan.errors.size() == 1);
   CHECK(plan.errors[0] == "u.c:1:1: error: h() changed, but it is not updateable in the running "
