@@ -23,18 +23,8 @@ cache=$build/corpus
 new_version=6.12.118-1~deb12u1
 tarball=${5:-$cache/linux-source-$new_version.tar.xz}
 [ -z "${5:-}" ] || new_version=$(basename "$tarball" .tar.xz | sed 's/^linux-source-//')
-if [ ! -f "$tarball" ]; then
-  echo "corpus: fetching linux-source-6.12=$new_version from Debian's archive"
-  rm -rf "$cache/deb-new" && mkdir -p "$cache/deb-new"
-  if ! (cd "$cache/deb-new" && apt-get download "linux-source-6.12=$new_version" >/dev/null 2>&1); then
-    echo "corpus: FAIL: Debian's archive does not serve linux-source-6.12 $new_version (any more):"
-    echo "corpus: the cumulative update cannot be made (apt-cache policy linux-source-6.12)"
-    exit 1
-  fi
-  dpkg-deb --fsys-tarfile "$cache"/deb-new/*.deb | tar -xO ./usr/src/linux-source-6.12.tar.xz > "$tarball.tmp"
-  mv "$tarball.tmp" "$tarball"
-  rm -rf "$cache/deb-new"
-fi
+"$(dirname "$0")/fetch-source.sh" "$new_version" "$tarball" \
+  "the whole update cannot be made"
 newtree=$cache/linux-$new_version
 if [ ! -f "$newtree/.extracted" ]; then
   rm -rf "$newtree" && mkdir -p "$newtree"

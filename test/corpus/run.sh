@@ -34,18 +34,8 @@ mkdir -p "$cache"
 # 1. The base source, 6.12.117.
 base_version=6.12.117-1~deb12u1
 tarball=$cache/linux-source-$base_version.tar.xz
-if [ ! -f "$tarball" ]; then
-  echo "corpus: fetching linux-source-6.12=$base_version from Debian's archive"
-  rm -rf "$cache/deb" && mkdir -p "$cache/deb"
-  if ! (cd "$cache/deb" && apt-get download "linux-source-6.12=$base_version" >/dev/null 2>&1); then
-    echo "corpus: FAIL: Debian's archive does not serve linux-source-6.12 $base_version (any more):"
-    echo "corpus: the fixes are against it, so the tier cannot run (apt-cache policy linux-source-6.12)"
-    exit 1
-  fi
-  dpkg-deb --fsys-tarfile "$cache"/deb/*.deb | tar -xO ./usr/src/linux-source-6.12.tar.xz > "$tarball.tmp"
-  mv "$tarball.tmp" "$tarball"
-  rm -rf "$cache/deb"
-fi
+"$here/fetch-source.sh" "$base_version" "$tarball" \
+  "the fixes are against it, so the tier cannot run"
 
 # 2. The dsu-cc kernel: tinyconfig + the kernel tier's fragment + ours.
 DSU_KERNEL_TARBALL=$tarball DSU_KCONFIG_EXTRA=$here/config.fragment \
