@@ -29,6 +29,29 @@ namespace dsu {
 
 namespace {
 
+// Whether the struct's objects extend past its end: its last member is a
+// zero-length array, or (an array of) a struct that ends in a flexible or
+// zero-length array (net/ipv4/fib_trie.c's tnode ends in `struct key_vector
+// kv[1]`, whose `tnode[]` is allocated with TNODE_SIZE(n) = offsetof(struct
+// tnode, kv[0].tnode[n])). Clang's hasFlexibleArrayMember() sees only a
+// struct member that is no array.
+bool endsInVariableArray(const RecordDecl *rd) {
+  const FieldDecl *last = nullptr;
+  for (const FieldDecl *f : rd->fields())
+    last = f;
+  if (!last)
+    return false;
+  QualType t = last->getType();
+  if (const auto *ca = dyn_cast<ConstantArrayType>(t.getCanonicalType()); ca && ca->getSize() == 0)
+    return true;
+  while (const ArrayType *at = t->getAsArrayTypeUnsafe())
+    t = at->getElementType();
+  if (const auto *rt = t->getAs<RecordType>())
+    if (const RecordDecl *inner = rt->getDecl()->getDefinition(); inner && inner != rd)
+      return inner->hasFlexibleArrayMember() || endsInVariableArray(inner);
+  return false;
+}
+
 // How the type with tag `tag` is pinned; null when nothing is pinned or it
 // is not.
 const PinnedWrap *pinnedWrap(const TypeWrapInput &in, llvm::StringRef tag) {
@@ -457,7 +480,7 @@ std::string wrapTypes(TypeWrapInput in, std::vector<TypeRecord> &types, bool &wr
     } else if (rd->hasAttr<PackedAttr>() || rd->hasAttr<AlignedAttr>() ||
                rd->hasAttr<MaxFieldAlignmentAttr>()) {
       t.reason = Reason::TypeLayoutAttribute;
-    } else if (rd->hasFlexibleArrayMember()) {
+    } else if (rd->hasFlexibleArrayMember() || endsInVariableArray(rd)) {
       t.reason = Reason::TypeFlexibleArray;
     }
     cands.push_back(std::move(c));

@@ -17,6 +17,15 @@ struct __attribute__((packed)) wire { char c; int v; };
 // CHECK-DAG: T struct wire layout_attribute
 struct msg { int len; char data[]; };
 // CHECK-DAG: T struct msg flexible_array
+// Objects that extend past the end through their last member (fib_trie's
+// tnode: wrapped, the corpus kernel oopsed in tnode_free at boot).
+struct kvec { int bits; struct kvec *slot[]; };
+struct tnode_like { long rcu; struct kvec kv[1]; };
+// CHECK-DAG: T struct tnode_like flexible_array
+struct old_style { int n; int items[0]; };
+// CHECK-DAG: T struct old_style flexible_array
+struct holds_msg { int tag; struct msg m; };
+// CHECK-DAG: T struct holds_msg flexible_array
 struct pair { int a, b; };
 struct holder { struct pair p; int c; };
 static struct holder elided = { 1, 2, 3 };
