@@ -134,7 +134,15 @@ bool findUnitManifests(const PatchgenOptions &o, const std::string &work, BaseTr
   const std::set<std::string> fromChain = chainHeaders(tree);
   std::map<std::string, std::string> headerRel;
   for (const std::string &h : tree.changedHeaders)
-    headerRel[canonical(baseDir + "/" + h)] = h;
+    // Fields added to shadowed structs only (--shadow task_struct): no
+    // includer's code changes with that, so none is compared.
+    if (o.shadow.empty() ||
+        !shadowOnlyHeaderChange(readFile(tree.oldVersionOf(h)).value_or(""),
+                                readFile(o.newDir + "/" + h).value_or(""), o.shadow)
+             .empty())
+      headerRel[canonical(baseDir + "/" + h)] = h;
+    else
+      tree.shadowOnlyHeaders.insert(h);
   for (const std::string &h : fromChain)
     headerRel[canonical(baseDir + "/" + h)] = h;
   std::set<std::string> headers;

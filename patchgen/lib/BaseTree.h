@@ -40,6 +40,9 @@ struct BaseTree {
   // Units of the base whose compile read a changed header: rel -> the
   // headers (rel). Their jobs compare them like changed .c files.
   std::map<std::string, std::set<std::string>> headerDependents;
+  // Changed headers that only add fields to --shadow structs: no includer
+  // is compared for them.
+  std::set<std::string> shadowOnlyHeaders;
   std::map<std::string, BaseTreeUnit> units;       // rel -> changed unit
   std::map<std::string, std::string> removedUnits; // rel -> object manifest
 

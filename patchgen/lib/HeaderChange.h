@@ -37,4 +37,11 @@ bool namesAnyFileOf(const std::vector<std::string> &dependencies,
 std::set<std::string> includedHeaders(const std::vector<std::string> &dependencies,
                                       const std::string &cwd, const std::set<std::string> &headers);
 
+// Whether a header's change only adds fields to shadowed structs (the
+// running code's layouts stay, so no unit that includes it changes but the
+// ones the patch changes anyway: its includers need no comparison). Empty
+// when it does; otherwise why not, as "LINE: reason".
+std::string shadowOnlyHeaderChange(const std::string &oldText, const std::string &newText,
+                                   const std::set<std::string> &shadowed);
+
 } // namespace dsu

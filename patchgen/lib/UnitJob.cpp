@@ -517,7 +517,7 @@ void runUnitJobs(const UnitJobInputs &in, UnitJobResults &results) {
     return;
   // A changed header no unit of the patch takes code from: say why.
   for (const std::string &h : in.tree.changedHeaders) {
-    if (reaching.count(h))
+    if (reaching.count(h) || in.tree.shadowOnlyHeaders.count(h))
       continue;
     std::set<std::string> uncompared; // warned about above
     for (const auto &[why, rels] : results.notInstrumented)
