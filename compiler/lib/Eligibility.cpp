@@ -91,7 +91,8 @@ FunctionEligibility::FunctionEligibility(ASTContext &ctx, const RewriteOptions &
   for (Decl *d : ctx_.getTranslationUnitDecl()->decls())
     if (auto *a = d->getAttr<AliasAttr>())
       aliasTargets_.insert(a->getAliasee().str());
-  needsInlining_ = functionsNeedingInlining(ctx_, opts_);
+  uses_ = functionUses(ctx_);
+  needsInlining_ = functionsNeedingInlining(ctx_, opts_, uses_);
 }
 
 unsigned FunctionEligibility::offset(SourceLocation astLoc) const {
@@ -153,8 +154,12 @@ Reason FunctionEligibility::classify(const FunctionDecl *fd, std::string &detail
     return Reason::Inline;
   if (opts_.kernel && fd->isNoReturn())
     return Reason::NoReturn;
+  // Only the unit's own direct calls can fold a constant body; a stub only
+  // ever reached through its address (an irq_work's callback) or from other
+  // units is a call in the plain build too.
   if (hasConstantBody(fd))
-    return Reason::ConstantBody;
+    if (auto it = uses_.find(fd->getCanonicalDecl()); it != uses_.end() && it->second.calls)
+      return Reason::ConstantBody;
   if (!fd->hasWrittenPrototype() && fd->getNumParams() > 0)
     return Reason::KnrDefinition;
   for (const ParmVarDecl *p : fd->parameters())

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "EditText.h"
+#include "FunctionUses.h"
 #include "Reasons.h"
 
 #include <map>
@@ -37,6 +38,8 @@ private:
   const RewriteOptions &opts_;
   const EditText &text_;
   std::set<std::string> aliasTargets_;
+  // How the unit uses each function (calls, escapes).
+  std::map<const clang::FunctionDecl *, FunctionUse> uses_;
   // Functions that must stay inlinable, with why (NeedsInlining.h).
   std::map<const clang::FunctionDecl *, std::string> needsInlining_;
 };

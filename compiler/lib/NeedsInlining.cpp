@@ -76,6 +76,14 @@ public:
       guards_.pop_back();
       return;
     }
+    // Unevaluated operands (sizeof, typeof of a statement expression) and
+    // the branch __builtin_choose_expr does not choose are never code.
+    if (isa<UnaryExprOrTypeTraitExpr>(s))
+      return;
+    if (const auto *choose = dyn_cast<ChooseExpr>(s); choose && !choose->isConditionDependent()) {
+      scan(choose->getChosenSubExpr());
+      return;
+    }
     if (const auto *ce = dyn_cast<CallExpr>(s))
       if (const FunctionDecl *fd = ce->getDirectCallee();
           fd && (fd->hasAttr<ErrorAttr>() || reaching_.count(fd->getCanonicalDecl())))
@@ -241,26 +249,6 @@ private:
 };
 
 // Counts, per function, the call sites and the other references in the unit.
-class UseCounter : public RecursiveASTVisitor<UseCounter> {
-public:
-  std::map<const FunctionDecl *, std::pair<unsigned, unsigned>> uses; // calls, other
-  bool VisitCallExpr(CallExpr *ce) {
-    if (const auto *ref = dyn_cast<DeclRefExpr>(ce->getCallee()->IgnoreParenImpCasts()))
-      callees_.insert(ref);
-    return true;
-  }
-  bool VisitDeclRefExpr(DeclRefExpr *ref) {
-    if (const auto *fd = dyn_cast<FunctionDecl>(ref->getDecl())) {
-      auto &u = uses[fd->getCanonicalDecl()];
-      (callees_.count(ref) ? u.first : u.second)++;
-    }
-    return true;
-  }
-
-private:
-  std::set<const DeclRefExpr *> callees_;
-};
-
 // Functions defined in this unit that are called inside `e`.
 void collectLocalCallees(const Expr *e, std::set<const FunctionDecl *> &out) {
   if (!e)
@@ -289,8 +277,9 @@ void collectReferencedFunctions(const Stmt *s, std::vector<const FunctionDecl *>
 
 } // namespace
 
-std::map<const FunctionDecl *, std::string> functionsNeedingInlining(ASTContext &ctx,
-                                                                     const RewriteOptions &opts) {
+std::map<const FunctionDecl *, std::string>
+functionsNeedingInlining(ASTContext &ctx, const RewriteOptions &opts,
+                         const std::map<const FunctionDecl *, FunctionUse> &uses) {
   const SourceManager &sm = ctx.getSourceManager();
   std::map<const FunctionDecl *, std::string> needsInlining;
   // Only what the unit's own code can reach matters: the functions defined
@@ -328,10 +317,10 @@ std::map<const FunctionDecl *, std::string> functionsNeedingInlining(ASTContext 
     while (!work.empty()) {
       FunctionDecl *fd = work.back();
       work.pop_back();
-      std::vector<const FunctionDecl *> &uses = reached[fd->getCanonicalDecl()];
-      collectReferencedFunctions(fd->getBody(), uses);
-      for (size_t i = 0; i < uses.size(); ++i)
-        reach(uses[i]); // by index: reach() may add to `reached`, never to `uses`
+      std::vector<const FunctionDecl *> &named = reached[fd->getCanonicalDecl()];
+      collectReferencedFunctions(fd->getBody(), named);
+      for (size_t i = 0; i < named.size(); ++i)
+        reach(named[i]); // by index: reach() may add to `reached`, never to `named`
     }
     // In declaration order, as before: the first reason found for a
     // function is the one it keeps.
@@ -346,13 +335,14 @@ std::map<const FunctionDecl *, std::string> functionsNeedingInlining(ASTContext 
     if (auto it = opts.needsInlining.find(fd->getName().str()); it != opts.needsInlining.end())
       needsInlining[fd->getCanonicalDecl()] = it->second;
   // Static functions specialized by their only call site.
-  UseCounter counter;
-  counter.TraverseDecl(ctx.getTranslationUnitDecl());
+  auto useOf = [&](const FunctionDecl *fd) {
+    auto it = uses.find(fd->getCanonicalDecl());
+    return it == uses.end() ? FunctionUse() : it->second;
+  };
   for (FunctionDecl *fd : defs) {
     if (fd->isExternallyVisible())
       continue;
-    auto [calls, others] = counter.uses[fd->getCanonicalDecl()];
-    if (calls != 1 || others != 0)
+    if (FunctionUse use = useOf(fd); use.calls != 1 || use.escapes != 0)
       continue;
     ParameterGuardScanner scan(fd);
     scan.scan(fd->getBody(), false);
@@ -392,9 +382,13 @@ std::map<const FunctionDecl *, std::string> functionsNeedingInlining(ASTContext 
           collectLocalCallees(g, deciders);
         deciders.erase(fd->getCanonicalDecl());
         // An external function's body is emitted on its own in the plain
-        // build too, so assertions in it already fold there; only functions
-        // of this unit it calls to decide them can change that.
-        if (fd->isExternallyVisible() && deciders.empty())
+        // build too, and so is one whose address escapes (an ops table's
+        // `.ioctl = f`), with arguments nothing folds: assertions in it
+        // already fold there. Only functions of this unit it calls to decide
+        // them can change that. (An escape in code that folds away leaves
+        // the plain build without that copy: the compile fails and the retry
+        // of dsu-cc.cpp leaves the function out.)
+        if ((fd->isExternallyVisible() || useOf(fd).escapes) && deciders.empty())
           continue;
         if (deciders.empty() && hit.guards.empty()) {
           if (reaching.insert(fd->getCanonicalDecl()).second) {

@@ -574,6 +574,13 @@ std::string wrapTypes(TypeWrapInput in, std::vector<TypeRecord> &types, bool &wr
         t.unionAlign = align;
         t.uses = c.members.size() + c.inits.size() + c.offsets.size();
         in.rw.ReplaceText(tag, t.tag.size(), rep);
+        // The representation's fields may name the struct first inside a
+        // prototype (`void (*func)(struct T *)`), where a tag not declared
+        // yet would be a new one of the prototype's scope: the tag the
+        // definition declared is declared before it.
+        if (!c.def->getPreviousDecl())
+          if (SourceLocation begin = in.edit(c.def->getBeginLoc()); begin.isValid())
+            in.rw.InsertTextBefore(begin, fmt::format("struct {}; ", t.tag));
         const std::string tagValue =
             fmt::format("{:#x}u", typeTag(in.opts.tuName, "struct " + t.tag));
         const std::string text =

@@ -1,5 +1,6 @@
 // A unit's snapshot: what a version of it defines, read from its AST.
 #include "UnitSnapshot.h"
+#include "FunctionUses.h"
 
 #include "RewriteRecords.h"
 #include "TypeWrapping.h"
@@ -146,27 +147,6 @@ private:
   const SourceManager &sm_;
 };
 
-// Functions whose address escapes: referenced other than as the callee of
-// a call (through casts and parentheses: BPF_CALL's `((btf_f)____f)(...)`
-// is a call), in code or in initializers (`.unlocked_ioctl = f`).
-class EscapingFunctions : public RecursiveASTVisitor<EscapingFunctions> {
-public:
-  std::set<std::string> names;
-  bool VisitCallExpr(CallExpr *ce) {
-    if (auto *r = dyn_cast<DeclRefExpr>(ce->getCallee()->IgnoreParenCasts()))
-      callees_.insert(r);
-    return true;
-  }
-  bool VisitDeclRefExpr(DeclRefExpr *r) {
-    if (isa<FunctionDecl>(r->getDecl()) && !callees_.count(r))
-      names.insert(r->getDecl()->getName().str());
-    return true;
-  }
-
-private:
-  std::set<const DeclRefExpr *> callees_; // a call is visited before its callee
-};
-
 // The name, place and linkage a snapshot records of a definition.
 template <typename Definition>
 Definition definitionAt(const NamedDecl *d, const std::string &file, const SourceManager &sm) {
@@ -191,9 +171,9 @@ UnitSnapshot snapshotUnit(ASTContext &ctx, const std::string &transformerFile,
 
   AddressTakenCollector addressTaken(sm);
   addressTaken.TraverseDecl(ctx.getTranslationUnitDecl());
-  EscapingFunctions escaping;
-  escaping.TraverseDecl(ctx.getTranslationUnitDecl());
-  u.addressEscapes = std::move(escaping.names);
+  for (const auto &[fd, use] : functionUses(ctx))
+    if (use.escapes)
+      u.addressEscapes.insert(fd->getName().str());
   for (Decl *d : ctx.getTranslationUnitDecl()->decls()) {
     std::string file = presumedFile(sm, d->getLocation());
     const auto *shadowRecord = dyn_cast<RecordDecl>(d);

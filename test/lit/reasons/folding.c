@@ -31,3 +31,14 @@ int fault(int x) {
 }
 // CHECK: F fault: updateable calls_through_pointer=0
 // TEXT: if (x < 0) stop(x);
+
+// Only the unit's own direct calls can fold a constant body: a callback
+// reached only through its address (tick-sched.c's nohz_full_kick_func, an
+// irq_work, corpus fix 27) or a function only other units call is a real
+// call in the plain build too, and stays updateable.
+struct irq_work { void (*func)(struct irq_work *); };
+static void kick_func(struct irq_work *work) { }
+struct irq_work kick_work = { .func = kick_func };
+// CHECK: F kick_func: updateable
+int arch_default_level(void) { return 3; }
+// CHECK: F arch_default_level: updateable

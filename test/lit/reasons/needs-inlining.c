@@ -87,3 +87,31 @@ static int skip_blanks(void *in) {
 }
 int read_word(void *in) { return skip_blanks(in); }
 // CHECK: F skip_blanks: updateable
+
+// A function whose address escapes (an ops table's ioctl) is emitted out of
+// line in the plain build too, with arguments nothing folds: a guard on its
+// parameters cannot be what keeps its callees' assertions away
+// (fs/proc/task_mmu.c's do_pagemap_cmd, corpus fix 03). Its direct callees
+// still fold into it.
+static long scan_constant(long arg) {
+  do { if (!__builtin_constant_p(arg)) break; BUILD_BUG(); } while (0);
+  return arg;
+}
+static long do_cmd(int cmd, long arg) {
+  switch (cmd) {
+  case 1: return scan_constant(arg);
+  }
+  return -22;
+}
+struct file_ops { long (*ioctl)(int, long); };
+const struct file_ops cmd_ops = { .ioctl = do_cmd };
+// CHECK: F scan_constant: not updateable: needs_inlining ({{.*}}(inlined at its only call site, {{.*}}))
+// CHECK: F do_cmd: updateable
+
+// An unevaluated operand (sizeof, typeof of a statement expression) and the
+// branch __builtin_choose_expr does not choose are never code.
+static long sized(long arg) { return arg + sizeof(({ BUILD_BUG(); 0; })); }
+static long chosen(long arg) { return __builtin_choose_expr(0, ({ BUILD_BUG(); 0L; }), arg); }
+long unevaluated(long a) { return sized(a) + chosen(a) + sized(a + 1) + chosen(a + 1); }
+// CHECK: F sized: updateable
+// CHECK: F chosen: updateable

@@ -79,6 +79,11 @@ __attribute__((section(".data..percpu"))) struct pcpu per_cpu_counter;
 // CHECK-DAG: T struct pcpu percpu_instance | {{.*}} (per_cpu_counter)
 struct tagged { int v; } __attribute__((__unused__));
 // CHECK-DAG: T struct tagged wrapped
+// Its first self-reference inside a prototype still names the struct.
+struct work { void (*func)(struct work *); int n; };
+static void bump(struct work *w) { w->n++; }
+static int run_work(void) { struct work w = { bump, 0 }; w.func(&w); return w.n - 1; }
+// CHECK-DAG: T struct work wrapped
 
 void set_drvdata(void *p) { (void)p; }
 unsigned long copy_to_user(void *to, const void *from, unsigned long n) { (void)to; (void)from; return n - n; }
@@ -95,6 +100,6 @@ int main(void) {
   struct freed fr;
   release(&fr);
   decl_instance.a = 1;
-  int s = n.i + an.a + w.v + m.len + elided.p.b + defaults.level + make().v + peek(&rw) + f.v + fetch(&u) + tg.v + rd(&rg) + kind_of() - 1 + (owner(&(struct node){ 1, 0 }.next) ? 0 : 1);
+  int s = n.i + an.a + w.v + m.len + elided.p.b + defaults.level + make().v + peek(&rw) + f.v + fetch(&u) + tg.v + rd(&rg) + kind_of() - 1 + run_work() + (owner(&(struct node){ 1, 0 }.next) ? 0 : 1);
   return s == 1 + 2 + 3 + 0 + 2 + 3 + 4 + 5 + 6 ? 0 : 1;
 }
