@@ -57,9 +57,8 @@ int generate(const PatchgenOptions &o, OutputDir &output, const PhaseLog &log,
   //    header, the kernel's symbols and the user's transformers; then each
   //    unit's job.
   bool failed = false;
-  int status = 1;
-  if (!findUnitManifests(o, output.work(), tree, failed, status))
-    return status;
+  if (!findUnitManifests(o, output.work(), tree, failed))
+    return 1;
   log.done("found the manifests");
   const std::string patchName = o.name.empty() ? fs::path(o.outDir).filename().string() : o.name;
   KernelSymbols kernelSymbols;

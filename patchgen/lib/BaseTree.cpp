@@ -126,7 +126,7 @@ std::string canonical(const std::string &path) {
 } // namespace
 
 bool findUnitManifests(const PatchgenOptions &o, const std::string &work, BaseTree &tree,
-                       bool &failed, int &status) {
+                       bool &failed) {
   const std::string &baseDir = tree.baseDir;
   std::set<std::string> wanted(tree.changedC.begin(), tree.changedC.end());
   // Changed headers, and those of the chain below, by canonical path in the
@@ -241,18 +241,11 @@ bool findUnitManifests(const PatchgenOptions &o, const std::string &work, BaseTr
     }
   if (refused)
     return false;
-  if (tree.changedC.empty() && tree.headerDependents.empty() && !failed) {
-    if (tree.changedHeaders.empty()) {
-      fmt::print(stderr, "dsu-patchgen: error: no .c or .h file differs between {} and {}\n",
-                 o.oldDir, o.newDir);
-      return false;
-    }
-    for (const std::string &h : tree.changedHeaders)
-      fmt::print(stderr, "{}/{}:1:1: note: no unit this build compiles with dsu-cc includes "
-                         "it\n", o.newDir, h);
-    fmt::print(stderr, "dsu-patchgen: nothing to patch: no function this build compiles "
-                       "changed\n");
-    status = 3;
+  // Changed headers no unit includes are no refusal: the unit jobs note
+  // them, and the driver says there is nothing to patch.
+  if (tree.changedC.empty() && tree.changedHeaders.empty() && !failed) {
+    fmt::print(stderr, "dsu-patchgen: error: no .c or .h file differs between {} and {}\n",
+               o.oldDir, o.newDir);
     return false;
   }
   return true;

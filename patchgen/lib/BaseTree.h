@@ -67,11 +67,12 @@ void compareTrees(const PatchgenOptions &o, const std::string &work, BaseTree &t
 // The manifests of the changed units and of the units that include a
 // changed header (their dependencies as the build recorded them beside the
 // object, else from the preprocessor; `work` holds its scratch output), and
-// units the new version removed (errors, `failed` set). False when there is
-// nothing to compare at all (exit status 3: a note says why), or a
+// units the new version removed (errors, `failed` set). No unit to compare
+// is no error (the unit jobs note headers no unit includes; the driver says
+// there is nothing to patch). False when no file differs at all, or a
 // manifest cannot be read (one of another schema, say: an error naming it).
 bool findUnitManifests(const PatchgenOptions &o, const std::string &work, BaseTree &tree,
-                       bool &failed, int &status);
+                       bool &failed);
 
 // The recorded command line, classified in the directory it ran in (it is
 // relative to it).
