@@ -7,6 +7,7 @@
 #include "Files.h"
 #include "ParseUnit.h"
 #include "PatchRewrite.h"
+#include "PreprocessedDiff.h"
 #include "SourceUtils.h"
 #include "Subprocess.h"
 #include "UnitPlan.h"
@@ -144,8 +145,10 @@ bool UnitJob::run(PatchUnit &out) {
 
 // A unit only a changed header reaches: both versions preprocessed without
 // line markers (-P). The same tokens compile to the same code, so most
-// includers of a widely used header (a new macro, a declaration) need no
-// parse; any difference, __LINE__ of moved code included, means a parse.
+// includers of a widely used header (a new macro) need no parse; nor do
+// those whose emitted code names none of the declarations that differ (a
+// new prototype or inline, a changed inline they do not use:
+// PreprocessedDiff.h). Anything else means a parse.
 bool UnitJob::preprocessesTheSame() {
   std::string texts[2];
   for (int side = 0; side < 2; ++side) {
@@ -166,7 +169,13 @@ bool UnitJob::preprocessesTheSame() {
     if (!ok)
       return false; // the parse says why
   }
-  return texts[0] == texts[1];
+  if (texts[0] == texts[1])
+    return true;
+  PreprocessedComparison c = comparePreprocessed(texts[0], texts[1]);
+  if (o_.verbose)
+    fmt::print(stderr, "dsu-patchgen: {}: {}\n", rel_,
+               c.mayDiffer ? "parsed: " + c.why : "no declaration it emits uses what changed");
+  return !c.mayDiffer;
 }
 
 // The unit's manifest: its status, its command line and what the base has.

@@ -1,0 +1,400 @@
+#include "PreprocessedDiff.h"
+
+#include <fmt/format.h>
+
+#include <cctype>
+#include <cstring>
+#include <map>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace dsu {
+namespace {
+
+bool identStart(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == '$'; }
+bool identChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$'; }
+
+// C's tokens, as far as cutting declarations needs them: identifiers,
+// numbers, literals, one punctuation character each, and a directive left
+// in the text (#pragma) as one token. False on an unterminated literal.
+bool tokenize(std::string_view text, std::vector<std::string_view> &out) {
+  size_t i = 0, n = text.size();
+  bool lineStart = true;
+  while (i < n) {
+    char c = text[i];
+    if (c == '\n') {
+      lineStart = true;
+      ++i;
+      continue;
+    }
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      ++i;
+      continue;
+    }
+    size_t b = i;
+    if (c == '#' && lineStart) {
+      while (i < n && text[i] != '\n')
+        ++i;
+    } else if (identStart(c)) {
+      while (i < n && identChar(text[i]))
+        ++i;
+    } else if (std::isdigit(static_cast<unsigned char>(c)) ||
+               (c == '.' && i + 1 < n && std::isdigit(static_cast<unsigned char>(text[i + 1])))) {
+      // A pp-number: digits, letters, dots, and a sign after an exponent.
+      ++i;
+      while (i < n && (identChar(text[i]) || text[i] == '.' ||
+                       ((text[i] == '+' || text[i] == '-') &&
+                        std::strchr("eEpP", text[i - 1]))))
+        ++i;
+    } else if (c == '"' || c == '\'') {
+      ++i;
+      while (i < n && text[i] != c) {
+        if (text[i] == '\\')
+          ++i;
+        if (text[i] == '\n')
+          return false;
+        ++i;
+      }
+      if (i >= n)
+        return false;
+      ++i;
+    } else {
+      ++i;
+    }
+    lineStart = false;
+    out.push_back(text.substr(b, i - b));
+  }
+  return true;
+}
+
+const std::unordered_set<std::string_view> &keywords() {
+  static const std::unordered_set<std::string_view> k = {
+      "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else",
+      "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long", "register",
+      "restrict", "return", "short", "signed", "sizeof", "static", "struct", "switch", "typedef",
+      "union", "unsigned", "void", "volatile", "while", "_Bool", "_Complex", "_Imaginary",
+      "_Alignas", "_Alignof", "_Atomic", "_Generic", "_Noreturn", "_Static_assert",
+      "_Thread_local", "__inline", "__inline__", "__restrict", "__restrict__", "__volatile__",
+      "__volatile", "__const", "__const__", "__signed__", "__signed", "__attribute__",
+      "__attribute", "__typeof__", "__typeof", "typeof", "typeof_unqual", "__extension__",
+      "__asm__", "__asm", "asm", "__label__", "__auto_type", "_Float16", "__int128", "bool",
+      "true", "false", "static_assert", "alignas", "alignof", "thread_local", "constexpr",
+      "nullptr", "__builtin_va_list", "__seg_gs", "__seg_fs", "__alignof__", "__real__",
+      "__imag__", "__builtin_offsetof", "__builtin_types_compatible_p", "__builtin_choose_expr"};
+  return k;
+}
+bool isIdentifier(std::string_view t) { return !t.empty() && identStart(t[0]); }
+bool isName(std::string_view t) { return isIdentifier(t) && !keywords().count(t); }
+// Keywords followed by a parenthesized group that declares nothing.
+bool opensGroup(std::string_view t) {
+  return t == "__attribute__" || t == "__attribute" || t == "__typeof__" || t == "__typeof" ||
+         t == "typeof" || t == "typeof_unqual" || t == "_Alignas" || t == "alignas" ||
+         t == "__asm__" || t == "__asm" || t == "asm" || t == "__declspec";
+}
+
+bool opening(std::string_view t) { return t == "(" || t == "[" || t == "{"; }
+bool closing(std::string_view t) { return t == ")" || t == "]" || t == "}"; }
+
+// One top-level declaration (or definition, or directive).
+struct Declaration {
+  std::vector<std::string_view> tokens;
+  std::string key;                     // its tokens, one space apart
+  std::set<std::string_view> names;    // what it declares (all its identifiers when unknown)
+  std::set<std::string_view> mentions; // every identifier in it
+  bool emits = false;                  // code or data of the unit
+  bool directive = false;
+};
+
+// Index past the balanced group opening at `i` (a bracket token).
+size_t skipGroup(const std::vector<std::string_view> &t, size_t i, size_t end) {
+  int depth = 0;
+  for (; i < end; ++i) {
+    if (opening(t[i]))
+      ++depth;
+    else if (closing(t[i]) && --depth == 0)
+      return i + 1;
+  }
+  return end;
+}
+
+void describe(Declaration &d) {
+  const std::vector<std::string_view> &t = d.tokens;
+  for (size_t i = 0; i < t.size(); ++i) {
+    d.key += t[i];
+    d.key += ' ';
+    if (isName(t[i]))
+      d.mentions.insert(t[i]);
+  }
+  if (d.directive)
+    return;
+  // Depth-0 facts, attribute and typeof groups skipped.
+  bool isTypedef = false, isExtern = false, isInline = false, assigns = false;
+  bool body = false; // a function definition
+  std::string_view functionName;
+  bool nameKnown = false;
+  std::string_view lastDepth0Ident;
+  std::string_view tagKeyword;
+  for (size_t i = 0; i < t.size();) {
+    std::string_view tok = t[i];
+    if (opensGroup(tok) && i + 1 < t.size() && t[i + 1] == "(") {
+      i = skipGroup(t, i + 1, t.size());
+      continue;
+    }
+    if (tok == "typedef")
+      isTypedef = true;
+    else if (tok == "extern")
+      isExtern = true;
+    else if (tok == "inline" || tok == "__inline" || tok == "__inline__")
+      isInline = true;
+    else if (tok == "=")
+      assigns = true;
+    else if ((tok == "struct" || tok == "union" || tok == "enum") && i == 0)
+      tagKeyword = tok;
+    if (tok == "(" && !assigns && !nameKnown && i > 0 && isName(t[i - 1]) && i + 1 < t.size() &&
+        t[i + 1] != "*" && t[i + 1] != "(" && t[i + 1] != "^") {
+      // `name(` starting a parameter list: a function's declarator.
+      functionName = t[i - 1];
+      nameKnown = true;
+    }
+    if (tok == "{" && !assigns && nameKnown && t[i - 1] == ")") {
+      body = true;
+      break;
+    }
+    if (isIdentifier(tok))
+      lastDepth0Ident = tok;
+    i = opening(tok) ? skipGroup(t, i, t.size()) : i + 1;
+    // A struct body at depth 0 is skipped whole; its tag was seen.
+  }
+  if (body) {
+    d.emits = !isInline;
+    if (nameKnown)
+      d.names.insert(functionName);
+    else
+      d.names = d.mentions;
+    return;
+  }
+  if (isTypedef) {
+    if (isName(lastDepth0Ident) && t.size() >= 2 && t[t.size() - 2] == lastDepth0Ident)
+      d.names.insert(lastDepth0Ident);
+    else
+      d.names = d.mentions;
+    return;
+  }
+  if (nameKnown && !assigns) { // a prototype
+    d.names.insert(functionName);
+    return;
+  }
+  if (!tagKeyword.empty()) {
+    // `struct X { ... };`, `enum { A, B = 1 };`, `struct X;` (attributes
+    // allowed): only the tag and the enumerators; anything else after the
+    // body is a declarator (a variable).
+    size_t i = 1;
+    std::string_view tag;
+    auto skipAttributes = [&] {
+      while (i < t.size() && opensGroup(t[i]) && i + 1 < t.size() && t[i + 1] == "(")
+        i = skipGroup(t, i + 1, t.size());
+    };
+    skipAttributes();
+    if (i < t.size() && isName(t[i]))
+      tag = t[i++];
+    skipAttributes();
+    bool tagOnly = false;
+    if (i < t.size() && t[i] == "{") {
+      size_t end = skipGroup(t, i, t.size());
+      if (tagKeyword == "enum")
+        for (size_t k = i + 1; k + 1 < end; ++k)
+          if (isName(t[k]) && (t[k - 1] == "{" || t[k - 1] == ","))
+            d.names.insert(t[k]);
+      i = end;
+      skipAttributes();
+      tagOnly = i + 1 == t.size() && t[i] == ";";
+    } else {
+      tagOnly = i + 1 == t.size() && t[i] == ";";
+    }
+    if (tagOnly) {
+      if (!tag.empty())
+        d.names.insert(tag);
+      return;
+    }
+    d.names.clear();
+  }
+  // A variable (or something not recognized): it may emit data, and it
+  // declares any of its identifiers.
+  d.names = d.mentions;
+  d.emits = !(isExtern && !assigns) && !(t.size() >= 1 && t[0] == "_Static_assert") &&
+            !(t.size() >= 1 && t[0] == "static_assert");
+}
+
+// The declarations of a preprocessed text; false when its brackets do not
+// balance (nothing is concluded then).
+bool declarations(std::string_view text, std::vector<Declaration> &out) {
+  std::vector<std::string_view> tokens;
+  if (!tokenize(text, tokens))
+    return false;
+  Declaration cur;
+  int depth = 0;
+  bool function = false, assigns = false, declarator = false;
+  auto finish = [&] {
+    describe(cur);
+    out.push_back(std::move(cur));
+    cur = Declaration();
+    function = assigns = declarator = false;
+  };
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    std::string_view tok = tokens[i];
+    if (tok[0] == '#') {
+      if (depth == 0) {
+        if (!cur.tokens.empty())
+          return false; // a directive inside a declaration's head
+        cur.tokens.push_back(tok);
+        cur.directive = true;
+        finish();
+      } else {
+        cur.tokens.push_back(tok);
+      }
+      continue;
+    }
+    cur.tokens.push_back(tok);
+    if (depth == 0 && tok == "=")
+      assigns = true;
+    if (opening(tok)) {
+      if (depth == 0 && tok == "(" && i > 0 && isName(tokens[i - 1]) && !opensGroup(tokens[i - 1]))
+        declarator = true;
+      if (depth == 0 && tok == "{" && !assigns && declarator && tokens[i - 1] == ")")
+        function = true;
+      ++depth;
+    } else if (closing(tok)) {
+      if (--depth < 0)
+        return false;
+      if (depth == 0 && tok == "}" && function)
+        finish();
+    } else if (depth == 0 && tok == ";") {
+      finish();
+    }
+  }
+  if (depth != 0)
+    return false;
+  if (!cur.tokens.empty())
+    finish();
+  return true;
+}
+
+// Directives that change no code: diagnostics pragmas.
+bool harmlessDirective(const Declaration &d) {
+  std::vector<std::string_view> words;
+  std::string_view line = d.tokens.front();
+  size_t i = 1;
+  while (i < line.size() && words.size() < 3) {
+    while (i < line.size() && std::isspace(static_cast<unsigned char>(line[i])))
+      ++i;
+    size_t b = i;
+    while (i < line.size() && !std::isspace(static_cast<unsigned char>(line[i])))
+      ++i;
+    if (i > b)
+      words.push_back(line.substr(b, i - b));
+  }
+  return words.size() >= 3 && words[0] == "pragma" && (words[1] == "GCC" || words[1] == "clang") &&
+         words[2] == "diagnostic";
+}
+
+std::string nameOf(const Declaration &d) {
+  if (d.names.size() == 1)
+    return std::string(*d.names.begin());
+  std::string text;
+  for (size_t i = 0; i < d.tokens.size() && i < 8; ++i)
+    text += (i ? " " : "") + std::string(d.tokens[i]);
+  return "'" + text + (d.tokens.size() > 8 ? " ...'" : "'");
+}
+
+} // namespace
+
+PreprocessedComparison comparePreprocessed(std::string_view oldText, std::string_view newText) {
+  PreprocessedComparison out;
+  std::vector<Declaration> olds, news;
+  if (!declarations(oldText, olds) || !declarations(newText, news)) {
+    out.why = "a preprocessed text does not cut into declarations";
+    return out;
+  }
+  // Declarations only one side has.
+  std::unordered_map<std::string_view, int> count;
+  for (const Declaration &d : olds)
+    ++count[d.key];
+  std::vector<const Declaration *> changed;
+  std::vector<bool> newChanged(news.size(), false);
+  for (size_t i = 0; i < news.size(); ++i) {
+    auto it = count.find(news[i].key);
+    if (it != count.end() && it->second > 0)
+      --it->second;
+    else
+      newChanged[i] = true, changed.push_back(&news[i]);
+  }
+  {
+    std::unordered_map<std::string_view, int> newCount;
+    for (const Declaration &d : news)
+      ++newCount[d.key];
+    for (const Declaration &d : olds) {
+      auto it = newCount.find(d.key);
+      if (it != newCount.end() && it->second > 0)
+        --it->second;
+      else
+        changed.push_back(&d);
+    }
+  }
+  std::set<std::string_view> touched;
+  std::map<std::string_view, std::string> cause; // changed identifier -> the first changed declaration
+  for (const Declaration *d : changed) {
+    if (d->directive) {
+      if (harmlessDirective(*d))
+        continue;
+      out.why = fmt::format("directive '{}' differs", d->tokens.front());
+      return out;
+    }
+    if (d->emits) {
+      out.why = fmt::format("{} differs", nameOf(*d));
+      return out;
+    }
+    for (std::string_view n : d->names)
+      if (touched.insert(n).second)
+        cause[n] = nameOf(*d);
+  }
+  // What mentions a changed identifier changes what it declares, to a
+  // fixed point, over the new version's declarations.
+  std::unordered_map<std::string_view, std::vector<size_t>> mentionedBy;
+  for (size_t i = 0; i < news.size(); ++i)
+    if (!news[i].directive)
+      for (std::string_view m : news[i].mentions)
+        mentionedBy[m].push_back(i);
+  std::vector<std::string_view> work(touched.begin(), touched.end());
+  std::vector<bool> visited(news.size(), false);
+  while (!work.empty()) {
+    std::string_view name = work.back();
+    work.pop_back();
+    auto it = mentionedBy.find(name);
+    if (it == mentionedBy.end())
+      continue;
+    for (size_t i : it->second) {
+      if (visited[i])
+        continue;
+      visited[i] = true;
+      const Declaration &d = news[i];
+      if (d.emits) {
+        const std::string &root = cause[name];
+        out.why = root == name ? fmt::format("{} uses {}, which changed", nameOf(d), name)
+                               : fmt::format("{} uses {}, which changed with {}", nameOf(d),
+                                             name, root);
+        return out;
+      }
+      for (std::string_view n : d.names)
+        if (touched.insert(n).second) {
+          cause[n] = cause[name];
+          work.push_back(n);
+        }
+    }
+  }
+  out.mayDiffer = false;
+  return out;
+}
+
+} // namespace dsu
