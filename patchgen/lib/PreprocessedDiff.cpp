@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstring>
 #include <map>
@@ -21,6 +22,7 @@ bool identChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c
 // in the text (#pragma) as one token. False on an unterminated literal.
 bool tokenize(std::string_view text, std::vector<std::string_view> &out) {
   size_t i = 0, n = text.size();
+  out.reserve(n / 4); // kernel units: about one token per 5 characters
   bool lineStart = true;
   while (i < n) {
     char c = text[i];
@@ -97,18 +99,42 @@ bool opensGroup(std::string_view t) {
 bool opening(std::string_view t) { return t == "(" || t == "[" || t == "{"; }
 bool closing(std::string_view t) { return t == ")" || t == "]" || t == "}"; }
 
+// Tokens of a text, kept apart from it.
+struct TokenSpan {
+  const std::string_view *first = nullptr;
+  size_t count = 0;
+  size_t size() const { return count; }
+  bool empty() const { return count == 0; }
+  std::string_view operator[](size_t i) const { return first[i]; }
+  std::string_view front() const { return first[0]; }
+};
+
+// Identifiers, sorted, each once.
+struct NameSet {
+  std::vector<std::string_view> items;
+  void insert(std::string_view n) { items.push_back(n); }
+  void clear() { items.clear(); }
+  size_t size() const { return items.size(); }
+  void finish() {
+    std::sort(items.begin(), items.end());
+    items.erase(std::unique(items.begin(), items.end()), items.end());
+  }
+  auto begin() const { return items.begin(); }
+  auto end() const { return items.end(); }
+};
+
 // One top-level declaration (or definition, or directive).
 struct Declaration {
-  std::vector<std::string_view> tokens;
+  TokenSpan tokens;
   std::string key;                     // its tokens, one space apart
-  std::set<std::string_view> names;    // what it declares (all its identifiers when unknown)
-  std::set<std::string_view> mentions; // every identifier in it
+  NameSet names;                       // what it declares (all its identifiers when unknown)
+  NameSet mentions;                    // every identifier in it
   bool emits = false;                  // code or data of the unit
   bool directive = false;
 };
 
 // Index past the balanced group opening at `i` (a bracket token).
-size_t skipGroup(const std::vector<std::string_view> &t, size_t i, size_t end) {
+size_t skipGroup(const TokenSpan &t, size_t i, size_t end) {
   int depth = 0;
   for (; i < end; ++i) {
     if (opening(t[i]))
@@ -119,14 +145,26 @@ size_t skipGroup(const std::vector<std::string_view> &t, size_t i, size_t end) {
   return end;
 }
 
+void describeTokens(Declaration &d);
+
 void describe(Declaration &d) {
-  const std::vector<std::string_view> &t = d.tokens;
+  describeTokens(d);
+  d.names.finish();
+}
+
+void describeTokens(Declaration &d) {
+  const TokenSpan &t = d.tokens;
+  size_t length = 0;
+  for (size_t i = 0; i < t.size(); ++i)
+    length += t[i].size() + 1;
+  d.key.reserve(length);
   for (size_t i = 0; i < t.size(); ++i) {
     d.key += t[i];
     d.key += ' ';
     if (isName(t[i]))
       d.mentions.insert(t[i]);
   }
+  d.mentions.finish();
   if (d.directive)
     return;
   // Depth-0 facts, attribute and typeof groups skipped.
@@ -227,36 +265,35 @@ void describe(Declaration &d) {
             !(t.size() >= 1 && t[0] == "static_assert");
 }
 
-// The declarations of a preprocessed text; false when its brackets do not
-// balance (nothing is concluded then).
-bool declarations(std::string_view text, std::vector<Declaration> &out) {
-  std::vector<std::string_view> tokens;
+// The declarations of a preprocessed text (over `tokens`, which it fills);
+// false when its brackets do not balance (nothing is concluded then).
+bool declarations(std::string_view text, std::vector<std::string_view> &tokens,
+                  std::vector<Declaration> &out) {
   if (!tokenize(text, tokens))
     return false;
   Declaration cur;
+  size_t start = 0;
   int depth = 0;
   bool function = false, assigns = false, declarator = false;
-  auto finish = [&] {
+  auto finish = [&](size_t end) {
+    cur.tokens = TokenSpan{tokens.data() + start, end - start};
     describe(cur);
     out.push_back(std::move(cur));
     cur = Declaration();
+    start = end;
     function = assigns = declarator = false;
   };
   for (size_t i = 0; i < tokens.size(); ++i) {
     std::string_view tok = tokens[i];
-    if (tok[0] == '#') {
+    if (tok.size() > 1 && tok[0] == '#') { // a directive line (a lone '#' is a masked number)
       if (depth == 0) {
-        if (!cur.tokens.empty())
+        if (i != start)
           return false; // a directive inside a declaration's head
-        cur.tokens.push_back(tok);
         cur.directive = true;
-        finish();
-      } else {
-        cur.tokens.push_back(tok);
+        finish(i + 1);
       }
       continue;
     }
-    cur.tokens.push_back(tok);
     if (depth == 0 && tok == "=")
       assigns = true;
     if (opening(tok)) {
@@ -269,15 +306,15 @@ bool declarations(std::string_view text, std::vector<Declaration> &out) {
       if (--depth < 0)
         return false;
       if (depth == 0 && tok == "}" && function)
-        finish();
+        finish(i + 1);
     } else if (depth == 0 && tok == ";") {
-      finish();
+      finish(i + 1);
     }
   }
   if (depth != 0)
     return false;
-  if (!cur.tokens.empty())
-    finish();
+  if (start != tokens.size())
+    finish(tokens.size());
   return true;
 }
 
@@ -310,10 +347,67 @@ std::string nameOf(const Declaration &d) {
 
 } // namespace
 
+std::string maskUniqueIds(std::string text) {
+  auto isIdent = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+  for (const std::string_view prefix : {"__UNIQUE_ID_", "__compiletime_assert_"}) {
+    // One pass that copies (a kernel unit's text is megabytes, with
+    // thousands of these).
+    std::string out;
+    size_t copied = 0;
+    for (size_t at = text.find(prefix); at != std::string::npos; at = text.find(prefix, at)) {
+      size_t end = at + prefix.size();
+      while (end < text.size() && isIdent(text[end]))
+        ++end;
+      size_t digits = end;
+      while (digits > at + prefix.size() &&
+             std::isdigit(static_cast<unsigned char>(text[digits - 1])))
+        --digits;
+      if (out.empty())
+        out.reserve(text.size());
+      out.append(text, copied, digits - copied);
+      out += '#';
+      copied = at = end;
+    }
+    if (copied) {
+      out.append(text, copied, std::string::npos);
+      text = std::move(out);
+    }
+  }
+  // initcall ids: __initcall__kmod_<module>__<counter>_<line>_<fn><level>
+  // (in the initcall's variable and its asm), the counter masked.
+  const std::string_view initcall = "__initcall__kmod_";
+  std::string out;
+  size_t copied = 0;
+  for (size_t at = text.find(initcall); at != std::string::npos; at = text.find(initcall, at)) {
+    size_t sep = text.find("__", at + initcall.size());
+    size_t end = sep == std::string::npos ? sep : sep + 2;
+    at += initcall.size();
+    if (end == std::string::npos || end >= text.size() ||
+        !std::isdigit(static_cast<unsigned char>(text[end])))
+      continue;
+    size_t digitsEnd = end;
+    while (digitsEnd < text.size() && std::isdigit(static_cast<unsigned char>(text[digitsEnd])))
+      ++digitsEnd;
+    if (out.empty())
+      out.reserve(text.size());
+    out.append(text, copied, end - copied);
+    out += '#';
+    copied = at = digitsEnd;
+  }
+  if (copied) {
+    out.append(text, copied, std::string::npos);
+    text = std::move(out);
+  }
+  return text;
+}
+
 PreprocessedComparison comparePreprocessed(std::string_view oldText, std::string_view newText) {
   PreprocessedComparison out;
+  const std::string oldMasked = maskUniqueIds(std::string(oldText));
+  const std::string newMasked = maskUniqueIds(std::string(newText));
+  std::vector<std::string_view> oldTokens, newTokens;
   std::vector<Declaration> olds, news;
-  if (!declarations(oldText, olds) || !declarations(newText, news)) {
+  if (!declarations(oldMasked, oldTokens, olds) || !declarations(newMasked, newTokens, news)) {
     out.why = "a preprocessed text does not cut into declarations";
     return out;
   }

@@ -30,4 +30,13 @@ struct PreprocessedComparison {
 
 PreprocessedComparison comparePreprocessed(std::string_view oldText, std::string_view newText);
 
+// Names pasted from __COUNTER__ lose their number: code added above a
+// function shifts every counter after it, and the function must not look
+// changed for that. The kernel's: __UNIQUE_ID(prefix) (__UNIQUE_ID_prefix123,
+// behind min(), max(), rcu_dereference(), __ADDRESSABLE() ...) and
+// compiletime_assert() (__compiletime_assert_123, behind READ_ONCE(),
+// BUILD_BUG_ON() ...), and initcalls' __initcall__kmod_<module>__123_...
+// Each number becomes `#`.
+std::string maskUniqueIds(std::string text);
+
 } // namespace dsu

@@ -1,6 +1,7 @@
 // A unit's snapshot: what a version of it defines, read from its AST.
 #include "UnitSnapshot.h"
 #include "FunctionUses.h"
+#include "PreprocessedDiff.h"
 
 #include "RewriteRecords.h"
 #include "TypeWrapping.h"
@@ -42,28 +43,6 @@ struct LineMask : PrinterHelper {
     return false;
   }
 };
-
-// Names pasted from __COUNTER__ lose their number: code added above a
-// function shifts every counter after it, and the function must not look
-// changed for that. The kernel's: __UNIQUE_ID(prefix) (__UNIQUE_ID_prefix123,
-// behind min(), max(), rcu_dereference() ...) and compiletime_assert()
-// (__compiletime_assert_123, behind READ_ONCE(), BUILD_BUG_ON() ...).
-std::string maskUniqueIds(std::string text) {
-  auto isIdent = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
-  for (const std::string prefix : {"__UNIQUE_ID_", "__compiletime_assert_"})
-    for (size_t at = text.find(prefix); at != std::string::npos; at = text.find(prefix, at)) {
-      size_t end = at + prefix.size();
-      while (end < text.size() && isIdent(text[end]))
-        ++end;
-      size_t digits = end;
-      while (digits > at + prefix.size() &&
-             std::isdigit(static_cast<unsigned char>(text[digits - 1])))
-        --digits;
-      text.replace(digits, end - digits, "#");
-      at = digits + 1;
-    }
-  return text;
-}
 
 // A variable in a section the link discards (.discard, .discard.*).
 bool discarded(const VarDecl *vd) {

@@ -108,3 +108,22 @@ TEST_CASE("comparePreprocessed: what emits code or data may not differ at all",
     CHECK(c.mayDiffer);
   }
 }
+
+TEST_CASE("comparePreprocessed: numbers from __COUNTER__ that shift are no change",
+          "[patchgen][headers]") {
+  // The new header uses __COUNTER__ (min()) once more: every later unique
+  // name and initcall id of the unit shifts.
+  const std::string h0 = "static inline int lo(int a, int b) { int __UNIQUE_ID_x_3 = a; return __UNIQUE_ID_x_3 < b ? a : b; }\n";
+  const std::string h1 = h0 + "static inline int hi(int a, int b) { int __UNIQUE_ID_x_4 = a; return __UNIQUE_ID_x_4 > b ? a : b; }\n";
+  auto src = [](int n) {
+    return "int clamp(int v) { int __UNIQUE_ID_y_" + std::to_string(n) + " = v; return __UNIQUE_ID_y_" +
+           std::to_string(n) + "; }\n"
+           "static int (*__initcall__kmod_bio__" + std::to_string(n + 500) + "_1935_init_bio4)(void) = 0;\n"
+           "asm(\".long __initcall__kmod_bio__" + std::to_string(n + 500) + "_1935_init_bio4\");\n";
+  };
+  PreprocessedComparison c = comparePreprocessed(unit(h0, src(4)), unit(h1, src(5)));
+  INFO(c.why);
+  CHECK_FALSE(c.mayDiffer);
+  CHECK(maskUniqueIds("__UNIQUE_ID_y_12 __compiletime_assert_7 __initcall__kmod_bio__508_1935_init_bio4 x_12") ==
+        "__UNIQUE_ID_y_# __compiletime_assert_# __initcall__kmod_bio__#_1935_init_bio4 x_12");
+}
