@@ -16,7 +16,10 @@
 #include <clang/AST/ASTContext.h>
 #include <fmt/format.h>
 
+#include <atomic>
 #include <cstring>
+#include <memory>
+#include <thread>
 #include <filesystem>
 #include <optional>
 
@@ -70,6 +73,20 @@ public:
   // reported, or nothing changed).
   bool run(PatchUnit &out);
 
+  // A unit only changed headers reach, checked ahead of the jobs (in
+  // parallel: runUnitJobs): its commands, read in the calling thread
+  // (false: the job itself will say why not)...
+  bool prepareHeaderCheck();
+  // ... then, in any thread, whether the headers leave its code as it is.
+  bool headersLeaveCodeAsItIs() { return preprocessesTheSame(); }
+  const std::string &headerVerdict() const { return headerVerdict_; }
+  const std::string &rel() const { return rel_; }
+  // The check's result, given to the unit's job.
+  void knowHeaderVerdict(bool same, const std::string &why) {
+    headersSame_ = same;
+    headerVerdict_ = why;
+  }
+
 private:
   bool readRecordedCommand(const BaseTreeUnit &u);
   bool preprocessesTheSame();
@@ -109,6 +126,9 @@ private:
   std::string preSource_, preprocessed_, alignError_;
   std::set<unsigned> compiledLines_; // of the new file, with tokens this build compiles
   PatchUnit b_;
+  bool quiet_ = false;                 // ahead of the jobs: no messages
+  std::optional<bool> headersSame_;    // known ahead
+  std::string headerVerdict_;          // why it is parsed, or not (for -v)
 };
 
 bool UnitJob::run(PatchUnit &out) {
@@ -122,8 +142,13 @@ bool UnitJob::run(PatchUnit &out) {
   if (!readRecordedCommand(u))
     return false;
   newVersionCommand();
-  if (!sourceChanged() && preprocessesTheSame())
-    return false; // nothing of the changed headers reaches its tokens
+  if (!sourceChanged()) {
+    const bool same = headersSame_ ? *headersSame_ : preprocessesTheSame();
+    if (o_.verbose && !headerVerdict_.empty())
+      fmt::print(stderr, "dsu-patchgen: {}: {}\n", rel_, headerVerdict_);
+    if (same)
+      return false; // nothing of the changed headers reaches its code
+  }
   if (!parseOldVersion(u))
     return false;
   pickTransformers();
@@ -169,13 +194,25 @@ bool UnitJob::preprocessesTheSame() {
     if (!ok)
       return false; // the parse says why
   }
-  if (texts[0] == texts[1])
+  if (texts[0] == texts[1]) {
+    headerVerdict_ = "the same tokens";
     return true;
+  }
   PreprocessedComparison c = comparePreprocessed(texts[0], texts[1]);
-  if (o_.verbose)
-    fmt::print(stderr, "dsu-patchgen: {}: {}\n", rel_,
-               c.mayDiffer ? "parsed: " + c.why : "no declaration it emits uses what changed");
+  headerVerdict_ = c.mayDiffer ? "parsed: " + c.why : "no declaration it emits uses what changed";
   return !c.mayDiffer;
+}
+
+bool UnitJob::prepareHeaderCheck() {
+  auto uit = in_.tree.units.find(rel_);
+  if (uit == in_.tree.units.end() || sourceChanged())
+    return false;
+  quiet_ = true; // the unit's job says what goes wrong
+  bool ok = readRecordedCommand(uit->second);
+  quiet_ = false;
+  if (ok)
+    newVersionCommand();
+  return ok;
 }
 
 // The unit's manifest: its status, its command line and what the base has.
@@ -188,6 +225,8 @@ bool UnitJob::readRecordedCommand(const BaseTreeUnit &u) {
     results_.notInstrumented[m.status + ": " + m.statusDetail].push_back(rel_);
     return false;
   }
+  if (quiet_)
+    return false;
   if (m.status == "excluded" || m.status == "fallback") {
     fmt::print(stderr, "{}/{}:1:1: error: changed, but the running program's object was not "
                        "instrumented ({}: {})\n", o_.newDir, rel_, m.status, m.statusDetail);
@@ -197,6 +236,8 @@ bool UnitJob::readRecordedCommand(const BaseTreeUnit &u) {
   compiler_ = recordedCompiler(m);
   job_ = classifyIn(m.cwd, m.arguments);
   if (!job_.instrument) {
+    if (quiet_)
+      return false;
     fmt::print(stderr, "{}: error: cannot reuse the recorded command line ({})\n", u.manifestPath,
                job_.passthroughWhy);
     results_.failed = true;
@@ -209,7 +250,7 @@ bool UnitJob::readRecordedCommand(const BaseTreeUnit &u) {
   }
   base_ = baseUnit(m, in_.tree.chain);
   base_.shadowed = o_.shadow;
-  if (o_.verbose)
+  if (o_.verbose && !quiet_)
     fmt::print(stderr, "dsu-patchgen: {} ({})\n", rel_, base_.tu);
   return true;
 }
@@ -481,12 +522,55 @@ void UnitJob::explainNoChange() const {
 
 } // namespace
 
+namespace {
+
+// The units only changed headers reach, preprocessed and compared ahead of
+// the jobs on every core (a header of the whole stable update reaches most
+// of a kernel's units, and most need no parse: PreprocessedDiff.h): unit ->
+// (its code stays as it is, why).
+std::map<std::string, std::pair<bool, std::string>>
+checkHeaderOnlyUnits(const UnitJobInputs &in, const std::vector<std::string> &rels) {
+  std::vector<std::unique_ptr<UnitJobResults>> scratch;
+  std::vector<std::unique_ptr<UnitJob>> jobs;
+  for (const std::string &rel : rels) {
+    if (std::binary_search(in.tree.changedC.begin(), in.tree.changedC.end(), rel))
+      continue;
+    scratch.push_back(std::make_unique<UnitJobResults>());
+    // Their own numbers: the jobs' scratch files do not meet.
+    auto job = std::make_unique<UnitJob>(in, *scratch.back(), rel, 1000000 + jobs.size());
+    if (job->prepareHeaderCheck())
+      jobs.push_back(std::move(job));
+  }
+  std::vector<char> same(jobs.size(), 0);
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i; (i = next++) < jobs.size();)
+      same[i] = jobs[i]->headersLeaveCodeAsItIs();
+  };
+  const unsigned threads =
+      std::max(1u, std::min<unsigned>(std::thread::hardware_concurrency(), jobs.size()));
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t)
+    pool.emplace_back(worker);
+  worker();
+  for (std::thread &t : pool)
+    t.join();
+  std::map<std::string, std::pair<bool, std::string>> out;
+  for (size_t i = 0; i < jobs.size(); ++i)
+    out[jobs[i]->rel()] = {same[i] != 0, jobs[i]->headerVerdict()};
+  return out;
+}
+
+} // namespace
+
 void runUnitJobs(const UnitJobInputs &in, UnitJobResults &results) {
   fs::create_directories(in.work + "/units");
   fs::create_directories(in.work + "/src");
   std::set<std::string> reaching; // changed headers some unit of the patch includes
   std::set<std::string> refused;  // changed headers an error names
-  for (const std::string &rel : in.tree.unitsToCompare()) {
+  const std::vector<std::string> rels = in.tree.unitsToCompare();
+  const std::map<std::string, std::pair<bool, std::string>> checked = checkHeaderOnlyUnits(in, rels);
+  for (const std::string &rel : rels) {
     // A unit only refused headers reach would report their errors again:
     // the patch is refused already (a struct of include/linux/pci.h
     // changed layout: hundreds of includers).
@@ -496,7 +580,10 @@ void runUnitJobs(const UnitJobInputs &in, UnitJobResults &results) {
         std::includes(refused.begin(), refused.end(), h->second.begin(), h->second.end()))
       continue;
     PatchUnit unit;
-    if (UnitJob(in, results, rel, results.units.size()).run(unit)) {
+    UnitJob job(in, results, rel, results.units.size());
+    if (auto c = checked.find(rel); c != checked.end())
+      job.knowHeaderVerdict(c->second.first, c->second.second);
+    if (job.run(unit)) {
       if (auto h = in.tree.headerDependents.find(rel); h != in.tree.headerDependents.end())
         reaching.insert(h->second.begin(), h->second.end());
       results.units.push_back(std::move(unit));

@@ -6,13 +6,15 @@
 # fails when the host is busy; it then keeps time in jiffies and measured
 # pauses read 0. Boot once more in that case.
 # Exit status 1 (with the lines) when the log shows an oops or a warning.
+#   DSU_GUEST_MEMORY  the guest's memory in MiB (default 512); the initramfs
+#                     unpacks into it, every staged patch module with it
 set -uo pipefail
 kernel=$1 initrd=$2 log=$3 figures=${4:-}
 boot() {
   echo "boot: booting (log: $log)"
   timeout 600 qemu-system-x86_64 -kernel "$kernel" -initrd "$initrd" \
     -append "console=ttyS0 panic=-1 reboot=t oops=panic" \
-    -nographic -no-reboot -m 512 -smp 2 -accel tcg > "$log" 2>&1
+    -nographic -no-reboot -m "${DSU_GUEST_MEMORY:-512}" -smp 2 -accel tcg > "$log" 2>&1
 }
 coarse_clock() { grep -q "Switched to clocksource refined-jiffies" "$log"; }
 boot
