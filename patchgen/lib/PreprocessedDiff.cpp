@@ -347,58 +347,60 @@ std::string nameOf(const Declaration &d) {
 
 } // namespace
 
-std::string maskUniqueIds(std::string text) {
-  auto isIdent = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
-  for (const std::string_view prefix : {"__UNIQUE_ID_", "__compiletime_assert_"}) {
-    // One pass that copies (a kernel unit's text is megabytes, with
-    // thousands of these).
-    std::string out;
-    size_t copied = 0;
-    for (size_t at = text.find(prefix); at != std::string::npos; at = text.find(prefix, at)) {
-      size_t end = at + prefix.size();
-      while (end < text.size() && isIdent(text[end]))
-        ++end;
-      size_t digits = end;
-      while (digits > at + prefix.size() &&
-             std::isdigit(static_cast<unsigned char>(text[digits - 1])))
-        --digits;
-      if (out.empty())
-        out.reserve(text.size());
-      out.append(text, copied, digits - copied);
-      out += '#';
-      copied = at = end;
-    }
-    if (copied) {
-      out.append(text, copied, std::string::npos);
-      text = std::move(out);
-    }
-  }
-  // initcall ids: __initcall__kmod_<module>__<counter>_<line>_<fn><level>
-  // (in the initcall's variable and its asm), the counter masked.
-  const std::string_view initcall = "__initcall__kmod_";
+namespace {
+
+bool digit(char c) { return std::isdigit(static_cast<unsigned char>(c)); }
+
+// Each occurrence of `prefix` whose number `locate` finds (the digits'
+// [begin, end) in `text`, or begin == end: none) gets `#` for it. One pass
+// that copies: a kernel unit's text is megabytes, with thousands of these.
+template <typename Locate>
+std::string maskNumbersAfter(std::string text, std::string_view prefix, Locate locate) {
   std::string out;
   size_t copied = 0;
-  for (size_t at = text.find(initcall); at != std::string::npos; at = text.find(initcall, at)) {
-    size_t sep = text.find("__", at + initcall.size());
-    size_t end = sep == std::string::npos ? sep : sep + 2;
-    at += initcall.size();
-    if (end == std::string::npos || end >= text.size() ||
-        !std::isdigit(static_cast<unsigned char>(text[end])))
+  for (size_t at = text.find(prefix); at != std::string::npos; at = text.find(prefix, at)) {
+    auto [begin, end] = locate(text, at + prefix.size());
+    at += prefix.size();
+    if (begin == end)
       continue;
-    size_t digitsEnd = end;
-    while (digitsEnd < text.size() && std::isdigit(static_cast<unsigned char>(text[digitsEnd])))
-      ++digitsEnd;
-    if (out.empty())
+    if (copied == 0)
       out.reserve(text.size());
-    out.append(text, copied, end - copied);
+    out.append(text, copied, begin - copied);
     out += '#';
-    copied = at = digitsEnd;
+    copied = at = end;
   }
-  if (copied) {
-    out.append(text, copied, std::string::npos);
-    text = std::move(out);
-  }
-  return text;
+  if (copied == 0)
+    return text;
+  out.append(text, copied, std::string::npos);
+  return out;
+}
+
+} // namespace
+
+std::string maskUniqueIds(std::string text) {
+  // The number that ends the identifier.
+  auto trailing = [](const std::string &t, size_t from) {
+    size_t end = from;
+    while (end < t.size() && (std::isalnum(static_cast<unsigned char>(t[end])) || t[end] == '_'))
+      ++end;
+    size_t begin = end;
+    while (begin > from && digit(t[begin - 1]))
+      --begin;
+    return std::pair<size_t, size_t>(begin, end);
+  };
+  text = maskNumbersAfter(std::move(text), "__UNIQUE_ID_", trailing);
+  text = maskNumbersAfter(std::move(text), "__compiletime_assert_", trailing);
+  // initcall ids: __initcall__kmod_<module>__<counter>_<line>_<fn><level>
+  // (in the initcall's variable and its asm): the counter.
+  return maskNumbersAfter(std::move(text), "__initcall__kmod_", [](const std::string &t, size_t from) {
+    size_t begin = t.find("__", from);
+    if (begin == std::string::npos)
+      return std::pair<size_t, size_t>(0, 0);
+    size_t end = begin += 2;
+    while (end < t.size() && digit(t[end]))
+      ++end;
+    return std::pair<size_t, size_t>(begin, end);
+  });
 }
 
 PreprocessedComparison comparePreprocessed(std::string_view oldText, std::string_view newText) {
