@@ -81,9 +81,10 @@ public:
   bool headersLeaveCodeAsItIs() { return preprocessesTheSame(); }
   const std::string &headerVerdict() const { return headerVerdict_; }
   const std::string &rel() const { return rel_; }
-  // The check's result, given to the unit's job.
-  void knowHeaderVerdict(bool same, const std::string &why) {
-    headersSame_ = same;
+  // The check found the code may differ: the job parses without
+  // preprocessing again.
+  void knowHeadersChangeCode(const std::string &why) {
+    headersChangeCode_ = true;
     headerVerdict_ = why;
   }
 
@@ -127,7 +128,7 @@ private:
   std::set<unsigned> compiledLines_; // of the new file, with tokens this build compiles
   PatchUnit b_;
   bool quiet_ = false;                 // ahead of the jobs: no messages
-  std::optional<bool> headersSame_;    // known ahead
+  bool headersChangeCode_ = false;     // known ahead
   std::string headerVerdict_;          // why it is parsed, or not (for -v)
 };
 
@@ -143,7 +144,7 @@ bool UnitJob::run(PatchUnit &out) {
     return false;
   newVersionCommand();
   if (!sourceChanged()) {
-    const bool same = headersSame_ ? *headersSame_ : preprocessesTheSame();
+    const bool same = !headersChangeCode_ && preprocessesTheSame();
     if (o_.verbose && !headerVerdict_.empty())
       fmt::print(stderr, "dsu-patchgen: {}: {}\n", rel_, headerVerdict_);
     if (same)
@@ -225,9 +226,9 @@ bool UnitJob::readRecordedCommand(const BaseTreeUnit &u) {
     results_.notInstrumented[m.status + ": " + m.statusDetail].push_back(rel_);
     return false;
   }
-  if (quiet_)
-    return false;
   if (m.status == "excluded" || m.status == "fallback") {
+    if (quiet_)
+      return false;
     fmt::print(stderr, "{}/{}:1:1: error: changed, but the running program's object was not "
                        "instrumented ({}: {})\n", o_.newDir, rel_, m.status, m.statusDetail);
     results_.failed = true;
@@ -524,12 +525,17 @@ void UnitJob::explainNoChange() const {
 
 namespace {
 
+// What the check ahead of the jobs found of a unit only changed headers
+// reach.
+struct HeaderVerdict {
+  bool same = false; // its code stays as it is: no job
+  std::string why;   // for -v
+};
+
 // The units only changed headers reach, preprocessed and compared ahead of
 // the jobs on every core (a header of the whole stable update reaches most
-// of a kernel's units, and most need no parse: PreprocessedDiff.h): unit ->
-// (its code stays as it is, why).
-std::map<std::string, std::pair<bool, std::string>>
-checkHeaderOnlyUnits(const UnitJobInputs &in, const std::vector<std::string> &rels) {
+// of a kernel's units, and most need no parse: PreprocessedDiff.h).
+std::map<std::string, HeaderVerdict> checkHeaderOnlyUnits(const UnitJobInputs &in, const std::vector<std::string> &rels) {
   std::vector<std::unique_ptr<UnitJobResults>> scratch;
   std::vector<std::unique_ptr<UnitJob>> jobs;
   for (const std::string &rel : rels) {
@@ -555,7 +561,7 @@ checkHeaderOnlyUnits(const UnitJobInputs &in, const std::vector<std::string> &re
   worker();
   for (std::thread &t : pool)
     t.join();
-  std::map<std::string, std::pair<bool, std::string>> out;
+  std::map<std::string, HeaderVerdict> out;
   for (size_t i = 0; i < jobs.size(); ++i)
     out[jobs[i]->rel()] = {same[i] != 0, jobs[i]->headerVerdict()};
   return out;
@@ -569,7 +575,7 @@ void runUnitJobs(const UnitJobInputs &in, UnitJobResults &results) {
   std::set<std::string> reaching; // changed headers some unit of the patch includes
   std::set<std::string> refused;  // changed headers an error names
   const std::vector<std::string> rels = in.tree.unitsToCompare();
-  const std::map<std::string, std::pair<bool, std::string>> checked = checkHeaderOnlyUnits(in, rels);
+  const std::map<std::string, HeaderVerdict> checked = checkHeaderOnlyUnits(in, rels);
   for (const std::string &rel : rels) {
     // A unit only refused headers reach would report their errors again:
     // the patch is refused already (a struct of include/linux/pci.h
@@ -579,10 +585,16 @@ void runUnitJobs(const UnitJobInputs &in, UnitJobResults &results) {
         !std::binary_search(in.tree.changedC.begin(), in.tree.changedC.end(), rel) &&
         std::includes(refused.begin(), refused.end(), h->second.begin(), h->second.end()))
       continue;
+    auto verdict = checked.find(rel);
+    if (verdict != checked.end() && verdict->second.same) {
+      if (in.options.verbose)
+        fmt::print(stderr, "dsu-patchgen: {}: {}\n", rel, verdict->second.why);
+      continue;
+    }
     PatchUnit unit;
     UnitJob job(in, results, rel, results.units.size());
-    if (auto c = checked.find(rel); c != checked.end())
-      job.knowHeaderVerdict(c->second.first, c->second.second);
+    if (verdict != checked.end())
+      job.knowHeadersChangeCode(verdict->second.why);
     if (job.run(unit)) {
       if (auto h = in.tree.headerDependents.find(rel); h != in.tree.headerDependents.end())
         reaching.insert(h->second.begin(), h->second.end());
