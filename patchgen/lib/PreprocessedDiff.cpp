@@ -145,13 +145,8 @@ size_t skipGroup(const TokenSpan &t, size_t i, size_t end) {
   return end;
 }
 
-void describeTokens(Declaration &d);
-
-void describe(Declaration &d) {
-  describeTokens(d);
-  d.names.finish();
-}
-
+// Its key, what it mentions and declares, whether it emits (names not yet
+// sorted: describe()).
 void describeTokens(Declaration &d) {
   const TokenSpan &t = d.tokens;
   size_t length = 0;
@@ -238,7 +233,6 @@ void describeTokens(Declaration &d) {
     if (i < t.size() && isName(t[i]))
       tag = t[i++];
     skipAttributes();
-    bool tagOnly = false;
     if (i < t.size() && t[i] == "{") {
       size_t end = skipGroup(t, i, t.size());
       if (tagKeyword == "enum")
@@ -247,22 +241,23 @@ void describeTokens(Declaration &d) {
             d.names.insert(t[k]);
       i = end;
       skipAttributes();
-      tagOnly = i + 1 == t.size() && t[i] == ";";
-    } else {
-      tagOnly = i + 1 == t.size() && t[i] == ";";
     }
-    if (tagOnly) {
+    if (i + 1 == t.size() && t[i] == ";") {
       if (!tag.empty())
         d.names.insert(tag);
       return;
     }
-    d.names.clear();
   }
   // A variable (or something not recognized): it may emit data, and it
   // declares any of its identifiers.
   d.names = d.mentions;
   d.emits = !(isExtern && !assigns) && !(t.size() >= 1 && t[0] == "_Static_assert") &&
             !(t.size() >= 1 && t[0] == "static_assert");
+}
+
+void describe(Declaration &d) {
+  describeTokens(d);
+  d.names.finish();
 }
 
 // The declarations of a preprocessed text (over `tokens`, which it fills);
